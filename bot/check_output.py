@@ -1,0 +1,72 @@
+"""What a validation report looks like as a GitHub check run: conclusion, summary, annotations.
+
+Pure formatting (no network): the handlers send it. GitHub takes at most 50 annotations per
+request, appending across updates, and caps the summary at 65,535 characters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.engine.findings import Finding
+from bot.engine.validate import Report
+
+CHECK_NAME = "kepbot"
+ANNOTATIONS_PER_REQUEST = 50
+MAX_SUMMARY = 65_535
+MAX_ANNOTATION_TITLE = 255
+_LEVEL = {"error": "failure", "warning": "warning"}
+
+
+@dataclass(frozen=True)
+class CheckOutput:
+    conclusion: str
+    title: str
+    summary: str
+    annotations: list[dict[str, Any]]
+
+    def batches(self) -> list[list[dict[str, Any]]]:
+        """Annotations in request-sized groups; the first goes with the create request."""
+        size = ANNOTATIONS_PER_REQUEST
+        return [self.annotations[i : i + size] for i in range(0, len(self.annotations), size)]
+
+
+def annotation(finding: Finding) -> dict[str, Any]:
+    return {
+        "path": finding.path,
+        "start_line": finding.line,
+        "end_line": finding.line,
+        "annotation_level": _LEVEL[finding.severity],
+        "title": finding.rule[:MAX_ANNOTATION_TITLE],
+        "message": finding.message,
+    }
+
+
+def check_output(report: Report, config_error: str | None = None) -> CheckOutput:
+    if config_error is not None:
+        summary = (
+            "The repository's kepbot configuration is invalid, so no proposal was checked.\n\n"
+            f"```\n{config_error}\n```\n\nFix it on the default branch; the check runs again "
+            "on the next push."
+        )
+        return CheckOutput("failure", "Invalid kepbot configuration", summary[:MAX_SUMMARY], [])
+    errors, warnings = report.errors, report.warnings
+    if not report.proposals:
+        return CheckOutput(
+            "neutral", "No proposal changed", "This pull request changes no proposal.", []
+        )
+    conclusion = "failure" if errors else "success"
+    title = f"{len(errors)} errors, {len(warnings)} warnings in {len(report.proposals)} proposals"
+    lines = [f"Checked {len(report.proposals)} proposal(s):", ""]
+    lines += [f"- `{path}`" for path in report.proposals]
+    for move in report.moves:
+        lines.append(f"- status of `{move.path}`: {move.before or '(new)'} → {move.after}")
+    if errors:
+        lines += ["", "**To do before merging:**", ""]
+        lines += [f"- `{f.path}:{f.line}` {f.message} (`{f.rule}`)" for f in errors[:100]]
+    if warnings:
+        lines += ["", f"{len(warnings)} warning(s) about what this change did not introduce."]
+    findings = sorted(report.findings, key=lambda f: (f.severity != "error", f.path, f.line))
+    summary = "\n".join(lines)[:MAX_SUMMARY]
+    return CheckOutput(conclusion, title, summary, [annotation(f) for f in findings])

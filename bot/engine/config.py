@@ -1,0 +1,402 @@
+"""The repository configuration (`.github/kepbot.yml`): model, presets, `extends` and errors.
+
+A configuration is YAML that names a preset with `extends:` and overrides any key of
+it. Mappings merge key by key; lists and scalars replace. The merged document is
+validated by the pydantic model below; a wrong document gives ConfigError with the
+file, the line and the valid choices, so a maintainer can fix it without reading code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from functools import cache
+from importlib import resources
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.engine.yaml_lines import key_lines
+
+CONFIG_PATH = ".github/kepbot.yml"
+PRESET_NAMES = ("kep", "kep-2017", "gep", "agentic", "kpep")
+
+Severity = Literal["error", "warning", "off"]
+FormatName = Literal["yaml", "front-matter", "header-lines", "field-table"]
+Permission = Literal["triage", "write", "maintain", "admin"]
+
+
+class Model(BaseModel):
+    """Base of every config model: unknown keys are errors, field names use dashes in YAML."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        alias_generator=lambda name: name.replace("_", "-"),
+        frozen=True,
+    )
+
+
+class FieldMap(Model):
+    """Which metadata key holds each value the process needs (None: the format has none)."""
+
+    status: str
+    number: str | None = None
+    title: str | None = None
+    authors: str | None = None
+    approvers: str | None = None
+    reviewers: str | None = None
+    area: str | None = None
+    created: str | None = None
+    last_updated: str | None = None
+    superseded_by: str | None = None
+    see_also: str | None = None
+    replaces: str | None = None
+    tracking_issue: str | None = None
+    stage: str | None = None
+    milestone: str | None = None
+
+
+class KeySpec(Model):
+    """The expected shape of one metadata key."""
+
+    type: Literal["string", "list", "bool", "date", "mapping", "any"] = "string"
+    required: bool = False
+    enum: list[str] | None = None
+    # For mappings, and for lists of mappings: the allowed keys (None: any key).
+    keys: dict[str, KeySpec] | None = None
+    items: KeySpec | None = None
+
+
+class MetadataSchema(Model):
+    """Keys of the metadata, and whether keys outside `keys` are errors."""
+
+    strict: bool = False
+    keys: dict[str, KeySpec] = Field(default_factory=dict)
+
+
+class StatusDef(Model):
+    """One state of the process."""
+
+    name: str
+    description: str = ""
+    sections: list[str] = Field(default_factory=list)
+    # Values other keys must take in this status, e.g. implemented KEPs are `stage: stable`.
+    requires: dict[str, list[str]] = Field(default_factory=dict)
+    # Logical fields (see FieldMap) that must hold a value in this status.
+    fields: list[str] = Field(default_factory=list)
+    terminal: bool = False
+
+
+NEW = "new"  # the pseudo-status of a proposal the default branch does not have yet
+ANY = "*"
+
+
+class Transition(Model):
+    """A move between statuses, the verbs that request it, and who may perform it."""
+
+    to: str
+    from_: list[str] = Field(alias="from", default_factory=lambda: [ANY])
+    verbs: list[str] = Field(default_factory=list)
+    roles: list[str] = Field(default_factory=lambda: ["approver"])
+    # A verb argument written to this logical field (`replace <ref>` → superseded_by).
+    argument: str | None = None
+
+
+class RoleRule(Model):
+    """The ways a person can hold a role; any one of them is enough."""
+
+    metadata: list[str] = Field(default_factory=list)
+    codeowners: bool = False
+    teams: list[str] = Field(default_factory=list)
+    users: list[str] = Field(default_factory=list)
+    permission: Permission | None = None
+
+
+class Layout(Model):
+    """Where proposals live and how their names carry the number."""
+
+    metadata: list[str]
+    exclude: list[str] = Field(default_factory=list)
+    format: FormatName
+    document: str | None = None
+    name_of: Literal["folder", "file"] = "folder"
+    name_pattern: str = r"(?P<number>[^-]+)-(?P<slug>.+)"
+    heading: str | None = None
+    fields: FieldMap
+    placeholders: list[str] = Field(default_factory=list)
+    new_path: str = "{number}-{slug}"
+
+    @field_validator("name_pattern")
+    @classmethod
+    def _pattern_names_number(cls, value: str) -> str:
+        compiled = re.compile(value)
+        if "number" not in compiled.groupindex:
+            raise ValueError("name-pattern must have a (?P<number>...) group")
+        return value
+
+
+class Numbering(Model):
+    source: Literal["next", "pr", "issue"] = "next"
+    when: Literal["merge", "accept"] = "merge"
+    padding: int = Field(default=0, ge=0, le=8)
+    start: int = Field(default=1, ge=0)
+
+
+class LabelSpec(Model):
+    name: str
+    color: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{6}$")] = "ededed"
+    description: str = ""
+
+
+class Labels(Model):
+    kind: LabelSpec
+    status_prefix: str
+    status_color: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{6}$")] = "0e8a16"
+    area_prefix: str | None = None
+    area_strip: str = ""
+    area_color: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{6}$")] = "d2b48c"
+    link: LabelSpec
+
+
+class Implementations(Model):
+    repositories: list[str] = Field(default_factory=lambda: ["*"])
+    prefix: str
+    references: list[str] = Field(default_factory=list)
+    require_link: bool = False
+    require_status: list[str] = Field(default_factory=list)
+
+
+class IndexConfig(Model):
+    path: str | None = None
+    check: bool = False
+
+
+class PRRConfig(Model):
+    """Kubernetes' production readiness review rule (the `kep` preset)."""
+
+    enabled: bool = False
+    directory: str = "keps/prod-readiness"
+    aliases_file: str = "OWNERS_ALIASES"
+    # Approvals by people who have since become emeritus stay valid.
+    aliases: list[str] = Field(
+        default_factory=lambda: ["prod-readiness-approvers", "prod-readiness-approvers-emeritus"]
+    )
+    since: str = "v1.21"
+
+
+class Validation(Model):
+    # Severity per rule id; a rule not named here is an error.
+    rules: dict[str, Severity] = Field(default_factory=dict)
+    # A finding on a value the change introduced is raised to at least this severity.
+    introduced: Severity = "error"
+    prr: PRRConfig = Field(default_factory=PRRConfig)
+    # Gateway API: index.md's `* Status:` bullet must agree with the metadata.
+    status_bullet: bool = False
+    # GEP `[required_in]: # (X status and above)` markers in the document.
+    required_in_markers: bool = False
+
+
+class Template(Model):
+    files: dict[str, str]
+
+
+class Config(Model):
+    """The whole configuration after `extends` has been applied."""
+
+    preset: str = ""
+    command: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
+    kind: str
+    proposals: Layout
+    schema_: MetadataSchema = Field(alias="schema", default_factory=MetadataSchema)
+    statuses: list[StatusDef]
+    transitions: list[Transition]
+    roles: dict[str, RoleRule]
+    self_approval: bool = False
+    numbering: Numbering = Field(default_factory=Numbering)
+    labels: Labels
+    implementations: Implementations
+    index: IndexConfig = Field(default_factory=IndexConfig)
+    validation: Validation = Field(default_factory=Validation)
+    template: Template
+
+    def status(self, name: str) -> StatusDef | None:
+        return next((s for s in self.statuses if s.name == name), None)
+
+    @property
+    def status_names(self) -> list[str]:
+        return [s.name for s in self.statuses]
+
+    def severity(self, rule: str) -> Severity:
+        return self.validation.rules.get(rule, "error")
+
+
+class ConfigError(ValueError):
+    """A configuration a person must fix: each problem has a file, line and message."""
+
+    def __init__(self, path: str, problems: list[tuple[int, str]]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return "\n".join(f"{self.path}:{line}: {message}" for line, message in self.problems)
+
+
+@cache
+def preset_text(name: str) -> str:
+    if name not in PRESET_NAMES:
+        raise KeyError(name)
+    return resources.files("bot.presets").joinpath(f"{name}.yml").read_text(encoding="utf-8")
+
+
+def _load_mapping(text: str, path: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        raise ConfigError(
+            path, [(line, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+        ) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(path, [(1, "the configuration must be a mapping of keys to values")])
+    return data
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; any other value in `override` replaces the base value."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@cache
+def load_preset(name: str) -> Config:
+    return load_config(f"extends: {name}\n", path=f"preset {name}")
+
+
+def load_config(text: str | None, path: str = CONFIG_PATH) -> Config:
+    """Parse a `.github/kepbot.yml` text (None: no file, the `kep` preset)."""
+    own = _load_mapping(text or "", path)
+    if "preset" in own:
+        line = key_lines(text or "").get(("preset",), 1)
+        raise ConfigError(path, [(line, "use `extends: <preset>` to choose a preset")])
+    extends = own.pop("extends", "kep")
+    if not isinstance(extends, str) or extends not in PRESET_NAMES:
+        line = key_lines(text or "").get(("extends",), 1)
+        raise ConfigError(path, [(line, _choice_message("extends", extends, PRESET_NAMES))])
+    base = _load_mapping(preset_text(extends), f"preset {extends}")
+    merged = deep_merge(base, own)
+    merged["preset"] = extends
+    try:
+        config = Config.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(path, _problems(exc, key_lines(text or ""))) from None
+    problems = _consistency_problems(config)
+    if problems:
+        lines = key_lines(text or "")
+        raise ConfigError(path, [(lines.get(loc, 1), message) for loc, message in problems])
+    return config
+
+
+def _problems(exc: ValidationError, lines: dict[tuple[str, ...], int]) -> list[tuple[int, str]]:
+    problems = []
+    for error in exc.errors():
+        loc = tuple(str(part) for part in error["loc"])
+        line = _nearest_line(loc, lines)
+        where = ".".join(loc) or "(top level)"
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            parent = _model_at(loc[:-1])
+            valid = _keys_of(parent) if parent else []
+            message = _choice_message("key", loc[-1], valid, unknown=True)
+        elif error["type"] == "literal_error":
+            message = f"{message} (got {error.get('input')!r})"
+        problems.append((line, f"{where}: {message}"))
+    return problems
+
+
+def _keys_of(model: type[BaseModel]) -> list[str]:
+    keys = {f.alias or n for n, f in model.model_fields.items()} - {"preset"}
+    if model is Config:
+        keys.add("extends")
+    return sorted(keys)
+
+
+def _nearest_line(loc: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> int:
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 1
+
+
+def _model_at(loc: tuple[str, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = Config
+    for part in loc:
+        if part.isdigit():
+            continue
+        field = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
+        if field is None:
+            return None
+        inner = _model_type(field.annotation)
+        if inner is None:
+            return None
+        model = inner
+    return model
+
+
+def _model_type(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_type(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _choice_message(what: str, got: Any, valid: Any, unknown: bool = False) -> str:
+    valid = [str(choice) for choice in valid]
+    close = difflib.get_close_matches(str(got), valid, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else "."
+    lead = f"unknown {what} {got!r}" if unknown else f"{what} {got!r} is not valid"
+    return f"{lead}{hint} Valid: {', '.join(valid)}"
+
+
+def _consistency_problems(config: Config) -> list[tuple[tuple[str, ...], str]]:
+    """Cross-references the model cannot check: statuses and roles named by transitions."""
+    names = config.status_names
+    problems: list[tuple[tuple[str, ...], str]] = []
+    for index, transition in enumerate(config.transitions):
+        loc = ("transitions", str(index))
+        if transition.to not in names:
+            problems.append((loc, _choice_message("status", transition.to, names)))
+        for source in transition.from_:
+            if source not in (*names, NEW, ANY):
+                problems.append((loc, _choice_message("status", source, [*names, NEW, ANY])))
+        for role in transition.roles:
+            if role not in config.roles and role != "author":
+                problems.append((loc, _choice_message("role", role, [*config.roles, "author"])))
+    return problems
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of `.github/kepbot.yml` as users write it (with `extends`)."""
+    schema = Config.model_json_schema(by_alias=True)
+    schema["title"] = "kepbot repository configuration"
+    schema["required"] = []  # every key may come from the preset
+    schema.setdefault("properties", {})["extends"] = {
+        "enum": list(PRESET_NAMES),
+        "description": "the preset this configuration starts from",
+        "default": "kep",
+    }
+    schema["properties"].pop("preset", None)
+    return schema

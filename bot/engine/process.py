@@ -1,0 +1,47 @@
+"""The process state machine: statuses, legal transitions, and the verbs that request them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.engine.config import ANY, NEW, Config, Transition
+
+
+@dataclass(frozen=True)
+class Move:
+    """A status change between two versions of a proposal (`before` is None for a new one)."""
+
+    path: str
+    before: str | None
+    after: str | None
+
+
+def transitions_to(config: Config, target: str) -> list[Transition]:
+    return [t for t in config.transitions if t.to == target]
+
+
+def find_transition(config: Config, before: str | None, after: str) -> Transition | None:
+    """The transition that moves `before` (None: a new proposal) to `after`, if one is legal."""
+    source = NEW if before is None else before
+    for transition in transitions_to(config, after):
+        if source in transition.from_ or ANY in transition.from_:
+            return transition
+    return None
+
+
+def is_legal(config: Config, before: str | None, after: str) -> bool:
+    return find_transition(config, before, after) is not None
+
+
+def next_statuses(config: Config, current: str | None) -> list[str]:
+    """Statuses reachable in one step, in the order the configuration lists them."""
+    return [s for s in config.status_names if s != current and is_legal(config, current, s)]
+
+
+def verbs(config: Config) -> dict[str, list[Transition]]:
+    """Every command verb: each transition's verbs and every status name."""
+    table: dict[str, list[Transition]] = {}
+    for transition in config.transitions:
+        for verb in [*transition.verbs, transition.to]:
+            table.setdefault(verb.lower(), []).append(transition)
+    return table

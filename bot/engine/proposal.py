@@ -1,0 +1,192 @@
+"""Finding proposals in a tree and reading each through its metadata format.
+
+A proposal is one metadata file (kep.yaml, metadata.yaml, or a markdown file that
+carries its own metadata) plus, where the layout has one, the markdown document
+beside it. Values are read by their logical name (status, number, title, ...)
+through the layout's field map, so the rest of the engine is format-agnostic.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from bot.engine import markdown
+from bot.engine.config import Config, Layout
+from bot.engine.formats import get_format
+from bot.engine.formats.base import FormatError, Metadata, Value
+from bot.engine.tree import FileTooLarge, Tree, matches
+
+NOT_A_VALUE = {"", "n/a", "na", "tbd", "none", "-"}
+
+
+@dataclass
+class Proposal:
+    path: str
+    doc_path: str
+    text: str
+    document: str | None
+    metadata: Metadata | None
+    error: FormatError | None
+    layout: Layout
+
+    @property
+    def name(self) -> str:
+        return proposal_name(self.layout, self.path)
+
+    @property
+    def name_parts(self) -> dict[str, str] | None:
+        return name_parts(self.layout, self.path)
+
+    def field_key(self, logical: str) -> str | None:
+        key: str | None = getattr(self.layout.fields, logical.replace("-", "_"), None)
+        return key
+
+    def raw(self, logical: str) -> Value:
+        key = self.field_key(logical)
+        if key is None or self.metadata is None:
+            return None
+        return self.metadata.get(key)
+
+    def text_of(self, logical: str) -> str | None:
+        value = self.raw(logical)
+        return value.strip() if isinstance(value, str) else None
+
+    def list_of(self, logical: str) -> list[str]:
+        """A list value (comma-separated text in table and header formats); N/A, TBD: none."""
+        value = self.raw(logical)
+        if isinstance(value, str):
+            items = value.split(",")
+        elif isinstance(value, list):
+            items = [item for item in value if isinstance(item, str)]
+        else:
+            return []
+        return [item.strip() for item in items if item.strip().lower() not in NOT_A_VALUE]
+
+    def line_of(self, logical: str) -> int:
+        key = self.field_key(logical)
+        if key is None or self.metadata is None:
+            return 1
+        return self.metadata.line_of(key)
+
+    @property
+    def status(self) -> str | None:
+        return self.text_of("status")
+
+    @property
+    def heading(self) -> dict[str, Any] | None:
+        """The title heading's parts (`number`, `title`) when the layout names its form."""
+        if self.layout.heading is None or self.document is None:
+            return None
+        h1 = markdown.first_h1(self.document)
+        if h1 is None:
+            return None
+        match = heading_regex(self.layout.heading).fullmatch(h1.text)
+        parts: dict[str, Any] = match.groupdict() if match else {}
+        parts["line"] = h1.line
+        parts["text"] = h1.text
+        return parts
+
+    @property
+    def number(self) -> str | None:
+        """The number the metadata states; else the heading's; else the name's."""
+        if self.layout.fields.number is not None:
+            return self.text_of("number")
+        heading = self.heading
+        if heading and heading.get("number"):
+            return str(heading["number"])
+        parts = self.name_parts
+        return parts["number"] if parts else None
+
+    @property
+    def title(self) -> str | None:
+        if self.layout.fields.title is not None:
+            return self.text_of("title")
+        heading = self.heading
+        return str(heading["title"]) if heading and heading.get("title") else None
+
+    @property
+    def area(self) -> str | None:
+        return self.text_of("area")
+
+
+def proposal_name(layout: Layout, path: str) -> str:
+    """The folder or file name that carries the number (`1234-slug`, `gep-1619`)."""
+    if layout.name_of == "folder":
+        return posixpath.basename(posixpath.dirname(path))
+    return posixpath.splitext(posixpath.basename(path))[0]
+
+
+def name_parts(layout: Layout, path: str) -> dict[str, str] | None:
+    match = re.fullmatch(layout.name_pattern, proposal_name(layout, path))
+    return match.groupdict() if match else None
+
+
+@cache
+def heading_regex(form: str) -> re.Pattern[str]:
+    pattern = re.escape(form)
+    pattern = pattern.replace(re.escape("{number}"), r"(?P<number>[^\s:]+)")
+    pattern = pattern.replace(re.escape("{title}"), r"(?P<title>.+)")
+    return re.compile(r"\s*" + pattern + r"\s*")
+
+
+def is_proposal_path(layout: Layout, path: str) -> bool:
+    return matches(path, layout.metadata) and not matches(path, layout.exclude)
+
+
+def proposal_paths(config: Config, tree: Tree) -> list[str]:
+    layout = config.proposals
+    return sorted(p for p in tree.paths() if is_proposal_path(layout, p))
+
+
+def owning_proposal(config: Config, path: str, exists: Callable[[str], bool]) -> str | None:
+    """The metadata path of the existing proposal that `path` (any file of a PR) belongs to."""
+    layout = config.proposals
+    if is_proposal_path(layout, path):
+        return path
+    names = {posixpath.basename(g) for g in layout.metadata if "*" not in posixpath.basename(g)}
+    folder = posixpath.dirname(path)
+    while folder:
+        for name in sorted(names):
+            candidate = f"{folder}/{name}"
+            if is_proposal_path(layout, candidate) and exists(candidate):
+                return candidate
+        folder = posixpath.dirname(folder)
+    return None
+
+
+def document_path(layout: Layout, path: str) -> str:
+    if layout.document is None:
+        return path
+    return posixpath.join(posixpath.dirname(path), layout.document)
+
+
+def load_proposal(config: Config, tree: Tree, path: str) -> Proposal | None:
+    """Read one proposal; None when its metadata file is not in the tree."""
+    layout = config.proposals
+    try:
+        text = tree.read(path)
+    except FileTooLarge as exc:
+        return Proposal(path, path, "", None, None, FormatError(str(exc), 1), layout)
+    if text is None:
+        return None
+    doc_path = document_path(layout, path)
+    try:
+        document = text if doc_path == path else tree.read(doc_path)
+    except FileTooLarge:
+        document = None
+    try:
+        metadata: Metadata | None = get_format(layout.format).parse(text)
+        error = None
+    except FormatError as exc:
+        metadata, error = None, exc
+    return Proposal(path, doc_path, text, document, metadata, error, layout)
+
+
+def load_all(config: Config, tree: Tree) -> list[Proposal]:
+    loaded = (load_proposal(config, tree, p) for p in proposal_paths(config, tree))
+    return [p for p in loaded if p is not None]

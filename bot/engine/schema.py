@@ -1,0 +1,125 @@
+"""Checks metadata against the preset's schema: known keys, duplicates, types, enums, dates."""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+
+from bot.engine.config import KeySpec, MetadataSchema
+from bot.engine.findings import Collector
+from bot.engine.formats.base import Field, Metadata, Value
+
+# What Go's yaml.v3 accepts for a bool field, YAML 1.1 spellings included.
+BOOLEANS = {
+    *("true", "True", "TRUE", "false", "False", "FALSE"),
+    *("y", "Y", "yes", "Yes", "YES", "on", "On", "ON"),
+    *("n", "N", "no", "No", "NO", "off", "Off", "OFF"),
+}
+
+
+def check_metadata(out: Collector, path: str, metadata: Metadata, schema: MetadataSchema) -> None:
+    for dup in metadata.duplicates:
+        out.add(
+            "schema.duplicate-key", path, dup.line, f"key {dup.key!r} is defined more than once"
+        )
+    for key, spec in schema.keys.items():
+        if spec.required and _is_empty(metadata.get(key)):
+            out.add(
+                "schema.required",
+                path,
+                metadata.end_line,
+                f"required key {key!r} is missing or empty",
+            )
+    _check_mapping(out, path, metadata.fields, schema.keys, schema.strict, "")
+
+
+def _check_mapping(
+    out: Collector,
+    path: str,
+    fields: dict[str, Field],
+    specs: dict[str, KeySpec],
+    strict: bool,
+    where: str,
+) -> None:
+    for key, item in fields.items():
+        spec = specs.get(key)
+        if spec is None:
+            if strict:
+                out.add("schema.unknown-key", path, item.line, _unknown_key(where, key, specs))
+            continue
+        _check_value(out, path, item, spec, f"{where}{key}")
+
+
+def _check_value(out: Collector, path: str, item: Field, spec: KeySpec, name: str) -> None:
+    value = item.value
+    if value is None or spec.type == "any":
+        return
+    expected = {"string": str, "date": str, "bool": str, "list": list, "mapping": dict}[spec.type]
+    if not isinstance(value, expected):
+        out.add(
+            "schema.type",
+            path,
+            item.line,
+            f"{name} must be {_describe(spec.type)}, not {_kind(value)}",
+        )
+        return
+    if spec.type == "bool" and value not in BOOLEANS:
+        out.add("schema.type", path, item.line, f"{name} must be true or false, not {value!r}")
+    elif spec.type == "date" and isinstance(value, str) and not _is_date(value):
+        out.add("schema.date", path, item.line, f"{name} {value!r} is not a date (YYYY-MM-DD)")
+    elif isinstance(value, str) and spec.enum is not None and value not in spec.enum:
+        close = difflib.get_close_matches(value, spec.enum, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else "."
+        out.add(
+            "schema.enum",
+            path,
+            item.line,
+            f"{name} {value!r} is not valid{hint} Valid: {', '.join(spec.enum)}",
+        )
+    elif isinstance(value, dict) and spec.keys is not None:
+        _check_mapping(out, path, value, spec.keys, True, f"{name}.")
+    elif isinstance(value, list):
+        _check_items(out, path, item, value, spec, name)
+
+
+def _check_items(
+    out: Collector, path: str, item: Field, values: list[Value], spec: KeySpec, name: str
+) -> None:
+    inner = spec.items or KeySpec(type="string")
+    for index, value in enumerate(values):
+        _check_value(
+            out, path, Field(item.key, value, item.line + 1 + index), inner, f"{name}[{index}]"
+        )
+
+
+def _unknown_key(where: str, key: str, specs: dict[str, KeySpec]) -> str:
+    for parent, spec in specs.items():
+        if spec.keys and key in spec.keys:
+            return f"key {where + key!r} belongs under {parent!r}"
+    close = difflib.get_close_matches(key, list(specs), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else "."
+    return f"unknown key {where + key!r}{hint} Valid: {', '.join(specs)}"
+
+
+def _is_empty(value: Value) -> bool:
+    return value is None or (isinstance(value, str | list | dict) and len(value) == 0)
+
+
+def _is_date(value: str) -> bool:
+    try:
+        datetime.date.fromisoformat(value.strip())
+    except ValueError:
+        return False
+    return len(value.strip()) == 10
+
+
+def _describe(kind: str) -> str:
+    return {"list": "a list", "mapping": "a mapping", "bool": "true or false"}.get(kind, "a string")
+
+
+def _kind(value: Value) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "a string"

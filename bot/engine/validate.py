@@ -1,0 +1,344 @@
+"""Validation of proposals: one proposal, a whole tree, or the proposals a change touches.
+
+Each rule has an id (`schema.unknown-key`, `status.unknown`, ...) whose severity the
+configuration sets. Against a base version, a finding the change introduced (one the
+base version does not have) is raised to `validation.introduced`, so inherited defects
+stay warnings while new ones block; status changes must be legal transitions.
+"""
+
+from __future__ import annotations
+
+import difflib
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bot.engine import markdown
+from bot.engine.config import Config
+from bot.engine.findings import Collector, Finding
+from bot.engine.index import render_index
+from bot.engine.numbering import is_placeholder
+from bot.engine.process import Move, find_transition, next_statuses
+from bot.engine.proposal import (
+    Proposal,
+    load_all,
+    load_proposal,
+    name_parts,
+    owning_proposal,
+    proposal_paths,
+)
+from bot.engine.prr import approvers, check_prr
+from bot.engine.schema import check_metadata
+from bot.engine.tree import Tree
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    proposals: list[str] = field(default_factory=list)
+    moves: list[Move] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+
+class Context:
+    """What rules that look beyond one proposal need: the tree and its proposals' numbers."""
+
+    def __init__(self, config: Config, tree: Tree, proposals: Iterable[Proposal] | None = None):
+        self.config = config
+        self.tree = tree
+        self._numbers: set[str] | None = None
+        self._paths: set[str] | None = None
+        self._proposals = list(proposals) if proposals is not None else None
+
+    def all_proposals(self) -> list[Proposal]:
+        if self._proposals is None:
+            self._proposals = load_all(self.config, self.tree)
+        return self._proposals
+
+    def prr_approvers(self) -> set[str] | None:
+        if not hasattr(self, "_prr_approvers"):
+            self._prr_approvers = approvers(self.tree, self.config.validation.prr)
+        return self._prr_approvers
+
+    def numbers(self) -> set[str]:
+        """Numbers in use, read from proposal names so that no file has to be fetched."""
+        if self._numbers is None:
+            numbers = set()
+            for path in proposal_paths(self.config, self.tree):
+                parts = name_parts(self.config.proposals, path)
+                if parts and parts.get("number"):
+                    numbers.add(parts["number"].lstrip("0"))
+            self._numbers = numbers
+        return self._numbers
+
+    def path_exists(self, path: str) -> bool:
+        if self._paths is None:
+            self._paths = set()
+            for file in self.tree.paths():
+                self._paths.add(file)
+                folder = posixpath.dirname(file)
+                while folder and folder not in self._paths:
+                    self._paths.add(folder)
+                    folder = posixpath.dirname(folder)
+        return path in self._paths
+
+
+def check_proposal(proposal: Proposal, ctx: Context, *, new: bool = False) -> list[Finding]:
+    """Every rule about one proposal on its own (no comparison with a base version)."""
+    config = ctx.config
+    out = Collector(config)
+    if proposal.error is not None:
+        out.add("parse.error", proposal.path, proposal.error.line, proposal.error.message)
+        return out.findings
+    assert proposal.metadata is not None
+    check_metadata(out, proposal.path, proposal.metadata, config.schema_)
+    _check_status(out, proposal, config)
+    _check_naming(out, proposal, config, new)
+    _check_document(out, proposal, config)
+    _check_references(out, proposal, ctx)
+    if config.validation.prr.enabled:
+        check_prr(out, proposal, ctx.tree, config.validation.prr, ctx.prr_approvers)
+    return out.findings
+
+
+def _check_status(out: Collector, proposal: Proposal, config: Config) -> None:
+    status = proposal.status
+    line = proposal.line_of("status")
+    if not status:
+        out.add("status.missing", proposal.path, line, "the proposal has no status")
+        return
+    definition = config.status(status)
+    if definition is None:
+        close = difflib.get_close_matches(status, config.status_names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else "."
+        out.add(
+            "status.unknown",
+            proposal.path,
+            line,
+            f"status {status!r} is not valid{hint} Valid: {', '.join(config.status_names)}",
+        )
+        return
+    for logical, allowed in definition.requires.items():
+        value = proposal.text_of(logical)
+        if value not in allowed:
+            key = proposal.field_key(logical) or logical
+            out.add(
+                "status.requires",
+                proposal.path,
+                proposal.line_of(logical),
+                f"status {status} needs {key} {' or '.join(allowed)}, not {value!r}",
+            )
+    for logical in definition.fields:
+        if not proposal.text_of(logical) and not proposal.list_of(logical):
+            key = proposal.field_key(logical) or logical
+            out.add("status.fields", proposal.path, line, f"status {status} needs {key} to be set")
+
+
+def _check_naming(out: Collector, proposal: Proposal, config: Config, new: bool) -> None:
+    parts = proposal.name_parts
+    layout = config.proposals
+    if parts is None:
+        out.add(
+            "naming.pattern",
+            proposal.path,
+            1,
+            f"the {layout.name_of} name {proposal.name!r} does not match {layout.name_pattern!r}",
+        )
+    number = proposal.number
+    named = parts.get("number") if parts else None
+    if named is not None and number is not None and not _same_number(named, number):
+        out.add(
+            "naming.number-mismatch",
+            proposal.path,
+            proposal.line_of("number"),
+            f"number {number!r} differs from the {layout.name_of} name {proposal.name!r}",
+        )
+    heading = proposal.heading
+    if heading is not None:
+        _check_heading(out, proposal, heading, number)
+    if is_placeholder(config, number):
+        if not new:
+            out.add(
+                "number.placeholder",
+                proposal.path,
+                proposal.line_of("number"),
+                f"number {number!r} is a placeholder on a proposal that is already merged",
+            )
+    elif number is not None and not number.isdigit():
+        out.add(
+            "number.format",
+            proposal.path,
+            proposal.line_of("number"),
+            f"number {number!r} is neither a number nor a placeholder "
+            f"({', '.join(repr(p) for p in layout.placeholders)})",
+        )
+
+
+def _check_heading(
+    out: Collector, proposal: Proposal, heading: dict[str, object], number: str | None
+) -> None:
+    form = proposal.layout.heading
+    line = int(str(heading["line"]))
+    if "title" not in heading:
+        out.add(
+            "naming.heading",
+            proposal.doc_path,
+            line,
+            f"the title heading {heading['text']!r} does not have the form {form!r}",
+        )
+    elif heading.get("number") and number and not _same_number(str(heading["number"]), number):
+        out.add(
+            "naming.number-mismatch",
+            proposal.doc_path,
+            line,
+            f"the title heading says {heading['number']!r} but the number is {number!r}",
+        )
+
+
+def _same_number(a: str, b: str) -> bool:
+    return a == b or (a.isdigit() and b.isdigit() and int(a) == int(b))
+
+
+def _check_document(out: Collector, proposal: Proposal, config: Config) -> None:
+    status = proposal.status
+    definition = config.status(status) if status else None
+    if proposal.document is None:
+        if proposal.doc_path != proposal.path:
+            out.add("document.missing", proposal.path, 1, f"{proposal.doc_path} is missing")
+        return
+    found = markdown.headings(proposal.document)
+    titles = {markdown.normalise(h.text) for h in found}
+    for required in definition.sections if definition else []:
+        choices = [markdown.normalise(choice) for choice in required.split("|")]
+        if not titles.intersection(choices):
+            out.add(
+                "sections.missing",
+                proposal.doc_path,
+                1,
+                f"status {status} needs a section {required.split('|')[0]!r}",
+            )
+    if config.validation.required_in_markers and status:
+        _check_markers(out, proposal, found, config, status)
+    if config.validation.status_bullet and status:
+        bullet = markdown.status_bullet(proposal.document)
+        if bullet is not None and bullet[0] != status:
+            out.add(
+                "status.bullet",
+                proposal.doc_path,
+                bullet[1],
+                f"the Status line says {bullet[0]!r} but {proposal.path} says {status!r}",
+            )
+
+
+def _check_markers(
+    out: Collector, proposal: Proposal, found: list[markdown.Heading], config: Config, status: str
+) -> None:
+    order = [s.name.lower() for s in config.statuses if not s.terminal or s.sections]
+    if status.lower() not in order:
+        return
+    rank = order.index(status.lower())
+    for heading in found:
+        since = (heading.required_in or "").lower()
+        if since in order and order.index(since) <= rank and not markdown.has_content(heading.body):
+            out.add(
+                "sections.empty",
+                proposal.doc_path,
+                heading.line,
+                f"section {heading.text!r} is required from {heading.required_in} on and is empty",
+            )
+
+
+def _check_references(out: Collector, proposal: Proposal, ctx: Context) -> None:
+    for logical in ("see-also", "replaces", "superseded-by"):
+        for ref in proposal.list_of(logical):
+            if not _resolves(ref, ctx):
+                out.add(
+                    "references.unresolved",
+                    proposal.path,
+                    proposal.line_of(logical),
+                    f"{proposal.field_key(logical)} names {ref!r}, which is not in this repository",
+                )
+
+
+def _resolves(ref: str, ctx: Context) -> bool:
+    ref = ref.strip()
+    if ref.lower().startswith(("http://", "https://")) or ref.upper() == "TBD":
+        return True  # links elsewhere are not ours to check
+    prefix = ctx.config.kind.upper() + "-"
+    if ref.upper().startswith(prefix):
+        return ref[len(prefix) :].lstrip("0") in ctx.numbers()
+    path = ref.split("#", 1)[0].strip("/")
+    return ctx.path_exists(path)
+
+
+def validate_tree(config: Config, tree: Tree) -> Report:
+    """Every proposal of a tree, as they stand (the state of the default branch)."""
+    ctx = Context(config, tree)
+    report = Report()
+    for proposal in ctx.all_proposals():
+        report.proposals.append(proposal.path)
+        report.findings.extend(check_proposal(proposal, ctx))
+    index = config.index
+    if index.path and index.check:
+        expected = render_index(config, ctx.all_proposals())
+        if tree.read(index.path) != expected:
+            out = Collector(config)
+            out.add("index.stale", index.path, 1, "the index is out of date: run `kepbot index`")
+            report.findings.extend(out.findings)
+    return report
+
+
+def validate_change(config: Config, head: Tree, base: Tree, changed: Iterable[str]) -> Report:
+    """The proposals that `changed` files belong to, compared with their base versions."""
+    head_ctx, base_ctx = Context(config, head), Context(config, base)
+    report = Report()
+    known = {*head.paths(), *base.paths()}
+    owned = (owning_proposal(config, path, known.__contains__) for path in changed)
+    owners = sorted({p for p in owned if p})
+    for path in owners:
+        after = load_proposal(config, head, path)
+        if after is None:
+            continue  # the change deletes the proposal
+        before = load_proposal(config, base, path)
+        report.proposals.append(path)
+        found = check_proposal(after, head_ctx, new=before is None)
+        inherited = (
+            {f.identity for f in check_proposal(before, base_ctx)} if before is not None else set()
+        )
+        floor = config.validation.introduced
+        for finding in found:
+            if finding.identity not in inherited and floor == "error":
+                finding = finding.escalate()
+            report.findings.append(finding)
+        _check_move(report, config, before, after)
+    return report
+
+
+def _check_move(report: Report, config: Config, before: Proposal | None, after: Proposal) -> None:
+    old = before.status if before is not None else None
+    new = after.status
+    if new is None or (before is not None and old == new):
+        return
+    report.moves.append(Move(after.path, old, new))
+    if config.status(new) is None:
+        return  # reported as status.unknown
+    if before is not None and old is not None and config.status(old) is None:
+        return  # leaving an unknown status for a valid one is a repair
+    if find_transition(config, old, new) is None:
+        source = "a new proposal" if old is None else f"{old!r}"
+        out = Collector(config)
+        out.add(
+            "transition.illegal",
+            after.path,
+            after.line_of("status"),
+            f"{source} cannot move to {new!r}; allowed next: "
+            f"{', '.join(next_statuses(config, old)) or 'nothing (the status is final)'}",
+        )
+        report.findings.extend(f.escalate() for f in out.findings)

@@ -1,0 +1,227 @@
+"""The GitHub client: per-installation gidgethub objects with kepbot's transport rules.
+
+Owns every HTTP exchange with GitHub: the base URL (github.com or GitHub Enterprise Server's
+`https://HOST/api/v3`), the pinned `X-GitHub-Api-Version`, the credential on each request
+(a 401 invalidates the installation token and retries once with a new one), retries with
+back-off and rate-limit waits (see `bot.github.retry`), a per-installation ETag cache so
+repeated GETs are conditional, request metrics, and the bot's own login.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import aiohttp
+import cachetools
+import gidgethub.aiohttp
+from gidgethub.abc import CACHE_TYPE
+
+from bot import metrics
+from bot.github.auth import AppAuth, Credentials, TokenAuth
+from bot.github.retry import RETRY_SAFE_HEADER, RetryPolicy, is_retry_safe, retry_delay
+from bot.settings import Settings
+
+__all__ = ["API_VERSION", "USER_AGENT", "GitHubClient", "KepbotAPI", "Sleep"]
+
+API_VERSION = "2022-11-28"
+USER_AGENT = "kepbot"
+DEFAULT_API_URL = "https://api.github.com"
+Sleep = Callable[[float], Awaitable[None]]
+
+log = logging.getLogger(__name__)
+
+
+class _InstallationAuth:
+    """The `Authorization` header of one installation, renewed through the credentials."""
+
+    def __init__(self, client: GitHubClient, installation_id: int) -> None:
+        self._client, self._installation_id = client, installation_id
+
+    async def header(self) -> str:
+        creds = self._client.credentials
+        return f"token {await creds.token_for(self._client.app_api, self._installation_id)}"
+
+    def refused(self, header: str) -> None:
+        token = header.removeprefix("token ")
+        self._client.credentials.invalidate(self._installation_id, token)
+
+
+class KepbotAPI(gidgethub.aiohttp.GitHubAPI):
+    """gidgethub's aiohttp client with the pinned API version, retries, and metrics.
+
+    With an installation (`auth`), every request carries that installation's current token
+    unless the caller passed its own credentials (`jwt=` / `oauth_token=`).
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        requester: str,
+        base_url: str,
+        label: str,
+        policy: RetryPolicy,
+        sleep: Sleep,
+        clock: Callable[[], float],
+        auth: _InstallationAuth | None = None,
+        installation_id: int | None = None,
+        cache: CACHE_TYPE | None = None,
+        api_version: str = API_VERSION,
+    ) -> None:
+        super().__init__(session, requester, cache=cache, base_url=base_url)
+        self.label = label  # the rate-limit metric's installation label
+        self.installation_id = installation_id
+        self.policy = policy
+        self._sleep, self._clock, self._auth = sleep, clock, auth
+        self._api_version = api_version
+
+    async def sleep(self, seconds: float) -> None:
+        await self._sleep(seconds)
+
+    async def _request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        retry_safe = is_retry_safe(method, headers)
+        sent = {name: value for name, value in headers.items() if name != RETRY_SAFE_HEADER}
+        sent["x-github-api-version"] = self._api_version
+        auth = self._auth if "authorization" not in sent else None
+        renewed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            if auth is not None:
+                sent["authorization"] = await auth.header()
+            try:
+                async with asyncio.timeout(self.policy.timeout):
+                    status, reply_headers, data = await super()._request(method, url, sent, body)
+            except (aiohttp.ClientError, TimeoutError) as error:
+                metrics.github_request("error")
+                if not retry_safe or attempt >= self.policy.attempts:
+                    raise
+                backoff = self.policy.backoff(attempt)
+                log.warning("GitHub %s %s: %r; retrying in %.1fs", method, url, error, backoff)
+                await self.sleep(backoff)
+                continue
+            self._record(status, reply_headers)
+            if status == 401 and auth is not None and not renewed:
+                renewed = True
+                refused = sent["authorization"]
+                auth.refused(refused)
+                if await auth.header() != refused:
+                    log.info("GitHub refused the installation token; retrying with a new one")
+                    continue
+            delay = retry_delay(
+                status,
+                reply_headers,
+                data,
+                retry_safe=retry_safe,
+                attempt=attempt,
+                policy=self.policy,
+                now=self._clock(),
+            )
+            if delay is None:
+                return status, reply_headers, data
+            log.warning("GitHub %s %s answered %s; retrying in %.1fs", method, url, status, delay)
+            await self.sleep(delay)
+
+    def _record(self, status: int, headers: Mapping[str, str]) -> None:
+        metrics.github_request(status)
+        remaining = headers.get("x-ratelimit-remaining")
+        if remaining is not None and remaining.isdigit():
+            metrics.rate_limit(self.label, int(remaining))
+
+
+class GitHubClient:
+    """Builds per-installation `KepbotAPI` objects sharing one aiohttp session."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        credentials: Credentials,
+        *,
+        api_url: str = DEFAULT_API_URL,
+        requester: str = USER_AGENT,
+        policy: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+        etag_cache_size: int = 500,
+        api_version: str = API_VERSION,
+    ) -> None:
+        self.credentials = credentials
+        self._session = session
+        self._api_url = api_url.rstrip("/")
+        self._requester = requester
+        self._policy = policy or RetryPolicy()
+        self._sleep, self._clock = sleep, clock
+        self._cache_size = etag_cache_size
+        self._api_version = api_version
+        self._installations: dict[int, KepbotAPI] = {}
+        self._login: str | None = None
+        self._login_lock = asyncio.Lock()
+        self.app_api = self._api("app" if isinstance(credentials, AppAuth) else "token")
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        session: aiohttp.ClientSession,
+        *,
+        clock: Callable[[], float] = time.time,
+        **options: Any,
+    ) -> GitHubClient:
+        """The client the server runs with: App or token mode as the settings say."""
+        credentials: Credentials
+        if settings.github_token is not None:
+            credentials = TokenAuth(settings.github_token.get_secret_value())
+        else:
+            assert settings.github_app_id is not None  # Settings validates App mode
+            credentials = AppAuth(settings.github_app_id, settings.private_key(), clock=clock)
+        return cls(session, credentials, api_url=settings.github_api_url, clock=clock, **options)
+
+    def _api(
+        self, label: str, installation_id: int | None = None, cache: CACHE_TYPE | None = None
+    ) -> KepbotAPI:
+        auth = _InstallationAuth(self, installation_id) if installation_id is not None else None
+        return KepbotAPI(
+            self._session,
+            requester=self._requester,
+            base_url=self._api_url,
+            label=label,
+            policy=self._policy,
+            sleep=self._sleep,
+            clock=self._clock,
+            auth=auth,
+            installation_id=installation_id,
+            cache=cache,
+            api_version=self._api_version,
+        )
+
+    async def for_installation(self, installation_id: int) -> KepbotAPI:
+        """The installation's client, its token ready (fetched once however many callers)."""
+        await self.credentials.token_for(self.app_api, installation_id)
+        api = self._installations.get(installation_id)
+        if api is None:
+            token_mode = isinstance(self.credentials, TokenAuth)
+            label = "token" if token_mode else str(installation_id)
+            cache = cachetools.LRUCache[str, Any](maxsize=self._cache_size)
+            api = self._api(label, installation_id, cache)
+            self._installations[installation_id] = api
+        return api
+
+    async def bot_login(self) -> str:
+        """The bot's own login: `<slug>[bot]` for an App, the token's user otherwise."""
+        async with self._login_lock:
+            if self._login is None:
+                creds = self.credentials
+                if isinstance(creds, AppAuth):
+                    app = await self.app_api.getitem("/app", jwt=creds.jwt())
+                    self._login = f"{app['slug']}[bot]"
+                else:
+                    token = await creds.token_for(self.app_api, 0)
+                    user = await self.app_api.getitem("/user", oauth_token=token)
+                    self._login = str(user["login"])
+            return self._login

@@ -1,0 +1,39 @@
+"""Writing the bot's feedback to GitHub: check runs (with annotations in batches of 50)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from gidgethub.abc import GitHubAPI
+
+from bot.check_output import CHECK_NAME, CheckOutput
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def publish_check(
+    gh: GitHubAPI, repo: str, head_sha: str, output: CheckOutput, *, name: str = CHECK_NAME
+) -> int:
+    """One completed check run on `head_sha`; annotations beyond 50 follow in PATCHes."""
+    batches = output.batches() or [[]]
+    body: dict[str, Any] = {
+        "name": name,
+        "head_sha": head_sha,
+        "status": "completed",
+        "conclusion": output.conclusion,
+        "completed_at": _now(),
+        "output": {"title": output.title, "summary": output.summary, "annotations": batches[0]},
+    }
+    created = await gh.post(f"/repos/{repo}/check-runs", data=body)
+    run_id = int(created["id"])
+    for batch in batches[1:]:
+        await gh.patch(
+            f"/repos/{repo}/check-runs/{run_id}",
+            data={
+                "output": {"title": output.title, "summary": output.summary, "annotations": batch}
+            },
+        )
+    return run_id

@@ -1,0 +1,16 @@
+"""What every handler receives besides the event: the installation's client and shared caches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gidgethub.abc import GitHubAPI
+
+from bot.github.repo_config import ConfigCache
+
+
+@dataclass(frozen=True)
+class HandlerContext:
+    gh: GitHubAPI
+    bot_login: str
+    config_cache: ConfigCache

@@ -1,0 +1,77 @@
+"""The root of event handling: one router per concern, joined here, and the Bot that runs them.
+
+The Bot owns the GitHub side of the server for its whole life: one aiohttp session, the
+GitHub client (tokens, retries, ETag caches) and the configuration cache. It drops events
+the bot caused itself before any handler sees them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from gidgethub import routing, sansio
+
+from bot.github.client import GitHubClient
+from bot.github.repo_config import ConfigCache
+from bot.handlers import proposals
+from bot.handlers.context import HandlerContext
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ROUTER = routing.Router(proposals.router)
+
+
+class Bot:
+    """Dispatches deliveries to the handlers with an installation's client."""
+
+    def __init__(self, settings: Settings, *, client_options: dict[str, Any] | None = None):
+        self.settings = settings
+        self.config_cache = ConfigCache()
+        self._client_options = client_options or {}
+        self._session: aiohttp.ClientSession | None = None
+        self._client: GitHubClient | None = None
+
+    @property
+    def client(self) -> GitHubClient:
+        if self._client is None:
+            raise RuntimeError("the bot is not started")
+        return self._client
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession()
+        self._client = GitHubClient.from_settings(
+            self.settings, self._session, **self._client_options
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        self._session = self._client = None
+
+    async def lifecycle(self, app: web.Application) -> AsyncIterator[None]:
+        """For aiohttp's cleanup_ctx: started before the workers, closed after they drain."""
+        await self.start()
+        yield
+        await self.close()
+
+    async def dispatch(self, event: sansio.Event) -> None:
+        installation = (event.data.get("installation") or {}).get("id")
+        if installation is None:
+            log.info("event %s has no installation; ignored", event.event)
+            return
+        gh = await self.client.for_installation(int(installation))
+        login = await self.client.bot_login()
+        sender = (event.data.get("sender") or {}).get("login")
+        if sender == login:
+            log.info("event %s was caused by the bot itself; ignored", event.event)
+            return
+        await ROUTER.dispatch(event, HandlerContext(gh, login, self.config_cache))
+
+
+def build_dispatch(settings: Settings) -> Bot:
+    return Bot(settings)

@@ -1,0 +1,1 @@
+"""The built-in presets (YAML data), shipped inside the package as `bot.presets`."""

@@ -1,0 +1,103 @@
+"""Fixtures for bot.github: the double on loopback (bot.sandbox.testing), a manual clock shared
+by the double and the bot, a recording fake sleep, and a GitHubClient pointed at the double."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.github.auth import AppAuth
+from bot.github.client import GitHubClient, KepbotAPI
+from bot.github.retry import RetryPolicy
+from bot.sandbox import GitHubDouble
+from bot.sandbox.pipeline import RecordedRequest
+from bot.sandbox.testing import AppCredentials, ManualClock, Sandbox, app_credentials, new_double
+from bot.sandbox.testing import sandbox as running_sandbox
+
+KEP = "keps/sig-node/1234-pod-stuff/kep.yaml"
+SEED_FILES = {
+    "README.md": "# Enhancements\n",
+    KEP: "title: Pod stuff\nstatus: provisional\n",
+    "keps/sig-node/1234-pod-stuff/README.md": "# KEP-1234: Pod stuff\n\n## Summary\n",
+}
+
+
+class FakeSleep:
+    """Records every wait and moves the shared clock instead of waiting."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        self.clock.advance(seconds)
+
+
+def requests(
+    double: GitHubDouble, method: str, path_part: str, since: int = 0
+) -> list[RecordedRequest]:
+    """The double's logged requests with this method whose path contains `path_part`."""
+    return [r for r in double.requests[since:] if r.method == method and path_part in r.path]
+
+
+@pytest.fixture
+def credentials() -> AppCredentials:
+    return app_credentials()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(start=1_780_000_000.0)
+
+
+@pytest.fixture
+def double(credentials: AppCredentials, clock: ManualClock) -> GitHubDouble:
+    return new_double(credentials, clock=clock)
+
+
+@pytest.fixture
+def repo(double: GitHubDouble) -> str:
+    """octo/enhancements holding one KEP."""
+    return double.add_repo("octo", "enhancements", SEED_FILES)
+
+
+@pytest.fixture
+def installation(double: GitHubDouble, repo: str) -> int:
+    return double.add_installation("octo")
+
+
+@pytest.fixture
+async def box(double: GitHubDouble, credentials: AppCredentials) -> AsyncIterator[Sandbox]:
+    async with running_sandbox(double, credentials=credentials) as running:
+        yield running
+
+
+@pytest.fixture
+def sleeps(clock: ManualClock) -> FakeSleep:
+    return FakeSleep(clock)
+
+
+@pytest.fixture
+def auth(credentials: AppCredentials, clock: ManualClock) -> AppAuth:
+    return AppAuth(credentials.app_id, credentials.private_key, clock=clock)
+
+
+@pytest.fixture
+def policy() -> RetryPolicy:
+    return RetryPolicy(jitter=lambda: 1.0)
+
+
+@pytest.fixture
+def client(
+    box: Sandbox, auth: AppAuth, sleeps: FakeSleep, clock: ManualClock, policy: RetryPolicy
+) -> GitHubClient:
+    return GitHubClient(
+        box.session, auth, api_url=box.base_url, sleep=sleeps, clock=clock, policy=policy
+    )
+
+
+@pytest.fixture
+async def gh(client: GitHubClient, installation: int) -> KepbotAPI:
+    return await client.for_installation(installation)

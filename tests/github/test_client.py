@@ -1,0 +1,280 @@
+"""The client's transport rules against the double: retries on 5xx and timeouts, rate-limit
+waits, the pinned API version, GitHub Enterprise Server paths, conditional GETs, metrics."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from gidgethub import GitHubBroken, RateLimitExceeded
+from multidict import CIMultiDict
+
+from bot.github.auth import AppAuth
+from bot.github.client import GitHubClient, KepbotAPI
+from bot.github.repo import update_file
+from bot.github.retry import RetryPolicy, rate_limit_delay
+from bot.metrics import default_metrics
+from bot.sandbox import GitHubDouble
+from bot.sandbox.testing import AppCredentials, ManualClock, Sandbox, running, sandbox
+from bot.settings import Settings
+
+from .conftest import KEP, FakeSleep, requests
+
+REPO_PATH = r"^/repos/octo/enhancements$"
+
+
+def statuses(double: GitHubDouble, method: str, path: str, since: int = 0) -> list[int]:
+    return [r.status for r in requests(double, method, path, since) if r.path == path]
+
+
+async def test_a_502_is_retried_with_backoff_until_it_succeeds(
+    gh: KepbotAPI, double: GitHubDouble, repo: str, sleeps: FakeSleep
+) -> None:
+    double.inject("GET", REPO_PATH, 502, times=2)
+    assert (await gh.getitem(f"/repos/{repo}"))["full_name"] == repo
+    assert statuses(double, "GET", f"/repos/{repo}") == [502, 502, 200]
+    assert sleeps.calls == [1.0, 2.0]
+
+
+async def test_5xx_gives_up_after_the_bounded_attempts(
+    gh: KepbotAPI, double: GitHubDouble, repo: str, sleeps: FakeSleep
+) -> None:
+    double.inject("GET", REPO_PATH, 503, times=None)
+    with pytest.raises(GitHubBroken):
+        await gh.getitem(f"/repos/{repo}")
+    assert statuses(double, "GET", f"/repos/{repo}") == [503] * 5
+    assert sleeps.calls == [1.0, 2.0, 4.0, 8.0]
+
+
+async def test_a_post_is_not_repeated_after_a_5xx(
+    gh: KepbotAPI, double: GitHubDouble, repo: str, sleeps: FakeSleep
+) -> None:
+    number = double.open_issue(repo, "Tracking")
+    double.inject("POST", r"/comments$", 502)
+    with pytest.raises(GitHubBroken):
+        await gh.post(f"/repos/{repo}/issues/{number}/comments", data={"body": "hi"})
+    assert len(requests(double, "POST", "/comments")) == 1
+    assert sleeps.calls == []
+
+
+async def test_a_timed_out_get_is_retried(
+    box: Sandbox,
+    auth: AppAuth,
+    double: GitHubDouble,
+    repo: str,
+    installation: int,
+    sleeps: FakeSleep,
+) -> None:
+    errors_before = default_metrics().github_requests.value(status="error")
+    client = GitHubClient(
+        box.session,
+        auth,
+        api_url=box.base_url,
+        sleep=sleeps,
+        policy=RetryPolicy(timeout=0.1, jitter=lambda: 1.0),
+    )
+    gh = await client.for_installation(installation)
+    fault = double.inject("GET", REPO_PATH, None, latency=0.4)
+    assert (await gh.getitem(f"/repos/{repo}"))["full_name"] == repo
+    assert fault.hits == 1 and sleeps.calls == [1.0]
+    assert default_metrics().github_requests.value(status="error") == errors_before + 1
+
+
+@pytest.mark.parametrize(("status", "after"), [(403, "2"), (429, "3")])
+async def test_secondary_rate_limit_waits_exactly_retry_after(
+    gh: KepbotAPI, double: GitHubDouble, repo: str, sleeps: FakeSleep, status: int, after: str
+) -> None:
+    double.inject("GET", REPO_PATH, status, headers={"retry-after": after})
+    assert (await gh.getitem(f"/repos/{repo}"))["full_name"] == repo
+    assert sleeps.calls == [float(after)]
+    assert statuses(double, "GET", f"/repos/{repo}") == [status, 200]
+
+
+async def test_secondary_rate_limit_hits_posts_too(
+    gh: KepbotAPI, double: GitHubDouble, repo: str, sleeps: FakeSleep
+) -> None:
+    number = double.open_issue(repo, "Tracking")
+    double.inject("POST", r"/comments$", 403, headers={"retry-after": "2"})
+    await gh.post(f"/repos/{repo}/issues/{number}/comments", data={"body": "hi"})
+    assert sleeps.calls == [2.0]
+    assert [c.body for c in double.comments(repo, number)] == ["hi"]
+
+
+def test_secondary_limit_without_retry_after_waits_a_minute_then_backs_off() -> None:
+    body = json.dumps({"message": "You have exceeded a secondary rate limit."}).encode()
+    policy = RetryPolicy()
+    waits = [rate_limit_delay({}, body, attempt=n, policy=policy, now=0.0) for n in (1, 2, 5)]
+    assert waits == [60.0, 120.0, None]  # 960 s is beyond the 15-minute bound
+    assert (
+        rate_limit_delay(
+            {}, b'{"message": "Must have admin rights"}', attempt=1, policy=policy, now=0.0
+        )
+        is None
+    )
+
+
+async def test_primary_rate_limit_is_waited_out_until_reset(
+    gh: KepbotAPI, double: GitHubDouble, repo: str, clock: ManualClock, sleeps: FakeSleep
+) -> None:
+    await gh.getitem(f"/repos/{repo}")
+    bucket = double.limiter.set_remaining(f"installation:{gh.installation_id}", 0)
+    clock.advance(bucket.reset - clock() - 60)  # the window resets in one minute
+    since = len(double.requests)
+    assert (await gh.getitem(f"/repos/{repo}/branches/main"))["name"] == "main"
+    assert sleeps.calls == [61.0]  # until x-ratelimit-reset, plus a second for clock skew
+    assert statuses(double, "GET", f"/repos/{repo}/branches/main", since) == [403, 200]
+
+
+async def test_primary_rate_limit_too_far_away_raises_without_waiting(
+    gh: KepbotAPI, double: GitHubDouble, repo: str, sleeps: FakeSleep
+) -> None:
+    double.set_rate_limit_remaining(f"installation:{gh.installation_id}", 0)  # reset in 1 h
+    with pytest.raises(RateLimitExceeded):
+        await gh.getitem(f"/repos/{repo}")
+    assert sleeps.calls == []
+    assert statuses(double, "GET", f"/repos/{repo}") == [403]
+
+
+@pytest.fixture
+async def traced() -> AsyncIterator[tuple[aiohttp.ClientSession, list[CIMultiDict[str]]]]:
+    """A session that records the headers of every request it sends."""
+    sent: list[CIMultiDict[str]] = []
+
+    async def on_start(
+        session: aiohttp.ClientSession, context: object, params: aiohttp.TraceRequestStartParams
+    ) -> None:
+        sent.append(CIMultiDict(params.headers))
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_start)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+        yield session, sent
+
+
+async def test_every_request_pins_the_api_version(
+    traced: tuple[aiohttp.ClientSession, list[CIMultiDict[str]]],
+    box: Sandbox,
+    auth: AppAuth,
+    double: GitHubDouble,
+    repo: str,
+    installation: int,
+) -> None:
+    session, sent = traced
+    client = GitHubClient(session, auth, api_url=box.base_url)
+    gh = await client.for_installation(installation)
+    await gh.getitem(f"/repos/{repo}")
+    await client.bot_login()
+    assert len(sent) == len(double.requests) == 3  # token, repository, app
+    assert [h.get("X-GitHub-Api-Version") for h in sent] == ["2022-11-28"] * 3
+    assert all(h["User-Agent"] == "kepbot" for h in sent)
+    assert all("x-kepbot-retry-safe" not in h for h in sent)
+
+
+async def test_the_version_header_is_what_the_double_answers_to(
+    box: Sandbox, auth: AppAuth, double: GitHubDouble, repo: str, installation: int
+) -> None:
+    number = double.open_issue(repo, "Tracking")
+    pinned = await GitHubClient(box.session, auth, api_url=box.base_url).for_installation(
+        installation
+    )
+    newer = await GitHubClient(
+        box.session, auth, api_url=box.base_url, api_version="2026-03-10"
+    ).for_installation(installation)
+    assert "assignee" in await pinned.getitem(f"/repos/{repo}/issues/{number}")
+    assert "assignee" not in await newer.getitem(f"/repos/{repo}/issues/{number}")
+
+
+async def test_github_enterprise_server_api_v3_base_path(
+    credentials: AppCredentials,
+    double: GitHubDouble,
+    repo: str,
+    installation: int,
+    auth: AppAuth,
+    sleeps: FakeSleep,
+) -> None:
+    async with sandbox(double, credentials=credentials, base_path="/api/v3") as box:
+        assert box.base_url.endswith("/api/v3")
+        client = GitHubClient(box.session, auth, api_url=box.base_url + "/", sleep=sleeps)
+        gh = await client.for_installation(installation)
+        result = await update_file(gh, repo, "main", "README.md", lambda t: t + "GHES\n", "Edit")
+        assert await client.bot_login() == "kepbot[bot]"
+        async with box.session.get(box.base_url.removesuffix("/api/v3") + "/app") as bare:
+            assert bare.status == 404
+    assert double.file_at(repo, "main", "README.md") == b"# Enhancements\nGHES\n"
+    assert result.commit == double.branch_sha(repo, "main")
+    assert [r.status for r in double.requests[:-1]] == [201, 200, 200, 200]
+
+
+async def test_repeated_get_is_a_304_that_costs_no_rate_limit(
+    gh: KepbotAPI, double: GitHubDouble, repo: str
+) -> None:
+    identity = f"installation:{gh.installation_id}"
+    first = await gh.getitem(f"/repos/{repo}/contents/{KEP}")
+    remaining = double.rate_limit_remaining(identity)
+    second = await gh.getitem(f"/repos/{repo}/contents/{KEP}")
+    assert second == first
+    assert statuses(double, "GET", f"/repos/{repo}/contents/{KEP}") == [200, 304]
+    assert double.rate_limit_remaining(identity) == remaining
+    double.push(repo, "main", {KEP: "status: implementable\n"})
+    third = await gh.getitem(f"/repos/{repo}/contents/{KEP}")
+    assert third["sha"] != first["sha"]
+    assert statuses(double, "GET", f"/repos/{repo}/contents/{KEP}") == [200, 304, 200]
+
+
+async def test_every_response_is_counted_and_the_rate_limit_recorded(
+    gh: KepbotAPI, double: GitHubDouble, repo: str
+) -> None:
+    metrics = default_metrics()
+    ok_before = metrics.github_requests.value(status=200)
+    missing_before = metrics.github_requests.value(status=404)
+    await gh.getitem(f"/repos/{repo}")
+    with pytest.raises(Exception, match="Not Found"):
+        await gh.getitem(f"/repos/{repo}/contents/nope.md")
+    assert metrics.github_requests.value(status=200) == ok_before + 1
+    assert metrics.github_requests.value(status=404) == missing_before + 1
+    label = str(gh.installation_id)
+    left = double.rate_limit_remaining(f"installation:{gh.installation_id}")
+    assert metrics.rate_limit_remaining.value(installation=label) == left
+
+
+async def test_connection_errors_are_retried_for_gets_only(
+    double: GitHubDouble, auth: AppAuth, repo: str, installation: int, sleeps: FakeSleep
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with running(double) as base_url:
+            client = GitHubClient(session, auth, api_url=base_url, sleep=sleeps)
+            gh = await client.for_installation(installation)
+            await gh.getitem(f"/repos/{repo}")
+        # The server is gone: every attempt fails to connect.
+        with pytest.raises(aiohttp.ClientError):
+            await gh.getitem(f"/repos/{repo}/branches/main")
+        assert len(sleeps.calls) == 4  # five attempts in all
+        sleeps.calls.clear()
+        with pytest.raises(aiohttp.ClientError):
+            await gh.post(f"/repos/{repo}/issues", data={"title": "x"})
+        assert sleeps.calls == []
+
+
+async def test_client_from_settings_in_app_mode(
+    box: Sandbox,
+    credentials: AppCredentials,
+    installation: int,
+    repo: str,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("GITHUB_TOKEN", "GITHUB_APP_ID", "GITHUB_PRIVATE_KEY", "GITHUB_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(
+        github_webhook_secret="secret",
+        github_app_id=credentials.app_id,
+        github_private_key=credentials.private_key.replace("\n", "\\n"),
+        github_api_url=box.base_url + "/",
+    )
+    client = GitHubClient.from_settings(settings, box.session, clock=clock)
+    assert isinstance(client.credentials, AppAuth)
+    gh = await client.for_installation(installation)
+    assert (await gh.getitem(f"/repos/{repo}"))["full_name"] == repo
+    assert await client.bot_login() == "kepbot[bot]"
