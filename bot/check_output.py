@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.engine.findings import Finding
+from bot.engine.findings import Finding, tally
 from bot.engine.validate import Report
 
 CHECK_NAME = "kepbot"
@@ -57,7 +57,7 @@ def check_output(report: Report, config_error: str | None = None) -> CheckOutput
             "neutral", "No proposal changed", "This pull request changes no proposal.", []
         )
     conclusion = "failure" if errors else "success"
-    title = f"{len(errors)} errors, {len(warnings)} warnings in {len(report.proposals)} proposals"
+    title = tally(len(errors), len(warnings), len(report.proposals))
     lines = [f"Checked {len(report.proposals)} proposal(s):", ""]
     lines += [f"- `{path}`" for path in report.proposals]
     for move in report.moves:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.engine.config import CONFIG_PATH, Config, ConfigError, json_schema, load_config
-from bot.engine.findings import Finding
+from bot.engine.findings import Finding, tally
 from bot.engine.index import index_for
 from bot.engine.scaffold import ScaffoldError, scaffold
 from bot.engine.tree import GitTree, LocalTree, changed_paths
@@ -76,10 +76,7 @@ def render_report(report: Report, style: str) -> str:
         lines = [_annotation(f) for f in findings]
     else:
         lines = [f"{f.path}:{f.line}: {f.severity} [{f.rule}] {f.message}" for f in findings]
-    lines.append(
-        f"{len(report.errors)} errors, {len(report.warnings)} warnings "
-        f"in {len(report.proposals)} proposals"
-    )
+    lines.append(tally(len(report.errors), len(report.warnings), len(report.proposals)))
     return "\n".join(lines)
 
 

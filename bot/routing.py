@@ -15,6 +15,7 @@ import aiohttp
 from aiohttp import web
 from gidgethub import routing, sansio
 
+from bot.github.auth import AppAuth
 from bot.github.client import GitHubClient
 from bot.github.repo_config import ConfigCache
 from bot.handlers import proposals
@@ -70,7 +71,8 @@ class Bot:
         if sender == login:
             log.info("event %s was caused by the bot itself; ignored", event.event)
             return
-        await ROUTER.dispatch(event, HandlerContext(gh, login, self.config_cache))
+        app_mode = isinstance(self.client.credentials, AppAuth)
+        await ROUTER.dispatch(event, HandlerContext(gh, login, self.config_cache, app_mode))
 
 
 def build_dispatch(settings: Settings) -> Bot:

@@ -1,23 +1,58 @@
-"""Options shared by the whole suite.
+"""Options and fixtures shared by the whole suite.
 
-The corpus tests (tests/corpus) read real proposals that are not part of this project;
-they run when `--corpus PATH` is given (CI always gives it) or when named explicitly,
-in which case a missing `--corpus` fails them with a message.
+Some tests read the shared reference data beside this repository (`../shared`: the real
+proposal corpus, GitHub's webhook schemas and payload examples, REST examples), which is
+not part of this project. They run when `--shared PATH` is given (CI always gives it:
+`pytest --shared=../shared -m shared`) and are deselected, not skipped, otherwise, so the
+default `pytest` stands on fixtures the tests write themselves.
 """
 
 from pathlib import Path
 
 import pytest
 
-CORPUS_TESTS = Path(__file__).parent / "corpus"
+SHARED_FIXTURES = {"shared_root", "corpus_root", "github_shared"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--corpus", default=None, help="path to the shared proposal corpus")
+    parser.addoption(
+        "--shared",
+        default=None,
+        help="path of the shared reference folder (holding corpus/ and github/)",
+    )
 
 
-def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    if collection_path != CORPUS_TESTS or config.getoption("--corpus"):
-        return None
-    named = any(Path(arg.split("::")[0]).resolve() == CORPUS_TESTS for arg in config.args)
-    return None if named else True
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "shared: reads the shared reference data (--shared)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if SHARED_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.shared)
+    if config.getoption("--shared"):
+        return
+    needing = [item for item in items if item.get_closest_marker("shared")]
+    if needing:
+        config.hook.pytest_deselected(items=needing)
+        items[:] = [item for item in items if not item.get_closest_marker("shared")]
+
+
+@pytest.fixture(scope="session")
+def shared_root(request: pytest.FixtureRequest) -> Path:
+    root = Path(request.config.getoption("--shared")).resolve()
+    if not (root / "corpus").is_dir() or not (root / "github").is_dir():
+        pytest.fail(f"--shared {root} does not hold corpus/ and github/")
+    return root
+
+
+@pytest.fixture(scope="session")
+def corpus_root(shared_root: Path) -> Path:
+    """The real proposals: kubernetes-enhancements/, gateway-api/, kube-agentic-networking/, ..."""
+    return shared_root / "corpus"
+
+
+@pytest.fixture(scope="session")
+def github_shared(shared_root: Path) -> Path:
+    """GitHub reference data: rest-subset.md, rest-examples.json, payloads/."""
+    return shared_root / "github"

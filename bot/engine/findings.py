@@ -38,3 +38,15 @@ class Collector:
         severity = self.config.severity(rule)
         if severity != "off":
             self.findings.append(Finding(rule, severity, path, max(line, 1), message))
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def tally(errors: int, warnings: int, proposals: int) -> str:
+    """`2 errors, 1 warning in 1 proposal`: the one-line result everywhere."""
+    return (
+        f"{plural(errors, 'error')}, {plural(warnings, 'warning')} "
+        f"in {plural(proposals, 'proposal')}"
+    )

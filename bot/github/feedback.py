@@ -1,4 +1,8 @@
-"""Writing the bot's feedback to GitHub: check runs (with annotations in batches of 50)."""
+"""Writing the bot's feedback to GitHub: check runs (with annotations in batches of 50).
+
+A bot running with a personal token cannot create check runs (GitHub reserves them for
+Apps), so in token mode the result is a commit status with the same context name.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,21 @@ from bot.check_output import CHECK_NAME, CheckOutput
 
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+STATUS_STATE = {"success": "success", "neutral": "success", "failure": "failure"}
+
+
+async def publish_status(
+    gh: GitHubAPI, repo: str, head_sha: str, output: CheckOutput, *, name: str = CHECK_NAME
+) -> None:
+    """The token-mode stand-in for a check run: a commit status (no annotations)."""
+    state = STATUS_STATE.get(output.conclusion, "pending")
+    description = f"{output.title} (run kepbot validate for details)"
+    await gh.post(
+        f"/repos/{repo}/statuses/{head_sha}",
+        data={"state": state, "context": name, "description": description[:140]},
+    )
 
 
 async def publish_check(

@@ -14,3 +14,4 @@ class HandlerContext:
     gh: GitHubAPI
     bot_login: str
     config_cache: ConfigCache
+    app_mode: bool = True  # False with a personal token: no check runs, commit statuses instead

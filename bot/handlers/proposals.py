@@ -9,7 +9,7 @@ from gidgethub import routing, sansio
 
 from bot.check_output import check_output
 from bot.engine.validate import Report, validate_change
-from bot.github.feedback import publish_check
+from bot.github.feedback import publish_check, publish_status
 from bot.github.pull_request import change_trees
 from bot.github.repo_config import load_repo_config
 from bot.handlers.context import HandlerContext
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 async def check_pull_request(
     ctx: HandlerContext, repo: dict[str, Any], pull: dict[str, Any]
-) -> int:
+) -> int | None:
     """Validate the proposals `pull` touches and publish one check run on its head commit."""
     name = repo["full_name"]
     result = await load_repo_config(ctx.gh, name, repo["default_branch"], cache=ctx.config_cache)
@@ -31,6 +31,9 @@ async def check_pull_request(
         trees = await change_trees(ctx.gh, name, pull, result.config)
         report = validate_change(result.config, trees.head, trees.base, trees.changed)
         output = check_output(report)
+    if not ctx.app_mode:
+        await publish_status(ctx.gh, name, pull["head"]["sha"], output)
+        return None
     run_id = await publish_check(ctx.gh, name, pull["head"]["sha"], output)
     log.info(
         "check run %s on %s#%s: %s (%s)",

@@ -505,6 +505,18 @@ def test_front_matter_edits_only_the_key_line() -> None:
     assert added.index("stage: alpha") < added.index("---\n\n# Kubectl")
 
 
+def test_front_matter_after_a_bom() -> None:
+    text = "\ufeff---\nstatus: a\n---\n# T\n"
+    assert FRONT.parse(text).line_of("status") == 2
+    assert FRONT.set_value(text, "status", "b") == "\ufeff---\nstatus: b\n---\n# T\n"
+
+
+def test_yaml_explicit_key_cannot_be_edited_in_place() -> None:
+    with pytest.raises(FormatError, match="only `key: value` entries") as caught:
+        YAML.set_value("a: 1\n? b\n: 2\n", "b", "3")
+    assert caught.value.line == 2
+
+
 def test_front_matter_empty_block_and_crlf() -> None:
     assert FRONT.parse("---\n---\n# T\n").fields == {}
     assert FRONT.set_value("---\r\n---\r\n# T\r\n", "a", "b") == "---\r\na: b\r\n---\r\n# T\r\n"

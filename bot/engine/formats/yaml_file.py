@@ -342,7 +342,10 @@ def _colon_after(text: str, key_end: int, key: str) -> int:
     while colon < len(text) and text[colon] in " \t":
         colon += 1
     if colon >= len(text) or text[colon] != ":":
-        raise FormatError(f"cannot edit {key!r}: only `key: value` entries can be edited")
+        raise FormatError(
+            f"cannot edit {key!r}: only `key: value` entries can be edited",
+            text.count("\n", 0, key_end) + 1,
+        )
     return colon
 
 
