@@ -6,6 +6,7 @@ request, appending across updates, and caps the summary at 65,535 characters.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +44,22 @@ def annotation(finding: Finding) -> dict[str, Any]:
     }
 
 
-def check_output(report: Report, config_error: str | None = None) -> CheckOutput:
+@dataclass(frozen=True)
+class Decision:
+    """Where a proposal's status stands against the commands (see bot.engine.authorize)."""
+
+    path: str
+    verdict: str  # unchanged | authorised | waiting | illegal
+    base: str | None
+    head: str | None
+    next_step: str = ""  # for `waiting`: the command to give and who can give it
+
+
+def check_output(
+    report: Report, config_error: str | None = None, decisions: Sequence[Decision] = ()
+) -> CheckOutput:
+    """The check's result: `failure` on errors or an illegal move, `action_required` while a
+    move waits for someone with the role, else `success` (`neutral` when no proposal)."""
     if config_error is not None:
         summary = (
             "The repository's kepbot configuration is invalid, so no proposal was checked.\n\n"
@@ -56,12 +72,19 @@ def check_output(report: Report, config_error: str | None = None) -> CheckOutput
         return CheckOutput(
             "neutral", "No proposal changed", "This pull request changes no proposal.", []
         )
-    conclusion = "failure" if errors else "success"
+    waiting = [d for d in decisions if d.verdict == "waiting"]
+    illegal = [d for d in decisions if d.verdict == "illegal"]
+    conclusion = "failure" if errors or illegal else "action_required" if waiting else "success"
     title = tally(len(errors), len(warnings), len(report.proposals))
+    if conclusion == "action_required":
+        title = f"Waiting for a decision: {title}"
     lines = [f"Checked {len(report.proposals)} proposal(s):", ""]
     lines += [f"- `{path}`" for path in report.proposals]
     for move in report.moves:
         lines.append(f"- status of `{move.path}`: {move.before or '(new)'} → {move.after}")
+    if waiting:
+        lines += ["", "**Waiting for a decision:**", ""]
+        lines += [f"- `{d.path}`: {d.next_step}" for d in waiting]
     if errors:
         lines += ["", "**To do before merging:**", ""]
         lines += [f"- `{f.path}:{f.line}` {f.message} (`{f.rule}`)" for f in errors[:100]]

@@ -9,13 +9,14 @@ signed. The transcript says what the bot did at each step, read back from the do
 from __future__ import annotations
 
 import asyncio
+import difflib
 import re
 from collections.abc import Callable
 
 from bot.sandbox.double import GitHubDouble
 from bot.sandbox.harness import Harness, harness
 from bot.sandbox.model import CheckRun
-from bot.sandbox.payloads import pull_request_event
+from bot.sandbox.payloads import issue_comment_event, pull_request_event
 from bot.sandbox.pipeline import RecordedRequest
 from bot.sandbox.testing import AppCredentials, app_credentials, new_double
 
@@ -24,6 +25,7 @@ REPO = f"{OWNER}/{NAME}"
 KEP_DIR = "keps/sig-node/NNNN-pod-restart-budget"
 
 OWNERS_ALIASES = "aliases:\n  prod-readiness-approvers:\n    - wojtek-t\n"
+CODEOWNERS = "/keps/sig-node/ @kubernetes-demo/sig-node-leads\n"
 EXISTING_KEP = """\
 title: Sidecar containers
 kep-number: 753
@@ -70,6 +72,7 @@ def sample_repository() -> dict[str, str]:
     return {
         "README.md": "# Enhancements (demo)\n",
         "OWNERS_ALIASES": OWNERS_ALIASES,
+        ".github/CODEOWNERS": CODEOWNERS,
         "keps/sig-node/753-sidecar-containers/kep.yaml": EXISTING_KEP,
         "keps/sig-node/753-sidecar-containers/README.md": README.format(
             number=753, title="Sidecar containers", summary="Sidecars."
@@ -84,8 +87,23 @@ def seed(credentials: AppCredentials) -> GitHubDouble:
     for login in ("alice", "bob", "carol"):
         double.add_user(login)
     double.add_repo(OWNER, NAME, sample_repository())
+    double.add_team_member(OWNER, "sig-node-leads", "carol")
+    double.set_permission(REPO, "bob", "write")
     double.add_installation(OWNER)
     return double
+
+
+BRANCH = "restart-budget"
+NEW_README = README.format(number="NNNN", title="Pod restart budget", summary="Budgets.") + "".join(
+    f"## {section}\nText.\n"
+    for section in (
+        "Proposal",
+        "Design Details",
+        "Test Plan",
+        "Graduation Criteria",
+        "Production Readiness Review Questionnaire",
+    )
+)
 
 
 def describe(run: CheckRun) -> list[str]:
@@ -99,32 +117,70 @@ def describe(run: CheckRun) -> list[str]:
 async def script(box: Harness, say: Callable[[str], None]) -> None:
     double = box.double
     say(f"GitHub double serving {REPO} with KEP-753 (implemented); kepbot installed.")
+    say("CODEOWNERS makes @kubernetes-demo/sig-node-leads (carol) approvers of keps/sig-node/.")
     say("")
     say("1. alice opens a pull request adding a new KEP (with two mistakes)")
-    readme = README.format(number="NNNN", title="Pod restart budget", summary="Budgets.")
-    files: dict[str, str | None] = {f"{KEP_DIR}/kep.yaml": NEW_KEP, f"{KEP_DIR}/README.md": readme}
+    files: dict[str, str | None] = {
+        f"{KEP_DIR}/kep.yaml": NEW_KEP,
+        f"{KEP_DIR}/README.md": NEW_README,
+    }
     number = double.open_pull_request(
-        REPO, "restart-budget", files, "KEP: pod restart budget", "/kep accept", author="alice"
+        REPO, BRANCH, files, "KEP: pod restart budget", author="alice"
     )
-    first = double.branch_sha(REPO, "restart-budget") or ""
+    first = double.branch_sha(REPO, BRANCH) or ""
     status = await box.deliver(pull_request_event(double, REPO, number, "opened"))
     say(f"   delivery pull_request.opened #{number} → HTTP {status}")
-    for line in describe(await box.check_run(REPO, first)):
-        say(line)
+    await show_check(box, say, first)
     say("")
     say("2. alice pushes a fix for both")
     fixed = NEW_KEP.replace("provisonal", "provisional").replace("2026-11-31", "2026-11-21")
-    double.push(REPO, "restart-budget", {f"{KEP_DIR}/kep.yaml": fixed}, "Fix the KEP", "alice")
-    second = double.branch_sha(REPO, "restart-budget") or ""
+    double.push(REPO, BRANCH, {f"{KEP_DIR}/kep.yaml": fixed}, "Fix the KEP", "alice")
+    second = double.branch_sha(REPO, BRANCH) or ""
     event = pull_request_event(double, REPO, number, "synchronize", before=first)
     say(f"   delivery pull_request.synchronize #{number} → HTTP {await box.deliver(event)}")
-    for line in describe(await box.check_run(REPO, second)):
-        say(line)
+    await show_check(box, say, second)
+    say("")
+    say("3. bob (write access, not an approver) comments `/kep approve`")
+    await command(box, say, number, "/kep approve", "bob")
+    say("")
+    say("4. carol (sig-node-leads) comments `/kep approve`")
+    await command(box, say, number, "/kep approve", "carol")
+    say("   the bot's commit on the branch:")
+    _, commit = double.commits(REPO, BRANCH)[0]
+    say(f"      {commit.message.splitlines()[0]}")
+    text = (double.file_at(REPO, BRANCH, f"{KEP_DIR}/kep.yaml") or b"").decode()
+    for line in difflib.unified_diff(fixed.splitlines(), text.splitlines(), lineterm="", n=0):
+        if line.startswith(("+", "-")) and not line.startswith(("+++", "---")):
+            say(f"      {line}")
+    await show_check(box, say, double.branch_sha(REPO, BRANCH) or "")
+    say(f"   labels: {', '.join(sorted(double.labels(REPO, number)))}")
     say("")
     bot_requests = [r for r in double.requests if r.identity.startswith(("installation", "app"))]
     say(f"The bot made {len(bot_requests)} REST requests to the double:")
     for route, count in by_route(bot_requests).items():
         say(f"   {count:3}  {route}")
+
+
+async def show_check(box: Harness, say: Callable[[str], None], sha: str) -> None:
+    for line in describe(await box.check_run(REPO, sha)):
+        say(line)
+
+
+async def command(
+    box: Harness, say: Callable[[str], None], number: int, body: str, user: str
+) -> None:
+    double = box.double
+    seen = {c.id for c in double.comments(REPO, number)}
+    made = double.add_comment(REPO, number, body, user)
+    status = await box.deliver(issue_comment_event(double, REPO, made.id, "created"))
+    say(f"   delivery issue_comment.created → HTTP {status}")
+    await box.idle()
+    reactions = sorted(r.content for r in double.reactions(REPO, comment_id=made.id))
+    say(f"   bot reacted: {' '.join(reactions)}")
+    for reply in double.comments(REPO, number):
+        if reply.id not in seen and reply.id != made.id and "kepbot:status" not in reply.body:
+            text = reply.body.split("-->", 1)[-1].strip().replace("\n\n", " ")
+            say(f"   bot replied: {text}")
 
 
 def by_route(requests: list[RecordedRequest]) -> dict[str, int]:

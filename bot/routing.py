@@ -17,14 +17,15 @@ from gidgethub import routing, sansio
 
 from bot.github.auth import AppAuth
 from bot.github.client import GitHubClient
+from bot.github.people import Directory
 from bot.github.repo_config import ConfigCache
-from bot.handlers import proposals
+from bot.handlers import commands, proposals
 from bot.handlers.context import HandlerContext
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ROUTER = routing.Router(proposals.router)
+ROUTER = routing.Router(proposals.router, commands.router)
 
 
 class Bot:
@@ -33,6 +34,7 @@ class Bot:
     def __init__(self, settings: Settings, *, client_options: dict[str, Any] | None = None):
         self.settings = settings
         self.config_cache = ConfigCache()
+        self.directory = Directory()
         self._client_options = client_options or {}
         self._session: aiohttp.ClientSession | None = None
         self._client: GitHubClient | None = None
@@ -72,7 +74,8 @@ class Bot:
             log.info("event %s was caused by the bot itself; ignored", event.event)
             return
         app_mode = isinstance(self.client.credentials, AppAuth)
-        await ROUTER.dispatch(event, HandlerContext(gh, login, self.config_cache, app_mode))
+        ctx = HandlerContext(gh, login, self.config_cache, app_mode, self.directory)
+        await ROUTER.dispatch(event, ctx)
 
 
 def build_dispatch(settings: Settings) -> Bot:

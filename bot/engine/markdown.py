@@ -86,3 +86,17 @@ def status_bullet(text: str) -> tuple[str, int] | None:
         if match:
             return match.group("status"), number
     return None
+
+
+def set_status_bullet(text: str, status: str) -> str:
+    """`text` with its `* Status:` line saying `status` (unchanged when it has none)."""
+    found = status_bullet(text)
+    if found is None or found[0] == status:
+        return text
+    lines = text.splitlines(keepends=True)
+    index = found[1] - 1
+    old = lines[index]
+    ending = old[len(old.rstrip("\r\n")) :]
+    prefix = old[: old.index("Status:") + len("Status:")]
+    lines[index] = f"{prefix} {status}{ending}"
+    return "".join(lines)

@@ -1,4 +1,8 @@
-"""Proposal pull requests: validate what they change and report it as a check run (B1)."""
+"""Proposal pull requests: the check run (B1), labels (B5) and the status comment (B2).
+
+Everything is derived again from GitHub on each run: the proposals' base and head versions,
+the command history and the roles, so any instance after any restart concludes the same.
+"""
 
 from __future__ import annotations
 
@@ -7,43 +11,88 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
-from bot.check_output import check_output
+from bot.check_output import Decision, check_output
 from bot.engine.validate import Report, validate_change
+from bot.github.comments import upsert_comment
 from bot.github.feedback import publish_check, publish_status
-from bot.github.pull_request import change_trees
-from bot.github.repo_config import load_repo_config
+from bot.github.labels import desired_labels, managed_labels, sync_labels
 from bot.handlers.context import HandlerContext
+from bot.handlers.pr_state import PullState, load_config, load_pull_state
 
 router = routing.Router()
 log = logging.getLogger(__name__)
 
+STATUS_MARKER = "status"
+VERDICT_TEXT = {
+    "unchanged": "unchanged",
+    "authorised": "decided",
+    "waiting": "waiting for a decision",
+    "illegal": "not a legal transition",
+}
+
 
 async def check_pull_request(
     ctx: HandlerContext, repo: dict[str, Any], pull: dict[str, Any]
-) -> int | None:
-    """Validate the proposals `pull` touches and publish one check run on its head commit."""
-    name = repo["full_name"]
-    result = await load_repo_config(ctx.gh, name, repo["default_branch"], cache=ctx.config_cache)
+) -> None:
+    """Validate the proposals `pull` touches; publish the check, labels and status comment."""
+    result = await load_config(ctx, repo)
     if result.config is None:
         error = result.error.render() if result.error is not None else "unknown error"
         output = check_output(Report(), config_error=f"{result.repository}: {error}")
+        await _publish(ctx, repo["full_name"], pull, output)
+        return
+    state = await load_pull_state(ctx, repo, pull, result.config)
+    report = validate_change(state.config, state.trees.head, state.trees.base, state.trees.changed)
+    decisions = []
+    for pair, found, replayed in await state.verdicts():
+        step = await state.next_step(pair.path, replayed) if found == "waiting" else ""
+        decisions.append(Decision(pair.path, found, pair.base_status, pair.head_status, step))
+    output = check_output(report, decisions=decisions)
+    await _publish(ctx, state.repo, pull, output)
+    if state.pairs:
+        await _labels(state)
+        await _status_comment(state, decisions, output.conclusion)
+
+
+async def _publish(ctx: HandlerContext, repo: str, pull: dict[str, Any], output: Any) -> None:
+    sha = pull["head"]["sha"]
+    if ctx.app_mode:
+        run_id = await publish_check(ctx.gh, repo, sha, output)
+        log.info("check run %s on %s#%s: %s", run_id, repo, pull["number"], output.conclusion)
     else:
-        trees = await change_trees(ctx.gh, name, pull, result.config)
-        report = validate_change(result.config, trees.head, trees.base, trees.changed)
-        output = check_output(report)
-    if not ctx.app_mode:
-        await publish_status(ctx.gh, name, pull["head"]["sha"], output)
-        return None
-    run_id = await publish_check(ctx.gh, name, pull["head"]["sha"], output)
-    log.info(
-        "check run %s on %s#%s: %s (%s)",
-        run_id,
-        name,
-        pull["number"],
-        output.conclusion,
-        output.title,
+        await publish_status(ctx.gh, repo, sha, output)
+
+
+async def _labels(state: PullState) -> None:
+    proposals = [
+        (p.head.status, p.head.area)
+        for p in state.pairs
+        if p.head and p.head.status and state.config.status(p.head.status) is not None
+    ]
+    desired = desired_labels(state.config, proposals)
+    await sync_labels(state.ctx.gh, state.repo, state.number, desired, managed_labels(state.config))
+
+
+async def _status_comment(state: PullState, decisions: list[Decision], conclusion: str) -> None:
+    word = state.config.command
+    lines = [
+        f"**{state.config.kind} status** (kept up to date by kepbot; check: `{conclusion}`)",
+        "",
+        "| proposal | default branch | this PR | state |",
+        "|---|---|---|---|",
+    ]
+    for d in decisions:
+        lines.append(
+            f"| `{d.path}` | {d.base or 'new'} | {d.head or '—'} | {VERDICT_TEXT[d.verdict]} |"
+        )
+    steps = [d for d in decisions if d.next_step]
+    if steps:
+        lines += ["", "**Next:**", ""]
+        lines += [f"- `{d.path}`: {d.next_step}" for d in steps]
+    lines += ["", f"Commands: `/{word} help`."]
+    await upsert_comment(
+        state.ctx.gh, state.repo, state.number, STATUS_MARKER, "\n".join(lines), state.ctx.bot_login
     )
-    return run_id
 
 
 @router.register("pull_request", action="opened")

@@ -369,14 +369,15 @@ class GitHubDouble(StateReaders):
         path_regex: str,
         status: int | None = None,
         times: int | None = 1,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str | None] | None = None,
         body: object = None,
         latency: float = 0.0,
     ) -> Fault:
         """Answer the next `times` matching requests with `status` (after `latency` seconds).
 
         `path_regex` is searched in the path without the base path. 403/429 default to the
-        secondary-rate-limit body with `retry-after: 60`; `status=None` only adds latency.
+        secondary-rate-limit body with `retry-after: 60` (`headers={"retry-after": None}`
+        leaves it out, as GitHub sometimes does); `status=None` only adds latency.
         """
         fault = Fault(
             method.upper(),

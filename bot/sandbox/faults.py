@@ -1,7 +1,8 @@
 """Fault injection: canned failures and latency for requests matching a method and path.
 
-Default bodies are GitHub's: the secondary-rate-limit message (with `retry-after`) for 403/429,
-the `{code, message}` body for 503, and a basic error for anything else.
+Default bodies are GitHub's: the secondary-rate-limit message (with `retry-after: 60` unless
+the fault's headers map `retry-after` to None) for 403/429, `Bad credentials` for 401, the
+`{code, message}` body for 503, and a basic error for anything else.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from bot.sandbox.errors import DOCS
+from bot.sandbox.errors import DOCS, bad_credentials
 
 SECONDARY_DOCS = (
     "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
@@ -34,6 +35,8 @@ def secondary_rate_limit_body() -> dict[str, Any]:
 def default_fault_body(status: int) -> dict[str, Any]:
     if status in (403, 429):
         return secondary_rate_limit_body()
+    if status == 401:
+        return bad_credentials().body()
     if status == 503:
         return {
             "code": "unavailable",
@@ -49,7 +52,7 @@ class Fault:
     path: re.Pattern[str]
     status: int | None  # None: only add latency, then answer normally
     times: int | None  # None: forever
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str | None] = field(default_factory=dict)  # None: leave a default out
     body: Any = None
     latency: float = 0.0
     hits: int = 0
@@ -59,10 +62,9 @@ class Fault:
         return live and self.method in ("*", method) and self.path.search(path) is not None
 
     def response_headers(self) -> dict[str, str]:
-        headers = dict(self.headers)
-        if self.status in (403, 429):
-            headers.setdefault("retry-after", "60")
-        return headers
+        headers: dict[str, str | None] = {"retry-after": "60"} if self.status in (403, 429) else {}
+        headers.update((name.lower(), value) for name, value in self.headers.items())
+        return {name: value for name, value in headers.items() if value is not None}
 
     def response_body(self) -> Any:
         assert self.status is not None

@@ -11,8 +11,8 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -70,6 +70,8 @@ class RecordedRequest:
     time: float  # the double's clock when the request arrived
     duration: float  # seconds spent answering, injected latency included
     body: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-cased, no Authorization
+    auth_scheme: str | None = None  # e.g. "token", "bearer"; "" if none given; None: no header
 
 
 @dataclass
@@ -207,6 +209,19 @@ def _handler(
     return handle
 
 
+def _recorded_headers(request: web.Request) -> tuple[dict[str, str], str | None]:
+    """Request headers by lower-cased name (repeats joined), and the Authorization scheme."""
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    authorization = headers.pop("authorization", None)
+    if authorization is None:
+        return headers, None
+    scheme, space, _ = authorization.strip().partition(" ")
+    return headers, scheme if space else ""  # a lone word may be the secret itself
+
+
 def _log_requests(rt: Runtime, base_path: str) -> Middleware:
     @web.middleware
     async def middleware(
@@ -219,6 +234,7 @@ def _log_requests(rt: Runtime, base_path: str) -> Middleware:
             # GitHub answers an unknown route or method with a JSON 404.
             error = ApiError(404, "Not Found")
             response = web.json_response(error.body(), status=404)
+        headers, auth_scheme = _recorded_headers(request)
         rt.requests.append(
             RecordedRequest(
                 method=request.method,
@@ -229,6 +245,8 @@ def _log_requests(rt: Runtime, base_path: str) -> Middleware:
                 time=arrived,
                 duration=time.monotonic() - started,
                 body=request.get(BODY),
+                headers=headers,
+                auth_scheme=auth_scheme,
             )
         )
         return response

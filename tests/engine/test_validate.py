@@ -1,6 +1,8 @@
 """Every validation rule on fixtures the tests write: what it finds, where, and how severe."""
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from tests_support import rules_of
@@ -239,3 +241,34 @@ def test_new_proposal_with_placeholder_is_fine_and_must_enter_legally(files_for:
 def test_changes_outside_proposals_are_ignored(files_for: Files) -> None:
     base = files_for("kep")
     assert change("kep", base, {**base, "docs/other.md": "x"}) == []
+
+
+def test_missing_status_heading_form_document_and_prr_file(files_for: Files) -> None:
+    files = edit(files_for("kep"), KEP, "status: implementable\n", "")
+    assert "status.missing" in rules_of(run("kep", files))
+
+    files = edit(
+        files_for("kpep"), "kpeps/0001-pluggable-storage-backends/README.md", "# KPEP-0001:", "# "
+    )
+    (heading,) = run("kpep", files)
+    assert heading.rule == "naming.heading" and "'KPEP-{number}: {title}'" in heading.message
+
+    files = files_for("kep")
+    del files[README]
+    (missing,) = run("kep", files)
+    assert (missing.rule, missing.severity, missing.path) == ("document.missing", "warning", KEP)
+
+    files = edit(
+        files_for("kep"), "keps/prod-readiness/sig-node/1234.yaml", "alpha:\n", "alpha: [\n"
+    )
+    (bad,) = run("kep", files)
+    assert (bad.rule, bad.path) == ("prr.parse", "keps/prod-readiness/sig-node/1234.yaml")
+
+
+def test_every_rule_is_documented_in_the_readme() -> None:
+    root = Path(__file__).resolve().parents[2]
+    source = "".join(p.read_text() for p in (root / "bot" / "engine").glob("*.py"))
+    emitted = set(re.findall(r'out\.add\(\s*"([a-z]+\.[a-z-]+)"', source))
+    readme = (root / "README.md").read_text()
+    assert len(emitted) >= 25, sorted(emitted)
+    assert {rule for rule in emitted if f"`{rule}`" not in readme} == set()

@@ -3,18 +3,17 @@ waits, the pinned API version, GitHub Enterprise Server paths, conditional GETs,
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from gidgethub import GitHubBroken, RateLimitExceeded
+from gidgethub import BadRequest, GitHubBroken, RateLimitExceeded
 from multidict import CIMultiDict
 
 from bot.github.auth import AppAuth
 from bot.github.client import GitHubClient, KepbotAPI
 from bot.github.repo import update_file
-from bot.github.retry import RetryPolicy, rate_limit_delay
+from bot.github.retry import RetryPolicy
 from bot.metrics import default_metrics
 from bot.sandbox import GitHubDouble
 from bot.sandbox.testing import AppCredentials, ManualClock, Sandbox, running, sandbox
@@ -102,17 +101,23 @@ async def test_secondary_rate_limit_hits_posts_too(
     assert [c.body for c in double.comments(repo, number)] == ["hi"]
 
 
-def test_secondary_limit_without_retry_after_waits_a_minute_then_backs_off() -> None:
-    body = json.dumps({"message": "You have exceeded a secondary rate limit."}).encode()
-    policy = RetryPolicy()
-    waits = [rate_limit_delay({}, body, attempt=n, policy=policy, now=0.0) for n in (1, 2, 5)]
-    assert waits == [60.0, 120.0, None]  # 960 s is beyond the 15-minute bound
-    assert (
-        rate_limit_delay(
-            {}, b'{"message": "Must have admin rights"}', attempt=1, policy=policy, now=0.0
-        )
-        is None
-    )
+# Attempts to spare, so that the 15-minute bound on a wait is what ends the retries.
+@pytest.mark.parametrize("policy", [RetryPolicy(attempts=9, jitter=lambda: 1.0)], ids=["9"])
+async def test_secondary_limit_without_retry_after_waits_a_minute_then_backs_off(
+    gh: KepbotAPI, double: GitHubDouble, repo: str, sleeps: FakeSleep
+) -> None:
+    double.inject("GET", REPO_PATH, 403, times=None, headers={"retry-after": None})
+    with pytest.raises(BadRequest) as error:
+        await gh.getitem(f"/repos/{repo}")
+    assert "retry-after" not in error.value.headers
+    assert sleeps.calls == [60.0, 120.0, 240.0, 480.0]  # 960 s is beyond the 15-minute bound
+    assert statuses(double, "GET", f"/repos/{repo}") == [403] * 5
+    double.clear_faults()
+    body = {"message": "Must have admin rights to Repository.", "documentation_url": "x"}
+    double.inject("GET", REPO_PATH, 403, headers={"retry-after": None}, body=body)
+    with pytest.raises(BadRequest, match="Must have admin rights"):
+        await gh.getitem(f"/repos/{repo}")
+    assert len(sleeps.calls) == 4  # a 403 that is no rate limit is not waited on
 
 
 async def test_primary_rate_limit_is_waited_out_until_reset(

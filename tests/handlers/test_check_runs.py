@@ -30,7 +30,9 @@ async def test_a_pr_with_defects_fails_with_annotations_then_passes_when_fixed(
     fixed = demo.NEW_KEP.replace("provisonal", "provisional").replace("11-31", "11-21")
     new_sha = box.double.push(REPO, "kep", {KEP: fixed}, "fix", "alice")
     await box.deliver(pull_request_event(box.double, REPO, number, "synchronize", before=sha))
-    assert (await box.check_run(REPO, new_sha)).conclusion == "success"
+    waiting = await box.check_run(REPO, new_sha)
+    assert waiting.conclusion == "action_required", "a new proposal waits to be accepted"
+    assert "/kep accept" in waiting.output["summary"]
 
 
 async def test_more_than_fifty_annotations_are_sent_in_batches(box: Harness) -> None:

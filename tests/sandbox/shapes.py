@@ -1,165 +1,63 @@
-"""Shape checks for webhook payloads and REST responses: a strict JSON Schema (draft-07)
-validator for the keywords octokit's schemas use, and a comparison with real examples.
-
-`jsonschema` is not a dependency of the project, so the validator below covers exactly the
-keywords found in shared/github/payloads/octokit-webhooks-schemas and refuses any other.
-"""
+"""Shape checks for webhook payloads: octokit's JSON Schemas (draft-07, validated by
+`jsonschema`) and a comparison with real example deliveries."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
 
-IGNORED = {"$schema", "$id", "title", "description", "default", "examples", "readOnly"}
-IGNORED |= {"tsAdditionalProperties"}
-DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-HANDLER_NAMES = {
-    "allOf": "all_of",
-    "oneOf": "one_of",
-    "maxItems": "max_items",
-    "minItems": "min_items",
-    "maxLength": "max_length",
-}
+from jsonschema import Draft7Validator, FormatChecker
+from jsonschema.exceptions import best_match
+from referencing import Registry
+from referencing.jsonschema import DRAFT7
+
 FREE_FORM = frozenset({"permissions", "custom_properties", "config"})
-TYPES: dict[str, tuple[type, ...]] = {
-    "object": (dict,),
-    "array": (list,),
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "null": (type(None),),
-}
 
 
-def _is_type(value: Any, name: str) -> bool:
-    if isinstance(value, bool) and name in ("integer", "number"):
-        return False
-    return isinstance(value, TYPES[name])
+def _matches(pattern: str) -> Callable[[object], bool]:
+    compiled = re.compile(pattern)
+    return lambda value: not isinstance(value, str) or compiled.match(value) is not None
+
+
+# Without its optional extras jsonschema leaves the two formats octokit uses unchecked.
+FORMATS = FormatChecker()
+FORMATS.checks("date-time")(_matches(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$"))
+FORMATS.checks("uri")(_matches(r"[a-z][a-z0-9+.-]*://"))
 
 
 @cache
-def _read_json(path: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(path.read_text())
-    return loaded
+def _registry(root: Path) -> Registry[Any]:
+    """The schema files under `root` by relative path, which is how octokit's `$ref`s name them."""
+    return Registry().with_resources(
+        (path.relative_to(root).as_posix(), DRAFT7.create_resource(json.loads(path.read_text())))
+        for path in root.rglob("*.schema.json")
+    )
 
 
 class SchemaChecker:
-    """Validates instances against schemas addressed by their `$id` under `root`."""
+    """Validates instances against the schema files under `root`."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def load(self, schema_id: str) -> dict[str, Any]:
-        return _read_json(self.root / schema_id)
-
     def errors(self, instance: Any, schema_file: str) -> list[str]:
-        schema = self.load(schema_file)
-        return self._check(instance, schema, schema.get("$id", schema_file), "$")
-
-    def _check(self, value: Any, schema: dict[str, Any], base: str, where: str) -> list[str]:
-        problems: list[str] = []
-        for keyword, rule in schema.items():
-            if keyword in IGNORED or keyword in ("properties", "additionalProperties"):
-                continue
-            handler = getattr(self, "_" + HANDLER_NAMES.get(keyword, keyword.lstrip("$")), None)
-            if handler is None:
-                raise ValueError(f"unsupported schema keyword {keyword!r} at {base}")
-            problems += handler(value, rule, schema, base, where)
-        if isinstance(value, dict) and ("properties" in schema or "additionalProperties" in schema):
-            problems += self._object(value, schema, base, where)
-        return problems
-
-    def _ref(self, value: Any, rule: str, _: Any, base: str, where: str) -> list[str]:
-        target = urljoin(base, rule)
-        return self._check(value, self.load(target), target, where)
-
-    def _type(self, value: Any, rule: str | list[str], _: Any, base: str, where: str) -> list[str]:
-        names = [rule] if isinstance(rule, str) else rule
-        if any(_is_type(value, name) for name in names):
-            return []
-        return [f"{where}: {value!r} is not of type {names}"]
-
-    def _enum(self, value: Any, rule: list[Any], _: Any, base: str, where: str) -> list[str]:
-        return [] if value in rule else [f"{where}: {value!r} not in {rule}"]
-
-    def _const(self, value: Any, rule: Any, _: Any, base: str, where: str) -> list[str]:
-        return [] if value == rule else [f"{where}: {value!r} != {rule!r}"]
-
-    def _required(self, value: Any, rule: list[str], _: Any, base: str, where: str) -> list[str]:
-        if not isinstance(value, dict):
-            return []
-        return [f"{where}: missing required {key!r}" for key in rule if key not in value]
-
-    def _items(self, value: Any, rule: dict[str, Any], _: Any, base: str, where: str) -> list[str]:
-        if not isinstance(value, list):
-            return []
-        return [
-            p
-            for i, item in enumerate(value)
-            for p in self._check(item, rule, base, f"{where}[{i}]")
-        ]
-
-    def _all_of(self, value: Any, rule: list[Any], _: Any, base: str, where: str) -> list[str]:
-        return [p for sub in rule for p in self._check(value, sub, base, where)]
-
-    def _one_of(self, value: Any, rule: list[Any], _: Any, base: str, where: str) -> list[str]:
-        outcomes = [self._check(value, sub, base, where) for sub in rule]
-        passing = sum(1 for outcome in outcomes if not outcome)
-        if passing == 1:
-            return []
-        detail = "; ".join(problem for outcome in outcomes for problem in outcome[:2])
-        return [f"{where}: matches {passing} of oneOf ({detail})"]
-
-    def _format(self, value: Any, rule: str, _: Any, base: str, where: str) -> list[str]:
-        if not isinstance(value, str):
-            return []
-        if rule == "date-time" and not DATE_TIME.match(value):
-            return [f"{where}: {value!r} is not a date-time"]
-        if rule == "uri" and not re.match(r"^[a-z][a-z0-9+.-]*://", value):
-            return [f"{where}: {value!r} is not a URI"]
-        return []
-
-    def _max_items(self, value: Any, rule: int, _: Any, base: str, where: str) -> list[str]:
-        return [f"{where}: too many items"] if isinstance(value, list) and len(value) > rule else []
-
-    def _min_items(self, value: Any, rule: int, _: Any, base: str, where: str) -> list[str]:
-        return [f"{where}: too few items"] if isinstance(value, list) and len(value) < rule else []
-
-    def _max_length(self, value: Any, rule: int, _: Any, base: str, where: str) -> list[str]:
-        return [f"{where}: too long"] if isinstance(value, str) and len(value) > rule else []
-
-    def _minimum(self, value: Any, rule: float, _: Any, base: str, where: str) -> list[str]:
-        return [f"{where}: below minimum"] if _is_type(value, "number") and value < rule else []
-
-    def _maximum(self, value: Any, rule: float, _: Any, base: str, where: str) -> list[str]:
-        return [f"{where}: above maximum"] if _is_type(value, "number") and value > rule else []
-
-    def _object(
-        self, value: dict[str, Any], schema: dict[str, Any], base: str, where: str
-    ) -> list[str]:
-        properties: dict[str, Any] = schema.get("properties", {})
-        extra = schema.get("additionalProperties", True)
-        problems: list[str] = []
-        for key, item in value.items():
-            if key in properties:
-                problems += self._check(item, properties[key], base, f"{where}.{key}")
-            elif extra is False:
-                problems.append(f"{where}: unexpected property {key!r}")
-            elif isinstance(extra, dict):
-                problems += self._check(item, extra, base, f"{where}.{key}")
-        return problems
+        """One message per violation, located by JSON path (inside `oneOf`: the closest branch)."""
+        registry = _registry(self.root)
+        schema = registry.contents(schema_file)  # not a `$ref` to it: its own `$id` is the base
+        validator = Draft7Validator(schema, registry=registry, format_checker=FORMATS)
+        found = [best_match([error]) for error in validator.iter_errors(instance)]
+        return sorted(f"{error.json_path}: {error.message}" for error in found)
 
 
 def json_kind(value: Any) -> str:
-    for name in ("boolean", "integer", "number", "string", "array", "object", "null"):
-        if _is_type(value, name):
-            return "number" if name == "integer" else name
-    raise TypeError(type(value))
+    """The JSON type of a decoded value, with integers counted as numbers."""
+    kinds = {bool: "boolean", int: "number", float: "number", str: "string"}
+    kinds |= {list: "array", dict: "object", type(None): "null"}
+    return kinds[type(value)]
 
 
 def compare_to_examples(

@@ -1,5 +1,6 @@
 """Injected faults as the bot's client sees them: gidgethub exception types, documented
-secondary-rate-limit bodies with retry-after, bounded repetition, latency."""
+secondary-rate-limit bodies with or without retry-after, GitHub's 401 body, bounded
+repetition, latency."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from gidgethub import BadRequest, GitHubBroken, InvalidField, RateLimitExceeded
 from gidgethub.aiohttp import GitHubAPI
 
 from bot.sandbox import GitHubDouble
+from bot.sandbox.testing import Sandbox
 
 
 async def test_5xx_raises_github_broken_then_recovers(
@@ -52,6 +54,32 @@ async def test_429_with_custom_retry_after(gh: GitHubAPI, double: GitHubDouble, 
     with pytest.raises(BadRequest) as error:
         await gh.getitem(f"/repos/{repo}")
     assert error.value.status_code == 429 and error.value.headers["retry-after"] == "3"
+
+
+@pytest.mark.parametrize("status", [403, 429])
+async def test_retry_after_can_be_left_out(
+    gh: GitHubAPI, double: GitHubDouble, repo: str, status: int
+) -> None:
+    double.inject("GET", r".*", status, headers={"Retry-After": None})
+    with pytest.raises(BadRequest) as error:
+        await gh.getitem(f"/repos/{repo}")
+    assert error.value.status_code == status and "retry-after" not in error.value.headers
+    assert str(error.value).startswith("You have exceeded a secondary rate limit.")
+
+
+async def test_injected_401_is_githubs_bad_credentials(
+    box: Sandbox, double: GitHubDouble, repo: str, installation: int
+) -> None:
+    token = double.installation_token(installation)
+    fault = double.inject("GET", r".*", 401)
+    answers = []
+    for sent in (token, "nope"):  # the injected 401, then a real refusal
+        headers = {"Authorization": f"token {sent}"}
+        async with box.session.get(f"{box.base_url}/repos/{repo}", headers=headers) as response:
+            answers.append((response.status, await response.json()))
+    assert fault.hits == 1
+    assert answers[0] == answers[1]
+    assert answers[0][1]["message"] == "Bad credentials"
 
 
 async def test_injected_primary_exhaustion_raises_rate_limit_exceeded(

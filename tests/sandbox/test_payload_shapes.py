@@ -317,10 +317,16 @@ def test_the_checks_catch_a_broken_payload(scenario: Scenario, github_shared: Pa
     broken = {**payload, "pull_request": {**payload["pull_request"], "invented": 1}}
     del broken["pull_request"]["number"]
     broken["pull_request"]["draft"] = "no"
+    assert checker.errors(broken, "pull_request/opened.schema.json") == [
+        "$.pull_request.draft: 'no' is not of type 'boolean'",
+        "$.pull_request: 'number' is a required property",
+        "$.pull_request: Additional properties are not allowed ('invented' was unexpected)",
+    ]
+    broken["pull_request"]["user"] = {**payload["pull_request"]["user"], "html_url": "nope"}
+    broken["pull_request"]["created_at"] = "yesterday"  # formats count, in `$ref`d schemas too
     problems = checker.errors(broken, "pull_request/opened.schema.json")
-    assert any("invented" in problem for problem in problems)
-    assert any("'number'" in problem for problem in problems)
-    assert any("draft" in problem for problem in problems)
+    assert "$.pull_request.user.html_url: 'nope' is not a 'uri'" in problems
+    assert "$.pull_request.created_at: 'yesterday' is not a 'date-time'" in problems
     example = _load(github_shared, "octokit-webhooks/pull_request/opened.payload.json")
     differences = compare_to_examples(broken, [example], closed=True)
     assert "$.pull_request: missing 'number'" in differences

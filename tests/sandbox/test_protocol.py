@@ -89,3 +89,20 @@ async def test_request_log_records_what_the_bot_did(
     assert entry.body == {"name": "kind/kep", "color": "00ff00"}
     token_requests = [r for r in double.requests if r.path.endswith("/access_tokens")]
     assert token_requests and token_requests[0].identity == "app"
+
+
+async def test_request_log_keeps_the_headers_but_not_the_secret(
+    box: Sandbox, double: GitHubDouble, repo: str, installation: int
+) -> None:
+    token = double.installation_token(installation)
+    sent = {"Authorization": f"Bearer {token}", "X-GitHub-Api-Version": "2022-11-28"}
+    for headers in (sent, {"Authorization": token}, {}):
+        async with box.session.get(f"{box.base_url}/repos/{repo}", headers=headers):
+            pass
+    with_scheme, bare, anonymous = double.requests[-3:]
+    assert with_scheme.headers["x-github-api-version"] == "2022-11-28"
+    assert with_scheme.auth_scheme == "Bearer" and bare.auth_scheme == ""
+    assert anonymous.auth_scheme is None
+    for entry in (with_scheme, bare, anonymous):
+        assert "authorization" not in entry.headers and token not in repr(entry)
+        assert entry.headers["host"] == box.base_url.removeprefix("http://")

@@ -297,8 +297,9 @@ def _build_mapping(node: MappingNode, src: _Source, duplicates: list[Field]) -> 
 
 def _key_text(node: Node, src: _Source) -> str:
     if not isinstance(node, ScalarNode):
-        raise FormatError("a mapping key must be a string, not a list or mapping",
-                          src.line(node.start_mark))
+        raise FormatError(
+            "a mapping key must be a string, not a list or mapping", src.line(node.start_mark)
+        )
     return str(node.value)
 
 
@@ -442,8 +443,9 @@ def _edit_mapping(doc: _Document, root: MappingNode, key: str, value: NewValue, 
     if not isinstance(value, list) and _single_line_scalar(doc.src, key_node, value_node):
         return _replace_inline(doc.src, key_node, value_node, value, bool(root.flow_style))
     if root.flow_style:
-        raise FormatError(f"cannot rewrite {key!r} inside a `{{...}}` mapping",
-                          doc.src.line(key_node.start_mark))
+        raise FormatError(
+            f"cannot rewrite {key!r} inside a `{{...}}` mapping", doc.src.line(key_node.start_mark)
+        )
     return _replace_entry(doc, root, key_node, value_node, value)
 
 
@@ -482,15 +484,24 @@ def _replace_entry(
     indent = text[line_start:key_start]
     colon = _colon_after(text, src.index(key_node.end_mark), str(key_node.value))
     if indent.strip(" \t"):
-        raise FormatError(f"cannot edit {key_node.value!r}: it does not start its line",
-                          src.line(key_node.start_mark))
+        raise FormatError(
+            f"cannot edit {key_node.value!r}: it does not start its line",
+            src.line(key_node.start_mark),
+        )
     stop = _last_line_end(value_node, src)
     comment = _comment_after(text, colon + 1)
     if not comment and not _is_block_collection(value_node):
         comment = _comment_after(text, src.index(value_node.end_mark))
     style = value_node.style if isinstance(value_node, ScalarNode) else None
-    lines = _entry_lines(text[key_start:colon], value, len(indent),
-                         _list_prefix(doc, root, value_node), style, comment, quote_key=False)
+    lines = _entry_lines(
+        text[key_start:colon],
+        value,
+        len(indent),
+        _list_prefix(doc, root, value_node),
+        style,
+        comment,
+        quote_key=False,
+    )
     eol = _ending_at(text, stop) or newline_of(text)
     return text[:line_start] + eol.join(lines) + text[stop:]
 

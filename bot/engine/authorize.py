@@ -1,0 +1,118 @@
+"""Who moved a proposal where: the status history re-derived from a PR's commands.
+
+Nothing is remembered between events. Every check run and every command replays the
+commands of the pull request (its body, then its comments, in order) from the status on
+the default branch: a command moves the proposal when its verb names a transition that is
+legal from the status reached so far and its author holds one of the transition's roles.
+Whether a person holds a role is asked of `can`, so this module stays free of network I/O
+and runs the same on any instance after any restart (SPEC invariant 10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.engine.commands import Command
+from bot.engine.config import Config, Transition
+from bot.engine.process import find_transition
+from bot.engine.roles import Grant
+from bot.engine.verbs import resolve
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """Commands one person wrote in one place (the PR body or a comment)."""
+
+    login: str
+    commands: tuple[Command, ...]
+    comment_id: int | None = None  # None: the pull request's body
+
+
+# Does `login` hold a role of `transition` for the proposal at `path`?
+Can = Callable[[str, Transition, str], Awaitable[Grant]]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command's effect on one proposal."""
+
+    spoken: Spoken
+    command: Command
+    before: str | None
+    transition: Transition | None
+    grant: Grant | None
+
+    @property
+    def applied(self) -> bool:
+        return self.transition is not None and self.grant is not None and self.grant.granted
+
+
+@dataclass
+class Replay:
+    """A proposal's status as the PR's authorised commands have moved it."""
+
+    path: str
+    base: str | None
+    status: str | None
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def moved(self) -> bool:
+        return self.status != self.base
+
+
+Verdict = Literal["unchanged", "authorised", "waiting", "illegal"]
+
+
+def transition_for(config: Config, verb: str, current: str | None) -> Transition | None:
+    """The transition `verb` asks for from `current` (None: a new proposal), if legal."""
+    for candidate in resolve(config, verb, current):
+        legal = find_transition(config, current, candidate.to)
+        if legal is not None and legal == candidate:
+            return candidate
+    return None
+
+
+async def replay(
+    config: Config, path: str, base: str | None, history: Sequence[Spoken], can: Can
+) -> Replay:
+    """Apply every authorised transition command of `history` to the base status."""
+    result = Replay(path, base, base)
+    for spoken in history:
+        for command in spoken.commands:
+            transition = transition_for(config, command.verb, result.status)
+            if transition is None:
+                if resolve(config, command.verb, result.status):
+                    result.steps.append(Step(spoken, command, result.status, None, None))
+                continue
+            grant = await can(spoken.login, transition, path)
+            step = Step(spoken, command, result.status, transition, grant)
+            result.steps.append(step)
+            if step.applied:
+                result.status = transition.to
+    return result
+
+
+def verdict(config: Config, replayed: Replay, head: str | None) -> Verdict:
+    """How the head's status stands against what the commands authorised.
+
+    `unchanged`: the head keeps the default branch's status (and the proposal is not new);
+    `authorised`: the commands moved it exactly there; `waiting`: a legal move nobody with
+    the role has asked for yet (a new proposal waits to be accepted); `illegal`: no
+    transition leads from the base status to the head's.
+    """
+    if head is None:
+        return "unchanged"
+    if replayed.base is not None and head == replayed.base:
+        return "unchanged"
+    if replayed.status == head:
+        return "authorised"
+    if config.status(head) is None:
+        return "illegal"
+    if find_transition(config, replayed.status, head) is not None:
+        return "waiting"
+    if find_transition(config, replayed.base, head) is not None:
+        return "waiting"
+    return "illegal"

@@ -1,0 +1,105 @@
+"""Pure helpers for roles: logins, repository permission levels, and the wording of grants.
+
+Whether someone holds a role needs GitHub (team membership, permission, CODEOWNERS on the
+default branch): that evaluation lives in `bot.github.roles`. This module only normalises the
+facts it works with and phrases the outcome.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.engine.config import Config, RoleRule
+
+__all__ = [
+    "AUTHOR",
+    "PERMISSIONS",
+    "Grant",
+    "at_least",
+    "login_of",
+    "normalize",
+    "one_of",
+    "rank",
+    "role_noun",
+    "rule_for",
+    "show",
+]
+
+AUTHOR = "author"
+# GitHub's repository roles from weakest to strongest; "none" is no access at all.
+PERMISSIONS = ("none", "read", "triage", "write", "maintain", "admin")
+_RANK = {name: index for index, name in enumerate(PERMISSIONS)}
+_HANDLE = re.compile(r"@([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?)")
+_BARE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?$")
+_PLACEHOLDERS = frozenset({"tbd", "tba", "todo", "none", "na", "n-a", "unknown"})
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Whether `role` is held, and why (which rule granted, or what would have)."""
+
+    role: str
+    granted: bool
+    reason: str
+
+
+def normalize(login: str) -> str:
+    """A login as compared: no leading `@`, lower-case (GitHub logins ignore case)."""
+    return login.strip().lstrip("@").lower()
+
+
+def login_of(entry: str) -> str | None:
+    """The GitHub login in a metadata entry (`@alice`, `alice`, `Alice A. (@alice)`), or None.
+
+    Teams (`@org/team`), names without a handle and placeholders (`TBD`) give None.
+    """
+    text = entry.strip()
+    handle = _HANDLE.search(text)
+    if handle is not None:
+        login = handle.group(1) if text[handle.end() : handle.end() + 1] != "/" else None
+    else:
+        login = text if _BARE.match(text) else None
+    if login is None or login.lower() in _PLACEHOLDERS:
+        return None
+    return login.lower()
+
+
+def rank(permission: str | None) -> int:
+    """The strength of a repository role; unknown (custom) names and None rank as "none"."""
+    return _RANK.get((permission or "none").lower(), 0)
+
+
+def at_least(permission: str | None, required: str) -> bool:
+    """Whether `permission` is `required` or stronger (triage < write < maintain < admin)."""
+    return rank(permission) >= rank(required) > 0
+
+
+def rule_for(config: Config, role: str) -> RoleRule | None:
+    """The configured rule of `role`; `author` is the proposal's authors unless configured."""
+    rule = config.roles.get(role)
+    if rule is None and role == AUTHOR:
+        return RoleRule(metadata=["authors"])
+    return rule
+
+
+def role_noun(role: str) -> str:
+    """`an approver`, `a reviewer`, `an author`."""
+    return f"{'an' if role[:1].lower() in 'aeiou' else 'a'} {role}"
+
+
+def show(login_or_team: str, *, mention: bool) -> str:
+    """A login or team for a comment: `@x` notifies it; a code span shows it without notifying."""
+    handle = "@" + login_or_team.strip().lstrip("@")
+    return handle if mention else f"`{handle}`"
+
+
+def one_of(items: Iterable[str], conjunction: str = "or") -> str:
+    """`a`, `a or b`, `a, b, or c`."""
+    listed = list(items)
+    if len(listed) <= 1:
+        return "".join(listed)
+    if len(listed) == 2:
+        return f"{listed[0]} {conjunction} {listed[1]}"
+    return f"{', '.join(listed[:-1])}, {conjunction} {listed[-1]}"

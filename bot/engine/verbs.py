@@ -1,0 +1,167 @@
+"""The command verbs of a process: one registry for parsing replies, help and suggestions.
+
+This module owns what each `/<command> <verb>` means for a configuration: the info
+verbs (`help`, `status`), every transition verb, every status name (a verb that moves
+to that status), and the implementation-link verbs (`link`, `unlink`). The help text,
+and the README's command reference generated from it, come from `registry`, so they
+never disagree with what the bot accepts.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.engine.config import ANY, NEW, Config, Transition
+
+Kind = Literal["transition", "info", "link"]
+INFO_VERBS = {
+    "help": "shows this list of commands",
+    "status": "shows the proposal's status, what is missing, and who can act next",
+}
+LINK_VERBS = {
+    "link": "on an implementation pull request: links it to the proposal `<ref>`",
+    "unlink": "on an implementation pull request: removes its link to the proposal `<ref>`",
+}
+RESERVED = frozenset(INFO_VERBS) | frozenset(LINK_VERBS)
+# Logical fields whose values are references to other proposals.
+_REFERENCE_FIELDS = frozenset({"superseded-by", "replaces", "see-also"})
+
+
+@dataclass(frozen=True)
+class Verb:
+    """One command verb: what it is called, what it does, and how to write it."""
+
+    name: str
+    summary: str
+    kind: Kind
+    target: str | None  # the status a transition verb moves to
+    usage: str  # e.g. `/kep replace <ref>`
+
+
+def registry(config: Config) -> list[Verb]:
+    """Every verb of `config`: info verbs, transition verbs in config order, status names
+    (those some transition moves to, unless a verb has that name already), link verbs."""
+    found = [_info_verb(config, name) for name in INFO_VERBS]
+    for name in _transition_verb_names(config):
+        found.append(_transition_verb(config, name))
+    taken = {verb.name for verb in found} | RESERVED
+    for status in config.status_names:
+        if status.lower() not in taken and _transitions_named(config, status.lower()):
+            found.append(_transition_verb(config, status.lower()))
+            taken.add(status.lower())
+    found += [_link_verb(config, name) for name in LINK_VERBS]
+    return found
+
+
+def resolve(config: Config, verb: str, current_status: str | None) -> list[Transition]:
+    """The transitions `verb` can mean; [] for an unknown verb and the non-transition verbs.
+
+    A transition verb means its transitions; a status name means the transitions to that
+    status (case does not matter). Every candidate is returned, the ones legal from
+    `current_status` (None: a new proposal) first; callers still decide legality with
+    `process.find_transition`.
+    """
+    name = verb.lower()
+    if name in RESERVED:
+        return []
+    candidates = _transitions_named(config, name)
+    legal = [t for t in candidates if _legal_from(t, current_status)]
+    return legal + [t for t in candidates if t not in legal]
+
+
+def closest(config: Config, verb: str, n: int = 3) -> list[str]:
+    """Up to `n` known verbs that look like `verb`, the closest first (for "unknown verb")."""
+    names = [v.name for v in registry(config)]
+    return difflib.get_close_matches(verb.lower(), names, n=n)
+
+
+def help_text(config: Config) -> str:
+    """The command reference of `config` as markdown (stable: no dates, no repository names)."""
+    word = config.command
+    rows = [_help_row(config, verb) for verb in registry(config)]
+    return "\n".join(
+        [
+            f"Write a command at the start of a line in a pull-request comment, "
+            f"e.g. `/{word} status`. Several commands in one comment run in order; "
+            f"commands in code, quotes and HTML comments are ignored.",
+            "",
+            "| command | what it does | who may run it |",
+            "| --- | --- | --- |",
+            *rows,
+            "",
+        ]
+    )
+
+
+def _transition_verb_names(config: Config) -> list[str]:
+    names: list[str] = []
+    for transition in config.transitions:
+        for verb in transition.verbs:
+            if verb.lower() not in names and verb.lower() not in RESERVED:
+                names.append(verb.lower())
+    return names
+
+
+def _transitions_named(config: Config, name: str) -> list[Transition]:
+    """Transitions with verb `name`, or to a status called `name`, in config order."""
+    return [
+        t
+        for t in config.transitions
+        if name in (verb.lower() for verb in t.verbs) or t.to.lower() == name
+    ]
+
+
+def _legal_from(transition: Transition, current: str | None) -> bool:
+    source = NEW if current is None else current
+    return ANY in transition.from_ or source in transition.from_
+
+
+def _info_verb(config: Config, name: str) -> Verb:
+    return Verb(name, INFO_VERBS[name], "info", None, f"/{config.command} {name}")
+
+
+def _link_verb(config: Config, name: str) -> Verb:
+    return Verb(name, LINK_VERBS[name], "link", None, f"/{config.command} {name} <ref>")
+
+
+def _transition_verb(config: Config, name: str) -> Verb:
+    transitions = _transitions_named(config, name)
+    targets = list(dict.fromkeys(t.to for t in transitions))
+    argument = next((t.argument for t in transitions if t.argument), None)
+    usage = f"/{config.command} {name}"
+    summary = "moves the proposal to " + " or ".join(f"`{t}`" for t in targets)
+    sources = _sources(transitions)
+    summary += f" (from {sources})" if sources else ""
+    if argument is not None:
+        placeholder = _placeholder(argument)
+        usage += f" {placeholder}"
+        summary += f" and records `{placeholder}` as `{argument}`"
+    return Verb(name, summary, "transition", targets[0], usage)
+
+
+def _sources(transitions: list[Transition]) -> str:
+    sources = list(dict.fromkeys(s for t in transitions for s in t.from_))
+    if ANY in sources:
+        return "any status"
+    return ", ".join("a new proposal" if s == NEW else f"`{s}`" for s in sources)
+
+
+def _placeholder(argument: str) -> str:
+    name = argument.replace("_", "-")
+    return "<ref>" if name in _REFERENCE_FIELDS else f"<{name}>"
+
+
+def _help_row(config: Config, verb: Verb) -> str:
+    who = "anyone"
+    if verb.kind == "link":
+        who = "the pull request's author, approvers"
+    elif verb.kind == "transition":
+        roles = dict.fromkeys(r for t in resolve(config, verb.name, None) for r in t.roles)
+        who = ", ".join(_role_name(role) for role in roles)
+    return f"| `{verb.usage}` | {verb.summary} | {who} |"
+
+
+def _role_name(role: str) -> str:
+    return "the proposal's authors" if role == "author" else f"{role}s"

@@ -1,0 +1,215 @@
+"""The bot's comments and reactions on pull requests and issues.
+
+Comments the bot keeps (the status comment, a refusal reply) carry a hidden marker,
+`<!-- kepbot:{marker} -->`, and only comments written by the bot itself count as carrying it,
+so a person quoting the marker cannot take a comment over. `upsert_comment` edits the one
+comment in place (PATCH only when the text changed); `post_once` writes a comment only if
+none with its marker exists. `quote_user_text` makes text from users safe to echo.
+
+Reactions double as a lock: GitHub answers 201 to the first reaction of a user with a given
+content and 200 to every repeat, so `claim` tells exactly one of several concurrent bot
+instances or redeliveries that it is first to handle a command (SPEC invariant 2).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+from gidgethub import sansio
+from gidgethub.abc import GitHubAPI
+
+from bot.github.retry import RETRY_SAFE
+
+__all__ = [
+    "MAX_BODY",
+    "bot_reacted",
+    "claim",
+    "find_comment",
+    "marker_tag",
+    "post_once",
+    "quote_user_text",
+    "react",
+    "upsert_comment",
+]
+
+MAX_BODY = 65536  # GitHub refuses longer comment bodies (422)
+TRUNCATED = "\n\n… (truncated)"
+_MARKER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/#-]*$")
+ZWJ = "\u200d"  # after `@` or `#`: GitHub no longer sees a mention or an issue reference
+_ESCAPED = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_BACKSLASHED = set("\\`*_[]|~")
+_LINE_START = set("#-+=/!")  # would start a heading, list, command... at the start of a line
+_MENTION = re.compile(r"([@#])(?=[A-Za-z0-9])")
+
+
+def marker_tag(marker: str) -> str:
+    """The hidden HTML comment that identifies a kept comment, e.g. `<!-- kepbot:status -->`."""
+    if not _MARKER.match(marker) or "--" in marker:
+        raise ValueError(f"invalid comment marker {marker!r}")
+    return f"<!-- kepbot:{marker} -->"
+
+
+def _with_tag(tag: str, body: str) -> str:
+    text = body if tag in body else f"{tag}\n{body}"
+    if len(text) > MAX_BODY:
+        text = text[: MAX_BODY - len(TRUNCATED)] + TRUNCATED
+    return text
+
+
+async def _bot_comments(
+    gh: GitHubAPI, repo: str, number: int, bot_login: str
+) -> AsyncIterator[dict[str, Any]]:
+    url = f"/repos/{repo}/issues/{number}/comments?per_page=100"
+    me = bot_login.lower()
+    async for comment in gh.getiter(url):
+        user = comment.get("user") or {}
+        if str(user.get("login", "")).lower() == me:
+            yield comment
+
+
+async def find_comment(
+    gh: GitHubAPI, repo: str, number: int, marker: str, bot_login: str
+) -> dict[str, Any] | None:
+    """The bot's oldest comment on `number` carrying `marker`, or None."""
+    tag = marker_tag(marker)
+    async for comment in _bot_comments(gh, repo, number, bot_login):
+        if tag in (comment.get("body") or ""):
+            return comment
+    return None
+
+
+async def upsert_comment(
+    gh: GitHubAPI, repo: str, number: int, marker: str, body: str, bot_login: str
+) -> tuple[int, bool, bool]:
+    """Keep one bot comment with `marker` holding `body`; return (id, created, changed).
+
+    The marker is prepended to `body` unless it is already in it. An existing comment is
+    edited only when its text differs.
+    """
+    text = _with_tag(marker_tag(marker), body)
+    found = await find_comment(gh, repo, number, marker, bot_login)
+    if found is None:
+        made = await gh.post(f"/repos/{repo}/issues/{number}/comments", data={"body": text})
+        return int(made["id"]), True, True
+    comment_id = int(found["id"])
+    if found.get("body") == text:
+        return comment_id, False, False
+    await gh.patch(
+        f"/repos/{repo}/issues/comments/{comment_id}",
+        data={"body": text},
+        extra_headers=dict(RETRY_SAFE),
+    )
+    return comment_id, False, True
+
+
+async def post_once(
+    gh: GitHubAPI, repo: str, number: int, marker: str, body: str, bot_login: str
+) -> bool:
+    """Post `body` unless a bot comment with `marker` exists; True when it was posted.
+
+    For replies that must not repeat, e.g. a refusal keyed by comment id and command index.
+    """
+    tag = marker_tag(marker)
+    if await find_comment(gh, repo, number, marker, bot_login) is not None:
+        return False
+    await gh.post(f"/repos/{repo}/issues/{number}/comments", data={"body": _with_tag(tag, body)})
+    return True
+
+
+def _clean(text: str) -> str:
+    """One line of printable text: control, format (bidi, zero-width) characters dropped."""
+    kept = []
+    for char in text:
+        category = unicodedata.category(char)
+        if char in "\t\r\n" or category == "Zs":
+            kept.append(" ")
+        elif category[0] != "C":
+            kept.append(char)
+    return " ".join("".join(kept).split())
+
+
+def quote_user_text(text: str, limit: int = 200) -> str:
+    """`text` from a user made safe to echo inside a bot comment (also in a table cell).
+
+    One line, at most `limit` characters of the input (then `…`); no @-mentions or issue
+    references (a zero-width joiner follows `@` and `#`); `&`, `<`, `>` as entities so no
+    HTML (nor a forged `<!-- kepbot:... -->` marker) gets through; markdown punctuation that
+    could form links, code, emphasis or table cells backslash-escaped; a first character
+    that could start a heading, a list or a slash command escaped too.
+    """
+    line = _clean(text)
+    if len(line) > limit:
+        line = line[: max(limit - 1, 0)].rstrip() + "…"
+    out: list[str] = []
+    for index, char in enumerate(line):
+        if char in _ESCAPED:
+            out.append(_ESCAPED[char])
+        elif char in _BACKSLASHED or (index == 0 and char in _LINE_START):
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return _MENTION.sub(lambda match: match.group(1) + ZWJ, "".join(out))
+
+
+def _reactions_url(repo: str, comment_id: int | None, number: int | None) -> str:
+    if comment_id is not None:
+        return f"/repos/{repo}/issues/comments/{comment_id}/reactions"
+    if number is not None:
+        return f"/repos/{repo}/issues/{number}/reactions"
+    raise ValueError("give comment_id or number")
+
+
+async def claim(
+    gh: GitHubAPI,
+    repo: str,
+    *,
+    comment_id: int | None = None,
+    number: int | None = None,
+    content: str = "eyes",
+) -> bool:
+    """React with `content` on the comment (or the issue/PR body); True if this was first.
+
+    GitHub answers 201 when it creates the reaction and 200 when the bot had already left
+    it, so among concurrent callers exactly one gets True.
+    """
+    url = _reactions_url(repo, comment_id, number)
+    # gidgethub's post() hides the status code; _make_request is what its getstatus() uses.
+    _, _, status = await gh._make_request(
+        "POST",
+        url,
+        {},
+        {"content": content},
+        sansio.accept_format(),
+        extra_headers=dict(RETRY_SAFE),
+    )
+    return int(status) == 201
+
+
+async def react(
+    gh: GitHubAPI,
+    repo: str,
+    *,
+    comment_id: int | None = None,
+    number: int | None = None,
+    content: str,
+) -> None:
+    """Leave the reaction `content` (`+1`, `-1`, `confused`...); a repeat is harmless."""
+    url = _reactions_url(repo, comment_id, number)
+    await gh.post(url, data={"content": content}, extra_headers=dict(RETRY_SAFE))
+
+
+async def bot_reacted(
+    gh: GitHubAPI, repo: str, comment_id: int, bot_login: str, content: str
+) -> bool:
+    """Whether the bot left `content` on the comment (reconcile: was this command handled?)."""
+    query = f"content={quote(content, safe='')}&per_page=100"
+    url = f"{_reactions_url(repo, comment_id, None)}?{query}"
+    me = bot_login.lower()
+    async for reaction in gh.getiter(url):
+        if str((reaction.get("user") or {}).get("login", "")).lower() == me:
+            return True
+    return False

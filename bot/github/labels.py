@@ -1,0 +1,135 @@
+"""The labels of a proposal pull request (SPEC B5): which ones, and keeping the PR in line.
+
+`desired_labels` (pure) computes the kind label, the status label and area labels from the
+configuration and the PR's proposals. `sync_labels` makes the PR carry them: it creates
+missing repository labels with their colours, adds what is missing in one request, and
+removes only the labels the bot manages (`Managed`: the status prefix and the kind label)
+that are no longer wanted. Other labels, area labels included (people and other bots set
+`sig/...` too), are never removed. A second sync with the same inputs writes nothing.
+
+Several proposals in one PR with different statuses get one status label per distinct
+status: the exclusive rule is per status of a proposal, and hiding one of them would mislead.
+Label names compare case-insensitively, as on GitHub.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from gidgethub import BadRequest, InvalidField
+from gidgethub.abc import GitHubAPI
+
+from bot.engine.config import Config, LabelSpec
+from bot.github.retry import RETRY_SAFE
+
+__all__ = ["LabelSpec", "Managed", "desired_labels", "managed_labels", "sync_labels"]
+
+MAX_DESCRIPTION = 100  # GitHub's limit on a label description
+
+
+@dataclass(frozen=True)
+class Managed:
+    """The labels the bot may remove: names starting with a prefix, or named exactly."""
+
+    prefixes: tuple[str, ...] = ()
+    names: frozenset[str] = frozenset()
+    exempt: frozenset[str] = frozenset()  # never removed (e.g. the link label `kep/linked`)
+
+    def covers(self, name: str) -> bool:
+        key = name.lower()
+        if key in {exempt.lower() for exempt in self.exempt}:
+            return False
+        if key in {managed.lower() for managed in self.names}:
+            return True
+        return any(key.startswith(prefix.lower()) for prefix in self.prefixes if prefix)
+
+
+def managed_labels(config: Config) -> Managed:
+    """What `sync_labels` may remove on a proposal PR: status labels and the kind label."""
+    labels = config.labels
+    return Managed(
+        prefixes=(labels.status_prefix,),
+        names=frozenset({labels.kind.name}),
+        exempt=frozenset({labels.link.name}),
+    )
+
+
+def desired_labels(
+    config: Config, proposals: Iterable[tuple[str, str | None]]
+) -> dict[str, LabelSpec]:
+    """The labels a PR with these (status, area) proposals carries; {} without proposals."""
+    labels = config.labels
+    wanted: dict[str, LabelSpec] = {}
+    for status, area in proposals:
+        if not wanted:
+            wanted[labels.kind.name] = labels.kind
+        if status:
+            name = labels.status_prefix + status
+            text = f"{config.kind} status: {status}"[:MAX_DESCRIPTION]
+            wanted[name] = LabelSpec(name=name, color=labels.status_color, description=text)
+        if area and labels.area_prefix:
+            name = labels.area_prefix + area.removeprefix(labels.area_strip)
+            wanted[name] = LabelSpec(name=name, color=labels.area_color, description="")
+    return wanted
+
+
+def _already_exists(error: BadRequest) -> bool:
+    errors = getattr(error, "errors", None) if isinstance(error, InvalidField) else None
+    return isinstance(errors, list) and any(
+        isinstance(item, dict) and item.get("code") == "already_exists" for item in errors
+    )
+
+
+async def _create_repo_label(gh: GitHubAPI, repo: str, spec: LabelSpec) -> None:
+    """Create the repository label; someone creating it meanwhile is fine (422)."""
+    body: dict[str, Any] = {"name": spec.name, "color": spec.color.lower()}
+    if spec.description:
+        body["description"] = spec.description[:MAX_DESCRIPTION]
+    try:
+        await gh.post(f"/repos/{repo}/labels", data=body, extra_headers=dict(RETRY_SAFE))
+    except BadRequest as error:
+        if error.status_code != 422 or not _already_exists(error):
+            raise
+
+
+async def sync_labels(
+    gh: GitHubAPI,
+    repo: str,
+    number: int,
+    desired: Mapping[str, LabelSpec],
+    managed_prefixes: Managed | Iterable[str],
+) -> tuple[list[str], list[str]]:
+    """Make PR `number` carry `desired`; return the labels (added, removed).
+
+    `managed_prefixes` is a `Managed` (see `managed_labels`) or plain name prefixes. A label
+    to add is created in the repository first (POST per missing label, 422 tolerated), then
+    all are added in one request; a managed label not desired is deleted (404 tolerated).
+    """
+    managed = (
+        managed_prefixes
+        if isinstance(managed_prefixes, Managed)
+        else Managed(prefixes=tuple(managed_prefixes))
+    )
+    issue = f"/repos/{repo}/issues/{number}/labels"
+    current = [label["name"] async for label in gh.getiter(f"{issue}?per_page=100")]
+    present = {name.lower() for name in current}
+    wanted = {name.lower() for name in desired}
+    missing = [spec for name, spec in desired.items() if name.lower() not in present]
+    for spec in missing:
+        await _create_repo_label(gh, repo, spec)
+    if missing:
+        names = [spec.name for spec in missing]
+        await gh.post(issue, data={"labels": names}, extra_headers=dict(RETRY_SAFE))
+    removed: list[str] = []
+    for name in current:
+        if managed.covers(name) and name.lower() not in wanted:
+            try:
+                await gh.delete(f"{issue}/{quote(name, safe='')}")
+            except BadRequest as error:
+                if error.status_code != 404:
+                    raise
+            removed.append(name)
+    return [spec.name for spec in missing], removed

@@ -1,0 +1,289 @@
+"""Slash commands in pull request comments (and a PR's body when it is opened): B2 and B3.
+
+A command is handled once however many deliveries or instances see it: the first to
+react with 👀 on the comment owns it (GitHub answers 201 to the first reaction and 200 to
+the same reaction again), and the metadata edit it makes is a no-op when the proposal is
+already where the command asks. A refusal changes nothing and gets one reply saying why
+and who can; a transition edits only the status (and last-updated) lines on the PR's
+branch with a conditional write, or, on a fork the bot cannot write to, is posted as a
+suggestion.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from gidgethub import BadRequest, routing, sansio
+
+from bot.engine.authorize import Spoken, transition_for
+from bot.engine.commands import Command, new_commands, parse_commands
+from bot.engine.config import Config
+from bot.engine.edits import transition_edit
+from bot.engine.formats import FormatError
+from bot.engine.markdown import set_status_bullet
+from bot.engine.process import next_statuses
+from bot.engine.proposal import document_path
+from bot.engine.verbs import closest, help_text, resolve
+from bot.github.comments import claim, post_once, quote_user_text, react
+from bot.github.repo import (
+    BranchProtected,
+    RepoConflict,
+    Snapshot,
+    UpdateResult,
+    commit_files,
+    update_file,
+)
+from bot.handlers.context import HandlerContext
+from bot.handlers.pr_state import PullState, load_config, load_pull_state
+from bot.handlers.proposals import check_pull_request
+
+router = routing.Router()
+log = logging.getLogger(__name__)
+
+INFO_VERBS = {"help", "status"}
+LINK_VERBS = {"link", "unlink"}
+
+
+@dataclass
+class Outcome:
+    """What handling one comment's commands did, for the final reaction."""
+
+    refused: int = 0
+    changed: list[str] = field(default_factory=list)
+
+
+def _quote(command: Command) -> str:
+    return f"> {quote_user_text(command.raw)}"
+
+
+async def _reply(state: PullState, key: str, command: Command, text: str) -> None:
+    body = f"{_quote(command)}\n\n{text}"
+    await post_once(state.ctx.gh, state.repo, state.number, key, body, state.ctx.bot_login)
+
+
+def _is_transition_verb(config: Config, verb: str) -> bool:
+    return bool(resolve(config, verb, None))
+
+
+async def run_commands(
+    ctx: HandlerContext,
+    repo: dict[str, Any],
+    pull: dict[str, Any],
+    spoken: Spoken,
+    commands: list[Command],
+) -> Outcome | None:
+    """Handle `commands` (already claimed); None when the repository's config is invalid."""
+    result = await load_config(ctx, repo)
+    if result.config is None:
+        return None
+    state = await load_pull_state(ctx, repo, pull, result.config)
+    earlier = _history_before(state.history, spoken)
+    outcome = Outcome()
+    key = f"c{spoken.comment_id or 'body'}"
+    for command in commands:
+        await _run_one(state, earlier, spoken, command, f"{key}-{command.line}", outcome)
+        earlier.append(Spoken(spoken.login, (command,), spoken.comment_id))
+    return outcome
+
+
+def _history_before(history: list[Spoken], spoken: Spoken) -> list[Spoken]:
+    """The commands written before `spoken` (the body first, then older comments)."""
+    if spoken.comment_id is None:
+        return []
+    return [s for s in history if s.comment_id is None or s.comment_id < spoken.comment_id]
+
+
+async def _run_one(
+    state: PullState,
+    earlier: list[Spoken],
+    spoken: Spoken,
+    command: Command,
+    key: str,
+    outcome: Outcome,
+) -> None:
+    config, verb = state.config, command.verb
+    if verb == "help":
+        await _reply(state, key, command, help_text(config))
+        return
+    if verb == "status":
+        return  # the status comment is refreshed after every command
+    if verb in LINK_VERBS:
+        outcome.refused += 1
+        await _reply(state, key, command, "`link` and `unlink` are for implementation PRs.")
+        return
+    if not _is_transition_verb(config, verb):
+        outcome.refused += 1
+        suggestions = ", ".join(f"`{v}`" for v in closest(config, verb)) or "none"
+        text = (
+            f"Unknown command `{quote_user_text(verb, 40)}`. Closest: {suggestions}. "
+            f"`/{config.command} help` lists them all."
+        )
+        await _reply(state, key, command, text)
+        return
+    if not state.pairs:
+        outcome.refused += 1
+        await _reply(state, key, command, "This pull request changes no proposal.")
+        return
+    for pair in state.pairs:
+        if pair.head is None:
+            continue
+        current = (await state.replay(pair.path, earlier)).status
+        transition = transition_for(config, verb, current)
+        where = f"{key}-{pair.path}"
+        if transition is None:
+            outcome.refused += 1
+            allowed = ", ".join(next_statuses(config, current)) or "none (the status is final)"
+            text = (
+                f"`{pair.path}` is {current or 'a new proposal'}; `{verb}` does not apply. "
+                f"Allowed next: {allowed}."
+            )
+            await _reply(state, where, command, text)
+            continue
+        grant = await state.can(spoken.login, transition, pair.path)
+        if not grant.granted:
+            outcome.refused += 1
+            who = await state.who_can(transition, pair.path)
+            text = f"Not applied: {grant.reason}.\n\n{who}"
+            await _reply(state, where, command, text)
+            continue
+        argument = " ".join(command.args) if transition.argument else None
+        if transition.argument and not argument:
+            outcome.refused += 1
+            usage = f"/{config.command} {verb} <{transition.argument}>"
+            await _reply(state, where, command, f"`{verb}` needs an argument: `{usage}`.")
+            continue
+        if await _write_status(state, pair.path, transition.to, argument, command, where):
+            outcome.changed.append(pair.path)
+
+
+async def _write_status(
+    state: PullState, path: str, status: str, argument: str | None, command: Command, key: str
+) -> bool:
+    """Edit the proposal's metadata on the PR's head branch; on a fork, suggest it instead.
+
+    One commit: the metadata file alone through the Contents API (conditional on its blob),
+    or, where the process repeats the status in the document (Gateway API's `* Status:`),
+    both files through the Git Data API (conditional on the branch head).
+    """
+    config, today = state.config, datetime.datetime.now(datetime.UTC).date()
+
+    def edit(text: str) -> str | None:
+        if not text:
+            return None
+        try:
+            return transition_edit(config, text, status=status, today=today, argument=argument)
+        except (FormatError, ValueError):
+            return None
+
+    head = state.pull["head"]
+    head_repo = (head.get("repo") or {}).get("full_name") or state.repo
+    message = (
+        f"{config.kind}: {path} → {status}\n\nRequested with `{command.raw}` on #{state.number}."
+    )
+    document = document_path(config.proposals, path)
+    also_document = config.validation.status_bullet and document != path
+
+    async def plan(snapshot: Snapshot) -> dict[str, str | None] | None:
+        changes: dict[str, str | None] = {}
+        text = await snapshot.read(path) or ""
+        edited = edit(text)
+        if edited is not None and edited != text:
+            changes[path] = edited
+        page = await snapshot.read(document)
+        if page is not None and set_status_bullet(page, status) != page:
+            changes[document] = set_status_bullet(page, status)
+        return changes or None
+
+    result: UpdateResult
+    try:
+        if also_document:
+            result = await commit_files(state.ctx.gh, head_repo, head["ref"], plan, message)
+        else:
+            result = await update_file(state.ctx.gh, head_repo, head["ref"], path, edit, message)
+    except (BranchProtected, RepoConflict, BadRequest) as error:
+        log.info("cannot write %s on %s:%s (%s); suggesting", path, head_repo, head["ref"], error)
+        await _suggest(state, path, edit, command, key)
+        return False
+    return not result.unchanged
+
+
+async def _suggest(state: PullState, path: str, edit: Any, command: Command, key: str) -> None:
+    before = state.trees.head.read(path) or ""
+    after = edit(before)
+    if after is None:
+        return
+    diff = "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True), after.splitlines(keepends=True), path, path
+        )
+    )
+    text = (
+        f"The bot cannot push to this pull request's branch. Please apply this change to "
+        f"`{path}` (the check passes once it is on the branch):\n\n```diff\n{diff}```"
+    )
+    await _reply(state, f"{key}-suggest", command, text)
+
+
+async def handle(
+    ctx: HandlerContext,
+    repo: dict[str, Any],
+    pull: dict[str, Any],
+    spoken: Spoken,
+    commands: list[Command],
+    *,
+    claim_first: bool,
+) -> None:
+    """Claim, run, acknowledge, then refresh the check, labels and status comment."""
+    name = repo["full_name"]
+    target = {"comment_id": spoken.comment_id} if spoken.comment_id else {"number": pull["number"]}
+    if claim_first and not await claim(ctx.gh, name, **target):
+        log.info("commands of %s already handled elsewhere", target)
+        return
+    outcome = await run_commands(ctx, repo, pull, spoken, commands)
+    if outcome is None:
+        await react(ctx.gh, name, content="confused", **target)
+        return
+    await react(ctx.gh, name, content="-1" if outcome.refused else "+1", **target)
+    fresh = await ctx.gh.getitem(f"/repos/{name}/pulls/{pull['number']}")
+    await check_pull_request(ctx, repo, fresh)
+
+
+@router.register("issue_comment", action="created")
+@router.register("issue_comment", action="edited")
+async def on_comment(event: sansio.Event, ctx: HandlerContext) -> None:
+    data = event.data
+    issue, comment, repo = data["issue"], data["comment"], data["repository"]
+    if not issue.get("pull_request") or (comment.get("user") or {}).get("type") == "Bot":
+        return
+    result = await load_config(ctx, repo)
+    if result.config is None:
+        return  # the check run on the PR reports the broken configuration
+    word = result.config.command
+    body = comment.get("body") or ""
+    if data["action"] == "edited":
+        before = ((data.get("changes") or {}).get("body") or {}).get("from") or ""
+        commands = new_commands(before, body, word)
+    else:
+        commands = parse_commands(body, word)
+    if not commands:
+        return
+    pull = await ctx.gh.getitem(f"/repos/{repo['full_name']}/pulls/{issue['number']}")
+    spoken = Spoken(str(comment["user"]["login"]), tuple(commands), int(comment["id"]))
+    await handle(ctx, repo, pull, spoken, commands, claim_first=data["action"] == "created")
+
+
+@router.register("pull_request", action="opened")
+async def on_opened(event: sansio.Event, ctx: HandlerContext) -> None:
+    """Commands in the body of a new pull request run as if commented by its author."""
+    pull, repo = event.data["pull_request"], event.data["repository"]
+    result = await load_config(ctx, repo)
+    if result.config is None or (pull.get("user") or {}).get("type") == "Bot":
+        return
+    commands = parse_commands(pull.get("body") or "", result.config.command)
+    if commands:
+        spoken = Spoken(str(pull["user"]["login"]), tuple(commands), None)
+        await handle(ctx, repo, pull, spoken, commands, claim_first=True)

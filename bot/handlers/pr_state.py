@@ -1,0 +1,195 @@
+"""Everything a decision about a proposal pull request needs, read fresh from GitHub.
+
+A `PullState` holds the configuration (default branch), the proposals the PR touches in
+their base and head versions, and the PR's command history; `can` answers whether a person
+may perform a transition, from the default branch's facts only (SPEC invariant 5). Check
+runs and commands both start from here, so both see GitHub the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.engine.authorize import Replay, Spoken, Verdict, replay, verdict
+from bot.engine.commands import parse_commands
+from bot.engine.config import Config, Transition
+from bot.engine.process import find_transition
+from bot.engine.proposal import Proposal, load_proposal
+from bot.engine.roles import Grant, normalize, rule_for
+from bot.github.pull_request import ChangeTrees, change_trees
+from bot.github.repo_config import ConfigResult, load_repo_config
+from bot.github.roles import holds, who_can
+from bot.handlers.context import HandlerContext
+
+ROLE_FIELDS = ("approvers", "reviewers", "authors")
+
+
+@dataclass
+class ProposalPair:
+    path: str
+    base: Proposal | None  # the default branch's version; None for a new proposal
+    head: Proposal | None  # None when the PR deletes it
+
+    @property
+    def base_status(self) -> str | None:
+        return self.base.status if self.base is not None else None
+
+    @property
+    def head_status(self) -> str | None:
+        return self.head.status if self.head is not None else None
+
+    def role_metadata(self) -> dict[str, list[str]]:
+        if self.base is None:
+            return {}
+        return {name: self.base.list_of(name) for name in ROLE_FIELDS}
+
+
+@dataclass
+class PullState:
+    ctx: HandlerContext
+    repo: str
+    default_branch: str
+    pull: dict[str, Any]
+    config: Config
+    trees: ChangeTrees
+    pairs: list[ProposalPair]
+    history: list[Spoken] = field(default_factory=list)
+
+    @property
+    def number(self) -> int:
+        return int(self.pull["number"])
+
+    @property
+    def author(self) -> str:
+        return normalize(str(self.pull["user"]["login"]))
+
+    def pair(self, path: str) -> ProposalPair:
+        return next(p for p in self.pairs if p.path == path)
+
+    async def can(self, login: str, transition: Transition, path: str) -> Grant:
+        """Whether `login` may perform `transition` on the proposal at `path`, and why."""
+        who = normalize(login)
+        pair = self.pair(path)
+        if (
+            who == self.author
+            and not self.config.self_approval
+            and "author" not in transition.roles
+        ):
+            return Grant(
+                transition.roles[0],
+                False,
+                f"`{who}` wrote this pull request, and this repository does not allow "
+                "approving one's own proposal (`self-approval: false`)",
+            )
+        reasons = []
+        for role in transition.roles:
+            if role == "author" and pair.base is None and who == self.author:
+                return Grant(role, True, f"`{who}` opened this pull request with the proposal")
+            grant = await holds(
+                self.ctx.directory,
+                self.ctx.gh,
+                repo=self.repo,
+                default_branch=self.default_branch,
+                login=who,
+                role=role,
+                rule=rule_for(self.config, role),
+                metadata=pair.role_metadata(),
+                path=path,
+            )
+            if grant.granted:
+                return grant
+            reasons.append(grant.reason)
+        return Grant(transition.roles[0] if transition.roles else "", False, "; ".join(reasons))
+
+    async def who_can(self, transition: Transition, path: str) -> str:
+        pair = self.pair(path)
+        sentences = []
+        for role in transition.roles:
+            sentences.append(
+                await who_can(
+                    self.ctx.directory,
+                    self.ctx.gh,
+                    repo=self.repo,
+                    default_branch=self.default_branch,
+                    role=role,
+                    rule=rule_for(self.config, role),
+                    metadata=pair.role_metadata(),
+                    path=path,
+                )
+            )
+        return " ".join(sentences)
+
+    async def replay(self, path: str, history: list[Spoken] | None = None) -> Replay:
+        pair = self.pair(path)
+        return await replay(
+            self.config,
+            path,
+            pair.base_status,
+            self.history if history is None else history,
+            self.can,
+        )
+
+    async def next_step(self, path: str, replayed: Replay) -> str:
+        """For a proposal waiting on a decision: the command to give and who can give it."""
+        head = self.pair(path).head_status
+        transition = find_transition(self.config, replayed.status, head) if head else None
+        if transition is None:
+            return "its status cannot be reached from the one the commands authorised"
+        verb = (transition.verbs or [transition.to])[0]
+        start = replayed.status or "new"
+        who = await self.who_can(transition, path)
+        return f"{start} → {transition.to} needs `/{self.config.command} {verb}`. {who}"
+
+    async def verdicts(self) -> list[tuple[ProposalPair, Verdict, Replay]]:
+        found: list[tuple[ProposalPair, Verdict, Replay]] = []
+        for pair in self.pairs:
+            if pair.head is None:
+                continue
+            replayed = await self.replay(pair.path)
+            found.append((pair, verdict(self.config, replayed, pair.head_status), replayed))
+        return found
+
+
+async def command_history(
+    ctx: HandlerContext, repo: str, pull: dict[str, Any], word: str
+) -> list[Spoken]:
+    """The commands of the PR body and of every comment, oldest first; bots' are ignored."""
+    history = []
+    author = pull["user"]
+    if author.get("type") != "Bot":
+        body = parse_commands(pull.get("body") or "", word)
+        if body:
+            history.append(Spoken(str(author["login"]), tuple(body), None))
+    url = f"/repos/{repo}/issues/{pull['number']}/comments?per_page=100"
+    async for comment in ctx.gh.getiter(url):
+        user = comment.get("user") or {}
+        if user.get("type") == "Bot" or user.get("login") == ctx.bot_login:
+            continue
+        commands = parse_commands(comment.get("body") or "", word)
+        if commands:
+            history.append(Spoken(str(user["login"]), tuple(commands), int(comment["id"])))
+    return history
+
+
+async def load_config(ctx: HandlerContext, repo: dict[str, Any]) -> ConfigResult:
+    return await load_repo_config(
+        ctx.gh, repo["full_name"], repo["default_branch"], cache=ctx.config_cache
+    )
+
+
+async def load_pull_state(
+    ctx: HandlerContext, repo: dict[str, Any], pull: dict[str, Any], config: Config
+) -> PullState:
+    name = repo["full_name"]
+    trees = await change_trees(ctx.gh, name, pull, config)
+    pairs = [
+        ProposalPair(
+            path,
+            load_proposal(config, trees.base, path),
+            load_proposal(config, trees.head, path),
+        )
+        for path in trees.proposals
+    ]
+    history = await command_history(ctx, name, pull, config.command) if pairs else []
+    return PullState(ctx, name, repo["default_branch"], pull, config, trees, pairs, history)
