@@ -71,11 +71,25 @@ async def _bot_comments(
             yield comment
 
 
+# The comments of an issue or PR already read by the caller: passing it saves listing them
+# again, and comments the bot writes are added to it.
+Thread = list[dict[str, Any]]
+
+
 async def find_comment(
-    gh: GitHubAPI, repo: str, number: int, marker: str, bot_login: str
+    gh: GitHubAPI,
+    repo: str,
+    number: int,
+    marker: str,
+    bot_login: str,
+    thread: Thread | None = None,
 ) -> dict[str, Any] | None:
     """The bot's oldest comment on `number` carrying `marker`, or None."""
     tag = marker_tag(marker)
+    if thread is not None:
+        me = bot_login.lower()
+        mine = (c for c in thread if str((c.get("user") or {}).get("login", "")).lower() == me)
+        return next((c for c in mine if tag in (c.get("body") or "")), None)
     async for comment in _bot_comments(gh, repo, number, bot_login):
         if tag in (comment.get("body") or ""):
             return comment
@@ -83,7 +97,13 @@ async def find_comment(
 
 
 async def upsert_comment(
-    gh: GitHubAPI, repo: str, number: int, marker: str, body: str, bot_login: str
+    gh: GitHubAPI,
+    repo: str,
+    number: int,
+    marker: str,
+    body: str,
+    bot_login: str,
+    thread: Thread | None = None,
 ) -> tuple[int, bool, bool]:
     """Keep one bot comment with `marker` holding `body`; return (id, created, changed).
 
@@ -91,9 +111,11 @@ async def upsert_comment(
     edited only when its text differs.
     """
     text = _with_tag(marker_tag(marker), body)
-    found = await find_comment(gh, repo, number, marker, bot_login)
+    found = await find_comment(gh, repo, number, marker, bot_login, thread)
     if found is None:
         made = await gh.post(f"/repos/{repo}/issues/{number}/comments", data={"body": text})
+        if thread is not None:
+            thread.append(made)
         return int(made["id"]), True, True
     comment_id = int(found["id"])
     if found.get("body") == text:
@@ -103,20 +125,30 @@ async def upsert_comment(
         data={"body": text},
         extra_headers=dict(RETRY_SAFE),
     )
+    found["body"] = text
     return comment_id, False, True
 
 
 async def post_once(
-    gh: GitHubAPI, repo: str, number: int, marker: str, body: str, bot_login: str
+    gh: GitHubAPI,
+    repo: str,
+    number: int,
+    marker: str,
+    body: str,
+    bot_login: str,
+    thread: Thread | None = None,
 ) -> bool:
     """Post `body` unless a bot comment with `marker` exists; True when it was posted.
 
     For replies that must not repeat, e.g. a refusal keyed by comment id and command index.
     """
     tag = marker_tag(marker)
-    if await find_comment(gh, repo, number, marker, bot_login) is not None:
+    if await find_comment(gh, repo, number, marker, bot_login, thread) is not None:
         return False
-    await gh.post(f"/repos/{repo}/issues/{number}/comments", data={"body": _with_tag(tag, body)})
+    url = f"/repos/{repo}/issues/{number}/comments"
+    made = await gh.post(url, data={"body": _with_tag(tag, body)})
+    if thread is not None:
+        thread.append(made)
     return True
 
 

@@ -2,13 +2,15 @@
 
 The head version is read through the base repository (GitHub serves a fork PR's commits
 there too), the base version from the base branch as it stands now: a status is compared
-with the default branch, not with the commit the PR started from.
+with the default branch, not with the commit the PR started from. The head's file list is
+the base's with the PR's additions and removals applied, which saves listing the head's
+tree (a file the base branch gained since the PR started shows on both sides).
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gidgethub.abc import GitHubAPI
@@ -17,7 +19,7 @@ from bot.engine.config import Config
 from bot.engine.proposal import document_path, load_proposal, owning_proposal
 from bot.engine.prr import prr_files
 from bot.engine.tree import FetchedTree
-from bot.github.repo import list_paths, read_file
+from bot.github.repo import FileVersion, list_paths, read_file
 
 
 @dataclass
@@ -26,58 +28,95 @@ class ChangeTrees:
     base: FetchedTree
     changed: list[str]
     proposals: list[str]
+    versions: dict[str, FileVersion] = field(default_factory=dict)  # head files as read
+
+    def written(self, path: str, text: str) -> None:
+        """Record that the bot wrote `text` to `path` on the head branch."""
+        self.head.files[path] = text
+        self.versions.pop(path, None)
+
+
+@dataclass(frozen=True)
+class PullFiles:
+    """The PR's diff as GitHub lists it: every path touched, and what the head adds or drops."""
+
+    changed: list[str]
+    added: set[str]
+    removed: set[str]
+
+
+async def pull_files(gh: GitHubAPI, repo: str, number: int) -> PullFiles:
+    changed: set[str] = set()
+    added: set[str] = set()
+    removed: set[str] = set()
+    async for item in gh.getiter(f"/repos/{repo}/pulls/{number}/files?per_page=100"):
+        name, status = item["filename"], item.get("status")
+        changed.add(name)
+        if status in ("added", "renamed", "copied"):
+            added.add(name)
+        if status == "removed":
+            removed.add(name)
+        if item.get("previous_filename"):
+            changed.add(item["previous_filename"])
+            if status == "renamed":
+                removed.add(item["previous_filename"])
+    return PullFiles(sorted(changed), added, removed)
 
 
 async def changed_paths(gh: GitHubAPI, repo: str, number: int) -> list[str]:
     """Every path the PR touches, old names of renamed files included."""
-    paths: set[str] = set()
-    async for item in gh.getiter(f"/repos/{repo}/pulls/{number}/files"):
-        paths.add(item["filename"])
-        if item.get("previous_filename"):
-            paths.add(item["previous_filename"])
-    return sorted(paths)
+    return (await pull_files(gh, repo, number)).changed
 
 
-async def _fetch(
-    gh: GitHubAPI, repo: str, ref: str, paths: set[str], listed: list[str]
-) -> dict[str, str]:
-    wanted = sorted(p for p in paths if p in set(listed))
+async def _read(gh: GitHubAPI, repo: str, ref: str, paths: set[str]) -> dict[str, FileVersion]:
+    wanted = sorted(paths)
     found = await asyncio.gather(*(read_file(gh, repo, p, ref) for p in wanted))
-    return {p: f.text for p, f in zip(wanted, found, strict=True) if f is not None}
+    return {p: f for p, f in zip(wanted, found, strict=True) if f is not None}
+
+
+async def _fill(
+    gh: GitHubAPI, repo: str, pull: dict[str, Any], trees: ChangeTrees, wanted: set[str]
+) -> None:
+    """Read `wanted` into both trees: files the PR changed from its head, others from the base.
+
+    A file the PR does not touch is the same on both sides for validation, so it is read
+    once, from the base branch.
+    """
+    changed = set(trees.changed)
+    on_head = {p for p in wanted if p in changed and p in set(trees.head.paths())}
+    on_base = {p for p in wanted if p in set(trees.base.paths())}
+    head_read, base_read = await asyncio.gather(
+        _read(gh, repo, pull["head"]["sha"], on_head - set(trees.head.files)),
+        _read(gh, repo, pull["base"]["ref"], on_base - set(trees.base.files)),
+    )
+    trees.versions.update(head_read)
+    trees.head.files.update({p: f.text for p, f in head_read.items()})
+    trees.base.files.update({p: f.text for p, f in base_read.items()})
+    for path in wanted - changed:
+        if path in trees.base.files and path in set(trees.head.paths()):
+            trees.head.files.setdefault(path, trees.base.files[path])
 
 
 async def change_trees(
     gh: GitHubAPI, repo: str, pull: dict[str, Any], config: Config
 ) -> ChangeTrees:
-    number, head_sha, base_ref = pull["number"], pull["head"]["sha"], pull["base"]["ref"]
-    changed, head_paths, base_paths = await asyncio.gather(
-        changed_paths(gh, repo, number),
-        list_paths(gh, repo, head_sha),
-        list_paths(gh, repo, base_ref),
+    """The base branch listed in full, the head derived from it and the PR's file list."""
+    files, base_paths = await asyncio.gather(
+        pull_files(gh, repo, pull["number"]), list_paths(gh, repo, pull["base"]["ref"])
     )
+    head_paths = sorted((set(base_paths) - files.removed) | files.added)
+    trees = ChangeTrees(FetchedTree(head_paths, {}), FetchedTree(base_paths, {}), files.changed, [])
     known = {*head_paths, *base_paths}
-    owned = (owning_proposal(config, path, known.__contains__) for path in changed)
-    proposals = sorted({p for p in owned if p})
-    wanted = {f for p in proposals for f in (p, document_path(config.proposals, p))}
-    head_files, base_files = await asyncio.gather(
-        _fetch(gh, repo, head_sha, wanted, head_paths),
-        _fetch(gh, repo, base_ref, wanted, base_paths),
-    )
-    head = FetchedTree(head_paths, head_files)
-    base = FetchedTree(base_paths, base_files)
-    # Second round: files a rule reads once the metadata is known (Kubernetes' PRR files).
-    extra_head: set[str] = set()
-    extra_base: set[str] = set()
-    for path in proposals:
-        for tree, extra in ((head, extra_head), (base, extra_base)):
-            proposal = load_proposal(config, tree, path)
-            if proposal is not None and config.validation.prr.enabled:
-                extra.update(prr_files(proposal, config.validation.prr))
-    if extra_head or extra_base:
-        more_head, more_base = await asyncio.gather(
-            _fetch(gh, repo, head_sha, extra_head, head_paths),
-            _fetch(gh, repo, base_ref, extra_base, base_paths),
-        )
-        head.files.update(more_head)
-        base.files.update(more_base)
-    return ChangeTrees(head, base, changed, proposals)
+    owned = (owning_proposal(config, path, known.__contains__) for path in files.changed)
+    trees.proposals = sorted({p for p in owned if p})
+    wanted = {f for p in trees.proposals for f in (p, document_path(config.proposals, p))}
+    await _fill(gh, repo, pull, trees, wanted)
+    if config.validation.prr.enabled:  # files a rule reads once the metadata is known
+        extra: set[str] = set()
+        for path in trees.proposals:
+            for tree in (trees.head, trees.base):
+                proposal = load_proposal(config, tree, path)
+                if proposal is not None:
+                    extra.update(prr_files(proposal, config.validation.prr))
+        await _fill(gh, repo, pull, trees, extra)
+    return trees

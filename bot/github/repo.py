@@ -163,16 +163,22 @@ async def update_file(
     message: str,
     *,
     attempts: int = WRITE_ATTEMPTS,
+    known: FileVersion | None = None,
 ) -> UpdateResult:
     """Apply `edit` to the file on `branch` and write it back conditionally.
 
     `edit` gets the current text ("" for a missing file, which is then created) and returns
     the new text, or None when there is nothing to do. On a conflict the file is read again
-    and `edit` re-applied, so `edit` must compute from its argument only.
+    and `edit` re-applied, so `edit` must compute from its argument only. `known`, a version
+    the caller has just read, saves the first read: if the branch has moved on since, the
+    write is refused as stale and the loop reads it afresh.
     """
     refused = ""
     for attempt in range(1, attempts + 1):
-        current = await read_file(gh, repo, path, branch)
+        if attempt == 1 and known is not None:
+            current: FileVersion | None = known
+        else:
+            current = await read_file(gh, repo, path, branch)
         before = current.text if current is not None else ""
         after = edit(before)
         if after is None or (current is not None and after == before):

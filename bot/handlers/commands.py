@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from gidgethub import BadRequest, routing, sansio
@@ -39,7 +39,7 @@ from bot.github.repo import (
 )
 from bot.handlers.context import HandlerContext
 from bot.handlers.pr_state import PullState, load_config, load_pull_state
-from bot.handlers.proposals import check_pull_request
+from bot.handlers.proposals import check_state
 
 router = routing.Router()
 log = logging.getLogger(__name__)
@@ -50,10 +50,9 @@ LINK_VERBS = {"link", "unlink"}
 
 @dataclass
 class Outcome:
-    """What handling one comment's commands did, for the final reaction."""
+    """How many of one comment's commands were refused (each got a reply)."""
 
     refused: int = 0
-    changed: list[str] = field(default_factory=list)
 
 
 def _quote(command: Command) -> str:
@@ -75,8 +74,9 @@ async def run_commands(
     pull: dict[str, Any],
     spoken: Spoken,
     commands: list[Command],
-) -> Outcome | None:
-    """Handle `commands` (already claimed); None when the repository's config is invalid."""
+) -> PullState | None:
+    """Handle `commands` (already claimed); the PR as it stands after them, or None when the
+    repository's config is invalid."""
     result = await load_config(ctx, repo)
     if result.config is None:
         return None
@@ -87,7 +87,7 @@ async def run_commands(
     for command in commands:
         await _run_one(state, earlier, spoken, command, f"{key}-{command.line}", outcome)
         earlier.append(Spoken(spoken.login, (command,), spoken.comment_id))
-    return outcome
+    return state
 
 
 def _history_before(history: list[Spoken], spoken: Spoken) -> list[Spoken]:
@@ -156,8 +156,7 @@ async def _run_one(
             usage = f"/{config.command} {verb} <{transition.argument}>"
             await _reply(state, where, command, f"`{verb}` needs an argument: `{usage}`.")
             continue
-        if await _write_status(state, pair.path, transition.to, argument, command, where):
-            outcome.changed.append(pair.path)
+        await _write_status(state, pair.path, transition.to, argument, command, where)
 
 
 async def _write_status(
@@ -198,17 +197,28 @@ async def _write_status(
             changes[document] = set_status_bullet(page, status)
         return changes or None
 
+    gh, branch = state.ctx.gh, head["ref"]
     result: UpdateResult
     try:
         if also_document:
-            result = await commit_files(state.ctx.gh, head_repo, head["ref"], plan, message)
+            result = await commit_files(gh, head_repo, branch, plan, message)
         else:
-            result = await update_file(state.ctx.gh, head_repo, head["ref"], path, edit, message)
+            known = state.trees.versions.get(path)
+            result = await update_file(gh, head_repo, branch, path, edit, message, known=known)
     except (BranchProtected, RepoConflict, BadRequest) as error:
-        log.info("cannot write %s on %s:%s (%s); suggesting", path, head_repo, head["ref"], error)
+        log.info("cannot write %s on %s:%s (%s); suggesting", path, head_repo, branch, error)
         await _suggest(state, path, edit, command, key)
         return False
-    return not result.unchanged
+    if result.unchanged:
+        return False
+    text = state.trees.head.read(path) or ""
+    after = edit(text)
+    if after is not None:
+        state.written(path, after, result.commit)
+    page = state.trees.head.read(document) if also_document else None
+    if page is not None:
+        state.written(document, set_status_bullet(page, status), result.commit)
+    return True
 
 
 async def _suggest(state: PullState, path: str, edit: Any, command: Command, key: str) -> None:
@@ -237,19 +247,18 @@ async def handle(
     *,
     claim_first: bool,
 ) -> None:
-    """Claim, run, acknowledge, then refresh the check, labels and status comment."""
+    """Claim (the 👀 reaction acknowledges the command), run, then refresh the check, the
+    labels and the status comment from the state the commands left."""
     name = repo["full_name"]
     target = {"comment_id": spoken.comment_id} if spoken.comment_id else {"number": pull["number"]}
     if claim_first and not await claim(ctx.gh, name, **target):
         log.info("commands of %s already handled elsewhere", target)
         return
-    outcome = await run_commands(ctx, repo, pull, spoken, commands)
-    if outcome is None:
+    state = await run_commands(ctx, repo, pull, spoken, commands)
+    if state is None:
         await react(ctx.gh, name, content="confused", **target)
         return
-    await react(ctx.gh, name, content="-1" if outcome.refused else "+1", **target)
-    fresh = await ctx.gh.getitem(f"/repos/{name}/pulls/{pull['number']}")
-    await check_pull_request(ctx, repo, fresh)
+    await check_state(state)
 
 
 @router.register("issue_comment", action="created")

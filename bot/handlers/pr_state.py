@@ -15,7 +15,7 @@ from bot.engine.authorize import Replay, Spoken, Verdict, replay, verdict
 from bot.engine.commands import parse_commands
 from bot.engine.config import Config, Transition
 from bot.engine.process import find_transition
-from bot.engine.proposal import Proposal, load_proposal
+from bot.engine.proposal import Proposal, document_path, load_proposal
 from bot.engine.roles import Grant, normalize, rule_for
 from bot.github.pull_request import ChangeTrees, change_trees
 from bot.github.repo_config import ConfigResult, load_repo_config
@@ -55,6 +55,7 @@ class PullState:
     trees: ChangeTrees
     pairs: list[ProposalPair]
     history: list[Spoken] = field(default_factory=list)
+    thread: list[dict[str, Any]] = field(default_factory=list)  # the PR's comments, as read
 
     @property
     def number(self) -> int:
@@ -63,6 +64,15 @@ class PullState:
     @property
     def author(self) -> str:
         return normalize(str(self.pull["user"]["login"]))
+
+    def written(self, path: str, text: str, commit: str | None) -> None:
+        """The bot wrote `text` to `path` on the head branch (in `commit`)."""
+        self.trees.written(path, text)
+        if commit is not None:
+            self.pull["head"]["sha"] = commit
+        for pair in self.pairs:  # the metadata file or its document changed: read it again
+            if path in (pair.path, document_path(self.config.proposals, pair.path)):
+                pair.head = load_proposal(self.config, self.trees.head, pair.path)
 
     def pair(self, path: str) -> ProposalPair:
         return next(p for p in self.pairs if p.path == path)
@@ -151,8 +161,13 @@ class PullState:
         return found
 
 
-async def command_history(
-    ctx: HandlerContext, repo: str, pull: dict[str, Any], word: str
+async def read_thread(ctx: HandlerContext, repo: str, number: int) -> list[dict[str, Any]]:
+    url = f"/repos/{repo}/issues/{number}/comments?per_page=100"
+    return [comment async for comment in ctx.gh.getiter(url)]
+
+
+def command_history(
+    ctx: HandlerContext, pull: dict[str, Any], thread: list[dict[str, Any]], word: str
 ) -> list[Spoken]:
     """The commands of the PR body and of every comment, oldest first; bots' are ignored."""
     history = []
@@ -161,8 +176,7 @@ async def command_history(
         body = parse_commands(pull.get("body") or "", word)
         if body:
             history.append(Spoken(str(author["login"]), tuple(body), None))
-    url = f"/repos/{repo}/issues/{pull['number']}/comments?per_page=100"
-    async for comment in ctx.gh.getiter(url):
+    for comment in thread:
         user = comment.get("user") or {}
         if user.get("type") == "Bot" or user.get("login") == ctx.bot_login:
             continue
@@ -191,5 +205,6 @@ async def load_pull_state(
         )
         for path in trees.proposals
     ]
-    history = await command_history(ctx, name, pull, config.command) if pairs else []
-    return PullState(ctx, name, repo["default_branch"], pull, config, trees, pairs, history)
+    thread = await read_thread(ctx, name, int(pull["number"])) if pairs else []
+    history = command_history(ctx, pull, thread, config.command)
+    return PullState(ctx, name, repo["default_branch"], pull, config, trees, pairs, history, thread)

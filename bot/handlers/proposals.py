@@ -41,7 +41,12 @@ async def check_pull_request(
         output = check_output(Report(), config_error=f"{result.repository}: {error}")
         await _publish(ctx, repo["full_name"], pull, output)
         return
-    state = await load_pull_state(ctx, repo, pull, result.config)
+    await check_state(await load_pull_state(ctx, repo, pull, result.config))
+
+
+async def check_state(state: PullState) -> None:
+    """The check, labels and status comment of a pull request already read."""
+    ctx, pull = state.ctx, state.pull
     report = validate_change(state.config, state.trees.head, state.trees.base, state.trees.changed)
     decisions = []
     for pair, found, replayed in await state.verdicts():
@@ -91,7 +96,13 @@ async def _status_comment(state: PullState, decisions: list[Decision], conclusio
         lines += [f"- `{d.path}`: {d.next_step}" for d in steps]
     lines += ["", f"Commands: `/{word} help`."]
     await upsert_comment(
-        state.ctx.gh, state.repo, state.number, STATUS_MARKER, "\n".join(lines), state.ctx.bot_login
+        state.ctx.gh,
+        state.repo,
+        state.number,
+        STATUS_MARKER,
+        "\n".join(lines),
+        state.ctx.bot_login,
+        state.thread,
     )
 
 

@@ -1,11 +1,24 @@
-"""Pull-request endpoints: list, get, update, files, commits, reviews and merge."""
+"""Pull-request endpoints: list, create, get, update, files, commits, reviews and merge.
+
+Creating a pull request answers GitHub's validation errors (each seen on github.com, with
+the documentation URL GitHub sends for this endpoint):
+- an open PR for the same head and base: 422 "Validation Failed" with the custom error
+  "A pull request already exists for owner:branch." (github/VisualStudio#453,
+  vsoch/pull-request-action#86, gm3dmo/the-power#175);
+- a head with nothing the base lacks: the custom error "No commits between main and branch"
+  (peter-evans/create-pull-request#4088, Cloudflare-Studio/ask-bonk#90, tgymnich/fork-sync#112);
+- a head branch that does not exist: `{"resource": "PullRequest", "field": "head",
+  "code": "invalid"}` (shepherd-tools/shepherd#51, stackitcloud/cloud-provider-stackit#10), and
+  a base that does not exist the same for `base` (dailymotion-oss/octopilot#134).
+"""
 
 from __future__ import annotations
 
 from bot.sandbox import pulls
+from bot.sandbox.branches import resolve_commit
 from bot.sandbox.errors import ApiError, not_found, validation_failed
-from bot.sandbox.model import ROLE_RANK, Issue
-from bot.sandbox.routing import Ctx, Registry, Reply, no_content, ok, paged
+from bot.sandbox.model import ROLE_RANK, Issue, Repo
+from bot.sandbox.routing import Ctx, Registry, Reply, created, no_content, ok, paged
 from bot.sandbox.views_git import rest_commit_json
 from bot.sandbox.views_issues import file_json, pull_json, review_json
 
@@ -14,6 +27,7 @@ PULLS = "/repos/{owner}/{repo}/pulls"
 READ = ("pull_requests",)
 MAX_FILES = 3000
 MAX_COMMITS = 250
+CREATE_DOCS = "https://docs.github.com/rest/pulls/pulls#create-a-pull-request"
 
 
 def pull_issue(ctx: Ctx) -> Issue:
@@ -57,6 +71,76 @@ def list_pulls(ctx: Ctx) -> Reply:
     descending = (ctx.query("direction") or default_direction) == "desc"
     chosen.sort(key=lambda issue: (_sort_key(issue, sort), issue.number), reverse=descending)
     return paged(ctx, [pull_json(state, ctx.urls, repo, issue) for issue in chosen])
+
+
+def _create_refusal(field: str | None, code: str, message: str | None = None) -> ApiError:
+    error: dict[str, str] = {"resource": "PullRequest"}
+    if field is not None:
+        error["field"] = field
+    error["code"] = code
+    if message is not None:
+        error["message"] = message
+    return ApiError(422, "Validation Failed", errors=[error], documentation_url=CREATE_DOCS)
+
+
+def _head_repo(ctx: Ctx, owner: str) -> Repo | None:
+    """The repository `owner:branch` names: the base itself or `owner`'s fork of it."""
+    base = ctx.repo
+    if not owner or owner.lower() == base.owner.lower():
+        return base
+    for repo in ctx.state.repos.values():
+        if repo.owner.lower() == owner.lower() and repo.parent == base.full_name:
+            return repo
+    return None
+
+
+@registry.route("POST", PULLS, permission=READ, write=True, user_role="read")
+def create_pull(ctx: Ctx) -> Reply:
+    state, repo = ctx.state, ctx.repo
+    head = ctx.field("head", str, required=True)
+    base = ctx.field("base", str, required=True)
+    title, body = ctx.field("title", str), ctx.field("body", str)
+    draft = ctx.field("draft", bool) or False
+    may_modify = ctx.field("maintainer_can_modify", bool)
+    assert head is not None and base is not None
+    owner, _, ref = head.rpartition(":")
+    head_repo = _head_repo(ctx, owner)
+    head_sha = resolve_commit(state, head_repo, f"refs/heads/{ref}") if head_repo else None
+    if head_repo is None or head_sha is None:
+        raise _create_refusal("head", "invalid")
+    base_sha = repo.branch(base)
+    if base_sha is None:
+        raise _create_refusal("base", "invalid")
+    for issue in repo.issues.values():
+        pr = issue.pull
+        if (
+            pr is not None
+            and issue.state == "open"
+            and pr.head_repo.lower() == head_repo.full_name.lower()
+            and pr.head_ref == ref
+            and pr.base_ref == base
+        ):
+            message = f"A pull request already exists for {head_repo.owner}:{ref}."
+            raise _create_refusal(None, "custom", message)
+    merge_base = state.objects.merge_base(base_sha, head_sha)
+    if not state.objects.commits_between(merge_base, head_sha):
+        raise _create_refusal(None, "custom", f"No commits between {base} and {head}")
+    if not title:
+        raise _create_refusal("title", "missing_field")
+    issue = pulls.open_pull(
+        state,
+        repo,
+        head_repo=head_repo,
+        head_ref=ref,
+        base_ref=base,
+        title=title,
+        body=body,
+        author=ctx.actor,
+        draft=draft,
+        maintainer_can_modify=True if may_modify is None else may_modify,
+    )
+    reply = pull_json(state, ctx.urls, repo, issue)
+    return created(reply, location=reply["url"])
 
 
 @registry.route("GET", PULLS + "/{number}", permission=READ)

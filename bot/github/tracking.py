@@ -1,0 +1,177 @@
+"""The comments that hold implementation links: the proposal's tracking comment and its data.
+
+A proposal's tracking comment (marker `implementations`, on its tracking issue or on the
+pull request that added it) lists its implementation PRs, one row each: repository,
+number, title and state (open, merged, closed). The comment IS the list: each row is kept
+in a hidden data block, `<!-- kepbot-data {...} -->`, next to the table people read, and
+only the bot's own comment is ever read back (see `bot.github.comments`), so a person
+cannot forge rows. Every implementation PR's event rewrites its own rows and nothing else.
+
+GitHub has no conditional write for comments, so `set_rows` serialises writers of one
+comment inside this process and, against another instance writing at the same moment,
+reads the comment back after writing and writes again (up to WRITE_ATTEMPTS) when its
+rows did not stick. The implementation PR's own link comment carries a data block too:
+the tracking comments it has rows in, so a removed link is removed there as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gidgethub.abc import GitHubAPI
+
+from bot.github.comments import find_comment, quote_user_text, upsert_comment
+
+__all__ = [
+    "MARKER",
+    "Row",
+    "data_block",
+    "read_data",
+    "read_rows",
+    "render_rows",
+    "rows_of",
+    "set_rows",
+]
+
+MARKER = "implementations"
+WRITE_ATTEMPTS = 3
+DEFAULT_HEADING = "**Implementation pull requests** (kept up to date by kepbot)"
+TITLE_LIMIT = 120
+STATES = ("open", "merged", "closed")
+_DATA = re.compile(r"<!-- kepbot-data (?P<json>\{.*?\}) -->", re.S)
+_ESCAPES = {"-": "\\u002d", "<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
+_locks: weakref.WeakValueDictionary[tuple[str, int], asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+@dataclass(frozen=True)
+class Row:
+    """One implementation pull request as the tracking comment lists it."""
+
+    repo: str
+    number: int
+    state: str
+    title: str
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.repo.lower(), self.number
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repo}#{self.number}"
+
+
+def data_block(data: Mapping[str, Any]) -> str:
+    """`data` as a hidden HTML comment (no `-`, `<`, `>` or `&` left to end it early)."""
+    text = json.dumps(data, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+    for char, escaped in _ESCAPES.items():
+        text = text.replace(char, escaped)
+    return f"<!-- kepbot-data {text} -->"
+
+
+def read_data(body: str | None) -> dict[str, Any]:
+    """The data block of a comment the bot wrote ({} when it has none or it is damaged)."""
+    match = _DATA.search(body or "")
+    if match is None:
+        return {}
+    try:
+        data = json.loads(match["json"])
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def rows_of(body: str | None) -> list[Row]:
+    """The rows a tracking comment's data block holds; malformed entries are dropped."""
+    rows = []
+    for item in read_data(body).get("rows") or []:
+        if not isinstance(item, dict):
+            continue
+        repo, number = item.get("repo"), item.get("number")
+        state, title = item.get("state"), item.get("title")
+        if isinstance(repo, str) and isinstance(number, int) and state in STATES:
+            rows.append(Row(repo, number, str(state), title if isinstance(title, str) else ""))
+    return rows
+
+
+def render_rows(heading: str, rows: Sequence[Row]) -> str:
+    """The tracking comment's text: `heading`, the table, and the data block."""
+    ordered = sorted(rows, key=lambda row: row.key)
+    lines = [heading, ""]
+    if ordered:
+        lines += ["| pull request | title | state |", "|---|---|---|"]
+        for row in ordered:
+            title = quote_user_text(row.title, TITLE_LIMIT)
+            lines.append(f"| {row.ref} | {title} | {row.state} |")
+    else:
+        lines.append("No implementation pull request links this proposal at the moment.")
+    data = {"rows": [row.__dict__ for row in ordered]}
+    return "\n".join([*lines, "", data_block(data)])
+
+
+async def read_rows(gh: GitHubAPI, repo: str, number: int, bot_login: str) -> list[Row]:
+    """The rows of the tracking comment on `repo#number` ([] when there is none)."""
+    found = await find_comment(gh, repo, number, MARKER, bot_login)
+    return rows_of(found.get("body") if found else None)
+
+
+def _lock(repo: str, number: int) -> asyncio.Lock:
+    key = (repo.lower(), number)
+    lock = _locks.get(key)
+    if lock is None:
+        lock = asyncio.Lock()
+        _locks[key] = lock
+    return lock
+
+
+async def set_rows(
+    gh: GitHubAPI,
+    repo: str,
+    number: int,
+    bot_login: str,
+    *,
+    pull: tuple[str, int],
+    rows: Sequence[Row],
+    heading: str | None,
+) -> list[Row]:
+    """Make the tracking comment on `repo#number` hold `rows` for the PR `pull` (repo, number).
+
+    The rows of other PRs are kept as they are; `heading` replaces the comment's first line
+    (None keeps it). Nothing is written when no comment exists and `rows` is empty, nor
+    when the text would not change. Returns all rows afterwards.
+    """
+    key = (pull[0].lower(), pull[1])
+    async with _lock(repo, number):
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            found = await find_comment(gh, repo, number, MARKER, bot_login)
+            if found is None and not rows:
+                return []
+            current = rows_of(found.get("body") if found else None)
+            wanted = [row for row in current if row.key != key] + list(rows)
+            body = found.get("body") if found else None
+            text = render_rows(heading or _first_line(body) or DEFAULT_HEADING, wanted)
+            await upsert_comment(gh, repo, number, MARKER, text, bot_login)  # PATCH if changed
+            again = await find_comment(gh, repo, number, MARKER, bot_login)
+            stored = rows_of(again.get("body") if again else None)
+            mine = [row for row in stored if row.key == key]
+            if sorted(mine, key=_order) == sorted(rows, key=_order):
+                return stored
+            await gh.sleep(random.uniform(0, 0.2 * attempt))
+        return stored
+
+
+def _first_line(body: str | None) -> str | None:
+    """The heading of an existing tracking comment (the line after its marker)."""
+    lines = (body or "").splitlines()
+    return lines[1] if len(lines) > 1 and lines[1].strip() else None
+
+
+def _order(row: Row) -> tuple[str, int, str, str]:
+    return (*row.key, row.state, row.title)
