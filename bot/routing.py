@@ -7,6 +7,8 @@ the bot caused itself before any handler sees them.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,6 +23,7 @@ from bot.github.people import Directory
 from bot.github.repo_config import ConfigCache
 from bot.handlers import commands, merge, proposals
 from bot.handlers.context import HandlerContext
+from bot.reconcile import Reconciler
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,7 @@ class Bot:
         self._client_options = client_options or {}
         self._session: aiohttp.ClientSession | None = None
         self._client: GitHubClient | None = None
+        self._reconcile: asyncio.Task[None] | None = None
 
     @property
     def client(self) -> GitHubClient:
@@ -52,29 +56,46 @@ class Bot:
         )
 
     async def close(self) -> None:
+        if self._reconcile is not None:
+            self._reconcile.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconcile
         if self._session is not None:
             await self._session.close()
-        self._session = self._client = None
+        self._session = self._client = self._reconcile = None
 
     async def lifecycle(self, app: web.Application) -> AsyncIterator[None]:
-        """For aiohttp's cleanup_ctx: started before the workers, closed after they drain."""
+        """For aiohttp's cleanup_ctx: started before the workers, closed after they drain.
+
+        The reconcile loop (B8) starts with the bot: its first pass catches up with whatever
+        happened while no instance was running.
+        """
         await self.start()
+        interval = self.settings.kepbot_reconcile_seconds
+        if interval > 0:
+            grace = self.settings.kepbot_reconcile_grace_seconds
+            reconciler = Reconciler(self, grace=grace)
+            self._reconcile = asyncio.create_task(reconciler.run_forever(interval))
         yield
         await self.close()
+
+    async def context(self, installation: int) -> HandlerContext:
+        """What handlers get for `installation`: its client and the bot's shared caches."""
+        gh = await self.client.for_installation(installation)
+        login = await self.client.bot_login()
+        app_mode = isinstance(self.client.credentials, AppAuth)
+        return HandlerContext(gh, login, self.config_cache, app_mode, self.directory)
 
     async def dispatch(self, event: sansio.Event) -> None:
         installation = (event.data.get("installation") or {}).get("id")
         if installation is None:
             log.info("event %s has no installation; ignored", event.event)
             return
-        gh = await self.client.for_installation(int(installation))
-        login = await self.client.bot_login()
+        ctx = await self.context(int(installation))
         sender = (event.data.get("sender") or {}).get("login")
-        if sender == login:
+        if sender == ctx.bot_login:
             log.info("event %s was caused by the bot itself; ignored", event.event)
             return
-        app_mode = isinstance(self.client.credentials, AppAuth)
-        ctx = HandlerContext(gh, login, self.config_cache, app_mode, self.directory)
         await ROUTER.dispatch(event, ctx)
 
 

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     kepbot_queue_size: int = Field(default=1000, ge=1)
     kepbot_drain_seconds: float = Field(default=25.0, ge=0)
     kepbot_log_level: str = "INFO"
+    # Reconcile (B8): a pass at start-up and then every this many seconds; 0 turns it off.
+    kepbot_reconcile_seconds: float = Field(default=900.0, ge=0)
+    # A command claimed (👀) this long ago with no outcome is taken to be lost and run again.
+    kepbot_reconcile_grace_seconds: float = Field(default=600.0, ge=0)
 
     @field_validator("github_api_url")
     @classmethod

@@ -167,9 +167,17 @@ def find_references(text: str, config: Config) -> list[Reference]:
     for pattern in patterns:
         for match in pattern.finditer(prose):
             number = as_int(match["number"])
-            if number is not None:
+            if number is not None and _standalone(prose, match.start(), match.end()):
                 found.append((match.start(), Reference("number", match[0].strip(), number)))
     return _unique(reference for _, reference in sorted(found, key=lambda item: item[0]))
+
+
+def _standalone(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is a word of its own, not part of a path, name or longer word."""
+    before, after = text[start - 1 : start], text[end : end + 1]
+    return not (before and (before.isalnum() or before in "_./-")) and not (
+        after and (after.isalnum() or after in "_-")
+    )
 
 
 def _unique(references: Iterable[Reference]) -> list[Reference]:

@@ -46,7 +46,8 @@ DEFAULT_HEADING = "**Implementation pull requests** (kept up to date by kepbot)"
 TITLE_LIMIT = 120
 STATES = ("open", "merged", "closed")
 _DATA = re.compile(r"<!-- kepbot-data (?P<json>\{.*?\}) -->", re.S)
-_ESCAPES = {"-": "\\u002d", "<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
+# Nothing in the data can end the comment early, mention someone or cross-reference an issue.
+_ESCAPES = {c: f"\\u{ord(c):04x}" for c in "-<>&@#"}
 _locks: weakref.WeakValueDictionary[tuple[str, int], asyncio.Lock] = weakref.WeakValueDictionary()
 
 
@@ -69,7 +70,7 @@ class Row:
 
 
 def data_block(data: Mapping[str, Any]) -> str:
-    """`data` as a hidden HTML comment (no `-`, `<`, `>` or `&` left to end it early)."""
+    """`data` as a hidden HTML comment (JSON with `-<>&@#` written as escapes)."""
     text = json.dumps(data, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
     for char, escaped in _ESCAPES.items():
         text = text.replace(char, escaped)

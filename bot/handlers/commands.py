@@ -39,12 +39,15 @@ from bot.github.repo import (
 )
 from bot.handlers.context import HandlerContext
 from bot.handlers.pr_state import PullState, load_config, load_pull_state
-from bot.handlers.proposals import check_state
+from bot.handlers.merge import assign_on_accept
+from bot.handlers.proposals import check_pull_request, check_state
 
 router = routing.Router()
 log = logging.getLogger(__name__)
 
 INFO_VERBS = {"help", "status"}
+# The outcome reactions that mark a comment's commands as handled (reconcile looks for them).
+DONE = ("+1", "-1")
 LINK_VERBS = {"link", "unlink"}
 
 
@@ -74,6 +77,7 @@ async def run_commands(
     pull: dict[str, Any],
     spoken: Spoken,
     commands: list[Command],
+    outcome: Outcome,
 ) -> PullState | None:
     """Handle `commands` (already claimed); the PR as it stands after them, or None when the
     repository's config is invalid."""
@@ -82,7 +86,6 @@ async def run_commands(
         return None
     state = await load_pull_state(ctx, repo, pull, result.config)
     earlier = _history_before(state.history, spoken)
-    outcome = Outcome()
     key = f"c{spoken.comment_id or 'body'}"
     for command in commands:
         await _run_one(state, earlier, spoken, command, f"{key}-{command.line}", outcome)
@@ -157,6 +160,9 @@ async def _run_one(
             await _reply(state, where, command, f"`{verb}` needs an argument: `{usage}`.")
             continue
         await _write_status(state, pair.path, transition.to, argument, command, where)
+        if config.numbering.when == "accept" and "accept" in transition.verbs:
+            number = await assign_on_accept(state.ctx, state.repository, state.pull, pair.path)
+            state.stale = number is not None
 
 
 async def _write_status(
@@ -247,18 +253,25 @@ async def handle(
     *,
     claim_first: bool,
 ) -> None:
-    """Claim (the 👀 reaction acknowledges the command), run, then refresh the check, the
-    labels and the status comment from the state the commands left."""
+    """Claim (the 👀 reaction acknowledges the command), run, refresh the check, the labels and
+    the status comment from the state the commands left, then mark the outcome (👍 or 👎):
+    reconcile runs again what was claimed but never marked."""
     name = repo["full_name"]
     target = {"comment_id": spoken.comment_id} if spoken.comment_id else {"number": pull["number"]}
     if claim_first and not await claim(ctx.gh, name, **target):
         log.info("commands of %s already handled elsewhere", target)
         return
-    state = await run_commands(ctx, repo, pull, spoken, commands)
+    outcome = Outcome()
+    state = await run_commands(ctx, repo, pull, spoken, commands, outcome)
     if state is None:
         await react(ctx.gh, name, content="confused", **target)
         return
-    await check_state(state)
+    if state.stale:
+        fresh = await ctx.gh.getitem(f"/repos/{name}/pulls/{pull['number']}")
+        await check_pull_request(ctx, repo, fresh)
+    else:
+        await check_state(state)
+    await react(ctx.gh, name, content=DONE[1] if outcome.refused else DONE[0], **target)
 
 
 @router.register("issue_comment", action="created")

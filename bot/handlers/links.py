@@ -32,6 +32,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import posixpath
+import time
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -39,6 +41,7 @@ from urllib.parse import quote
 
 import cachetools
 from gidgethub import BadRequest, routing, sansio
+from gidgethub.abc import GitHubAPI
 
 from bot.check_output import CheckOutput
 from bot.engine.authorize import Spoken
@@ -69,6 +72,7 @@ from bot.engine.roles import Grant, normalize, one_of, rule_for
 from bot.engine.tree import MemoryTree
 from bot.engine.verbs import LINK_VERBS
 from bot.github.comments import (
+    Thread,
     claim,
     find_comment,
     post_once,
@@ -78,13 +82,13 @@ from bot.github.comments import (
 )
 from bot.github.feedback import publish_check, publish_status
 from bot.github.labels import LabelSpec, Managed, sync_labels
-from bot.github.pull_request import changed_paths
+from bot.github.pull_request import changed_paths, pull_files
 from bot.github.repo import list_paths, read_file
 from bot.github.repo_config import ConfigResult, load_repo_config
 from bot.github.roles import holds, who_can
 from bot.github.tracking import Row, data_block, read_data, read_rows, set_rows
 from bot.handlers.context import HandlerContext
-from bot.handlers.pr_state import ROLE_FIELDS, command_history, load_config
+from bot.handlers.pr_state import ROLE_FIELDS, command_history, load_config, read_thread
 
 __all__ = [
     "CHECK_NAME",
@@ -108,12 +112,31 @@ MAX_REFRESH = 30  # implementation PRs refreshed when a proposal changes
 SEARCH_CANDIDATES = 5
 PROBES = 8  # repositories probed at once when discovering proposals repositories
 
-_holders: cachetools.TTLCache[object, tuple[tuple[str, str, str], ...]] = cachetools.TTLCache(
-    maxsize=256, ttl=300
-)
-_adding: cachetools.TTLCache[tuple[str, str], int | None] = cachetools.TTLCache(
-    maxsize=4096, ttl=600
-)
+HOLDERS_TTL = 300.0  # seconds a discovery of the proposals repositories is reused
+FOUND_TTL, MISSED_TTL = 3600.0, 60.0  # the PR that added a proposal: found, not found
+
+
+@dataclass
+class _Memory:
+    """What one installation's client has learnt recently (dropped with the client)."""
+
+    holders: tuple[tuple[str, str, str], ...] | None = None
+    holders_until: float = 0.0
+    found: cachetools.TTLCache[tuple[str, str], int] = field(
+        default_factory=lambda: cachetools.TTLCache(maxsize=4096, ttl=FOUND_TTL)
+    )
+    missed: cachetools.TTLCache[tuple[str, str], bool] = field(
+        default_factory=lambda: cachetools.TTLCache(maxsize=4096, ttl=MISSED_TTL)
+    )
+
+
+_memories: weakref.WeakKeyDictionary[GitHubAPI, _Memory] = weakref.WeakKeyDictionary()
+
+
+def _memory(ctx: HandlerContext) -> _Memory:
+    if ctx.gh not in _memories:
+        _memories[ctx.gh] = _Memory()
+    return _memories[ctx.gh]
 
 
 # -- which repositories hold proposals -------------------------------------------------------
@@ -163,10 +186,9 @@ async def _proposal_holders(
     A bot running with a personal token has no installation listing; it sees `fallback`
     (the event's repository) only.
     """
-    scope = getattr(ctx.gh, "installation_id", None)
-    cached = _holders.get(scope) if scope is not None else None
-    if cached is not None:
-        return cached
+    memory = _memory(ctx)
+    if memory.holders is not None and time.monotonic() < memory.holders_until:
+        return memory.holders
     try:
         listed = [
             _info(r)
@@ -186,8 +208,7 @@ async def _proposal_holders(
 
     held = await asyncio.gather(*(probe(info) for info in listed))
     found = tuple(info for info, yes in zip(listed, held, strict=True) if yes)
-    if scope is not None:
-        _holders[scope] = found
+    memory.holders, memory.holders_until = found, time.monotonic() + HOLDERS_TTL
     return found
 
 
@@ -352,7 +373,7 @@ class Resolver:
         return (
             f"no {self.kind} of {self.target.repo} is at {quote_user_text(path, 120)} "
             f"(a {self.kind} still under review is linked by its pull request, "
-            f"{self.target.repo}\\#N)"
+            f"{self.target.repo}#N)"
         )
 
     async def _item(self, number: int) -> Found | str:
@@ -361,7 +382,7 @@ class Resolver:
             issue = await self.ctx.gh.getitem(f"/repos/{repo}/issues/{number}")
         except BadRequest as error:
             if error.status_code in (404, 410):
-                return f"{repo}\\#{number} does not exist"
+                return f"{repo}#{number} does not exist"
             raise
         if not issue.get("pull_request"):
             return await self._tracking_issue(issue, number)
@@ -377,7 +398,7 @@ class Resolver:
             }
         )
         if not owned:
-            return f"{repo}\\#{number} changes no {kind}"
+            return f"{repo}#{number} changes no {kind}"
         path = owned[0]
         now = path if path in proposals else renamed_to(self.target.config, proposals, path)
         if now is not None:
@@ -385,8 +406,8 @@ class Resolver:
         if pull.get("state") == "open":
             return await self.found(path, str(pull["head"]["sha"]), number)
         if not pull.get("merged"):
-            return f"{repo}\\#{number} was closed without merging"
-        return f"the {kind} of {repo}\\#{number} is no longer on {self.target.default_branch}"
+            return f"{repo}#{number} was closed without merging"
+        return f"the {kind} of {repo}#{number} is no longer on {self.target.default_branch}"
 
     async def _tracking_issue(self, issue: dict[str, Any], number: int) -> Found | str:
         """The proposal numbered `number`, else the one the issue's description links."""
@@ -401,7 +422,7 @@ class Resolver:
                 if isinstance(found, Found):
                     return found
         return (
-            f"{repo}\\#{number} is an issue that is no {self.kind}'s tracking issue "
+            f"{repo}#{number} is an issue that is no {self.kind}'s tracking issue "
             f"(no {self.kind} has its number and its description links none)"
         )
 
@@ -429,9 +450,11 @@ class Resolver:
     async def _adding_pull(self, found: Found) -> int | None:
         """The merged PR that added the proposal: searched by title, number and name, and
         accepted only when that PR's files add the proposal (placeholder name or not)."""
-        key = (self.target.repo.lower(), found.path)
-        if key in _adding:
-            return _adding[key]
+        key, memory = (self.target.repo.lower(), found.path), _memory(self.ctx)
+        if key in memory.found:
+            return memory.found[key]
+        if key in memory.missed:
+            return None
         repo, config = self.target.repo, self.target.config
         words = [
             found.proposal.title or "",
@@ -449,15 +472,19 @@ class Resolver:
                     break
             if pull is not None:
                 break
-        _adding[key] = pull
+        if pull is None:
+            memory.missed[key] = True
+        else:
+            memory.found[key] = pull
         return pull
 
     async def _added_by(self, number: int, path: str) -> bool:
         config = self.target.config
-        for changed in await changed_paths(self.ctx.gh, self.target.repo, number):
-            if is_proposal_path(config.proposals, changed) and same_proposal(config, changed, path):
-                return True
-        return False
+        files = await pull_files(self.ctx.gh, self.target.repo, number)
+        return any(
+            is_proposal_path(config.proposals, added) and same_proposal(config, added, path)
+            for added in files.added
+        )
 
 
 # -- an implementation PR's links -------------------------------------------------------------
@@ -513,8 +540,8 @@ async def may_link(ctx: HandlerContext, pull: dict[str, Any], login: str, found:
     )
 
 
-async def _history(
-    ctx: HandlerContext, repo: str, pull: dict[str, Any], targets: Sequence[Target]
+def _history(
+    ctx: HandlerContext, pull: dict[str, Any], thread: Thread, targets: Sequence[Target]
 ) -> list[tuple[Spoken, Command, list[Target]]]:
     """The link commands of the PR in order (body first), each with the targets of its word."""
     by_word: dict[str, list[Target]] = {}
@@ -522,7 +549,7 @@ async def _history(
         by_word.setdefault(target.config.command, []).append(target)
     found: list[tuple[int, int, Spoken, Command, list[Target]]] = []
     for word, chosen in by_word.items():
-        for spoken in await command_history(ctx, repo, pull, word):
+        for spoken in command_history(ctx, pull, thread, word):
             for command in spoken.commands:
                 if command.verb in LINK_VERBS:
                     found.append((spoken.comment_id or 0, command.line, spoken, command, chosen))
@@ -531,7 +558,7 @@ async def _history(
 
 
 async def derive_links(
-    ctx: HandlerContext, repo: str, pull: dict[str, Any], targets: list[Target]
+    ctx: HandlerContext, pull: dict[str, Any], thread: Thread, targets: list[Target]
 ) -> Links:
     """The PR's links: references in its title and body, then its commands replayed."""
     links = Links(targets)
@@ -547,17 +574,17 @@ async def derive_links(
                     current.setdefault(result.key, result)
                 elif all(reference.text != seen.text for seen, _ in links.unknown):
                     links.unknown.append((reference, result))
-    for spoken, command, chosen in await _history(ctx, repo, pull, targets):
+    for spoken, command, chosen in _history(ctx, pull, thread, targets):
         for reference in argument_references(command.args, chosen[0].config):
-            result = await _first(ctx, links, chosen, reference)
-            if not isinstance(result, Found):
+            named = await _first(ctx, links, chosen, reference)
+            if not isinstance(named, Found):
                 continue
-            if not (await may_link(ctx, pull, spoken.login, result)).granted:
+            if not (await may_link(ctx, pull, spoken.login, named)).granted:
                 continue
             if command.verb == "link":
-                current.setdefault(result.key, result)
+                current.setdefault(named.key, named)
             else:
-                current.pop(result.key, None)
+                current.pop(named.key, None)
     links.found = list(current.values())
     return links
 
@@ -574,7 +601,7 @@ def _describe(found: Found) -> str:
     title = quote_user_text(found.title, 120)
     line = f"- [{found.label}: {title}]({found.url}) ({found.target.repo}), status **{status}**"
     if found.pull is not None:
-        line += f"; still under review in {found.target.repo}\\#{found.pull}"
+        line += f"; still under review in {found.target.repo}#{found.pull}"
     return line
 
 
@@ -584,7 +611,7 @@ def _link_comment(links: Links, tracked: Iterable[tuple[str, int]]) -> str:
     if links.found:
         lines += ["", *(_describe(found) for found in links.found)]
     if links.unknown:
-        lines += ["", "**Not linked:** these references name no proposal.", ""]
+        lines += ["", "**Unresolved references** (they name no proposal):", ""]
         lines += [f"- {quote_user_text(ref.text, 120)}: {why}" for ref, why in links.unknown]
     lines += [
         "",
@@ -652,17 +679,18 @@ async def refresh_pull(
     own = await _own_target(ctx, repo)
     if own is not None and await _touches_proposals(ctx, own, number):
         return None
-    links = await derive_links(ctx, name, pull, targets)
-    previous = await find_comment(ctx.gh, name, number, LINK_MARKER, ctx.bot_login)
+    thread = await read_thread(ctx, name, number)
+    links = await derive_links(ctx, pull, thread, targets)
+    previous = await find_comment(ctx.gh, name, number, LINK_MARKER, ctx.bot_login, thread)
     required = any(t.config.implementations.require_link for t in targets)
     if not (links.found or links.unknown or previous is not None or required):
         return links
-    tracked = await _track(ctx, pull, name, links, read_data(previous and previous.get("body")))
+    before = read_data(str(previous.get("body") or "")) if previous else {}
+    tracked = await _track(ctx, pull, name, links, before)
     if links.found or links.unknown or previous is not None:
         await _labels(ctx, name, number, links)
         body = _link_comment(links, tracked)
-        if previous is None or previous.get("body") != body:
-            await upsert_comment(ctx.gh, name, number, LINK_MARKER, body, ctx.bot_login)
+        await upsert_comment(ctx.gh, name, number, LINK_MARKER, body, ctx.bot_login, thread)
     if pull.get("state") == "open":
         output, sha = _check(links), str(pull["head"]["sha"])
         if ctx.app_mode:

@@ -56,6 +56,8 @@ class PullState:
     pairs: list[ProposalPair]
     history: list[Spoken] = field(default_factory=list)
     thread: list[dict[str, Any]] = field(default_factory=list)  # the PR's comments, as read
+    repository: dict[str, Any] = field(default_factory=dict)  # the webhook's repository
+    stale: bool = False  # the branch changed in ways only a fresh read shows (a renumber)
 
     @property
     def number(self) -> int:
@@ -207,4 +209,6 @@ async def load_pull_state(
     ]
     thread = await read_thread(ctx, name, int(pull["number"])) if pairs else []
     history = command_history(ctx, pull, thread, config.command)
-    return PullState(ctx, name, repo["default_branch"], pull, config, trees, pairs, history, thread)
+    return PullState(
+        ctx, name, repo["default_branch"], pull, config, trees, pairs, history, thread, repo
+    )

@@ -13,6 +13,14 @@ from bot.sandbox.gitstore import FILE_MODE, Commit, Signature
 from bot.sandbox.model import Repo, State
 
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
+# Git (and so GitHub, on a push or through the API) refuses these path components.
+FORBIDDEN_PARTS = {"", ".", "..", ".git"}
+
+
+def check_path(path: str) -> None:
+    """Raise GitHub's 422 for a path no git tree can hold (`..`, `.`, `.git`, empty parts)."""
+    if any(part.lower() in FORBIDDEN_PARTS for part in path.split("/")):
+        raise ApiError(422, f"tree.path contains a malformed path component: {path!r}")
 
 
 def resolve_commit(state: State, repo: Repo, ref: str) -> str | None:
@@ -47,6 +55,8 @@ def commit_changes(
     """Write a commit on top of `parent` with `changes` applied (None deletes a path)."""
     objects = state.objects
     flat = objects.flatten(objects.commits[parent].tree) if parent else {}
+    for path in changes:
+        check_path(path)
     for path, content in changes.items():
         if content is None:
             flat.pop(path, None)

@@ -86,6 +86,7 @@ def settings_for(
             "github_private_key": credentials.private_key,
             "github_token": None,
         }
+    extra.setdefault("kepbot_reconcile_seconds", 0)  # tests start reconcile passes themselves
     return Settings(github_webhook_secret=SECRET, github_api_url=api_url, **auth, **extra)
 
 
@@ -97,12 +98,13 @@ async def harness(
     token: str | None = None,
     base_path: str = "",
     client_options: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> AsyncIterator[Harness]:
     """The double and the bot both on loopback; App mode unless a personal `token` is given."""
     async with running(double, base_path=base_path) as api_url:
-        settings = settings_for(api_url, credentials, token)
-        bot = Bot(settings, client_options=client_options)
-        app = create_app(settings, bot.dispatch, contexts=[bot.lifecycle])
+        configured = settings_for(api_url, credentials, token, **(settings or {}))
+        bot = Bot(configured, client_options=client_options)
+        app = create_app(configured, bot.dispatch, contexts=[bot.lifecycle])
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()

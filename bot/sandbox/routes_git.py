@@ -10,7 +10,13 @@ import base64
 import binascii
 from typing import Any
 
-from bot.sandbox.branches import move_branch, protection_refusal, resolve_commit, signature_of
+from bot.sandbox.branches import (
+    check_path,
+    move_branch,
+    protection_refusal,
+    resolve_commit,
+    signature_of,
+)
 from bot.sandbox.diffing import diff_trees
 from bot.sandbox.errors import ApiError, not_found, unprocessable
 from bot.sandbox.gitstore import BLOB_MODES, SUBMODULE_MODE, TREE_MODE, Commit, FlatTree, Signature
@@ -121,6 +127,7 @@ def _apply_tree_entry(ctx: Ctx, flat: FlatTree, item: Any) -> None:
     if not isinstance(item, dict) or not isinstance(item.get("path"), str):
         raise unprocessable("Invalid tree info")
     path, mode, kind = item["path"].strip("/"), str(item.get("mode", "")), item.get("type")
+    check_path(path)
     has_sha, content = "sha" in item, item.get("content")
     if has_sha and content is not None:
         raise unprocessable("Must supply either tree.sha or tree.content, not both")

@@ -13,6 +13,7 @@ from bot.logs import ContextFilter, JsonFormatter
 from bot.settings import Settings
 
 from .helpers import LogWatcher, Recorder, Server, make_settings, start_server
+from .processes import Process
 
 StartServer = Callable[..., Awaitable[Server]]
 
@@ -62,3 +63,14 @@ def logs() -> Iterator[LogWatcher]:
     finally:
         root.removeHandler(watcher)
         root.setLevel(level)
+
+
+@pytest.fixture
+async def processes() -> AsyncIterator[list[Process]]:
+    started: list[Process] = []
+    yield started
+    for process in started:
+        if process.proc.returncode is None:
+            process.proc.kill()
+            await process.proc.wait()
+        await process._reader

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -23,28 +16,7 @@ from bot.sandbox.payloads import encode, pull_request_event
 from bot.sandbox.testing import app_credentials, running
 
 from .helpers import SECRET, delivery_headers, pull_request_payload
-
-ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 30.0
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.upper().startswith(("GITHUB_", "KEPBOT_")) and name.upper() != "PORT"
-    }
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env.update(extra)
-    return env
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
+from .processes import START_TIMEOUT, Process, child_env, free_port, start_process
 
 IMPORT_PROBE = textwrap.dedent(
     """
@@ -134,81 +106,6 @@ def test_refuses_to_start_with_one_clear_line(env: dict[str, str], expected: str
     assert "Traceback" not in result.stderr
 
 
-class Process:
-    """A running server process whose stderr JSON lines can be awaited."""
-
-    def __init__(self, proc: asyncio.subprocess.Process, port: int) -> None:
-        self.proc = proc
-        self.url = f"http://127.0.0.1:{port}"
-        self.lines: list[dict[str, Any]] = []
-        self.raw: list[str] = []
-        self._changed = asyncio.Event()
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.proc.stderr is not None
-        async for raw in self.proc.stderr:
-            text = raw.decode(errors="replace").rstrip("\n")
-            self.raw.append(text)
-            try:
-                self.lines.append(json.loads(text))
-            except ValueError:
-                self.lines.append({"message": text, "raw": True})
-            self._changed.set()
-        self._changed.set()
-
-    def index(self, predicate: Callable[[dict[str, Any]], bool]) -> int:
-        return next(i for i, line in enumerate(self.lines) if predicate(line))
-
-    async def wait_for(self, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-        async def scan() -> dict[str, Any]:
-            while True:
-                self._changed.clear()
-                for line in self.lines:
-                    if predicate(line):
-                        return line
-                if self._reader.done():
-                    raise AssertionError("process ended; stderr:\n" + "\n".join(self.raw))
-                await self._changed.wait()
-
-        return await asyncio.wait_for(scan(), START_TIMEOUT)
-
-    async def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(self.proc.wait(), START_TIMEOUT)
-        await self._reader
-        return code
-
-
-async def _start(
-    args: list[str], *, credentials: dict[str, str] | None = None, **env: str
-) -> Process:
-    port = free_port()
-    credentials = {**(credentials or {"GITHUB_TOKEN": "t"}), **env}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *args,
-        env=child_env(PORT=str(port), GITHUB_WEBHOOK_SECRET=SECRET, **credentials),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    process = Process(proc, port)
-    await process.wait_for(lambda line: str(line.get("message", "")).startswith("listening"))
-    return process
-
-
-@pytest.fixture
-async def processes() -> AsyncIterator[list[Process]]:
-    started: list[Process] = []
-    yield started
-    for process in started:
-        if process.proc.returncode is None:
-            process.proc.kill()
-            await process.proc.wait()
-        await process._reader
-
-
 async def _deliver(process: Process, delivery: str) -> int:
     body = json.dumps(pull_request_payload(1)).encode()
     async with (
@@ -227,9 +124,10 @@ async def test_python_m_bot_serves_and_exits_0_on_sigterm(processes: list[Proces
     files: dict[str, str | None] = {f"{demo.KEP_DIR}/kep.yaml": demo.NEW_KEP}
     number = double.open_pull_request(demo.REPO, "new-kep", files, "KEP", author="alice")
     async with running(double) as api_url:
-        process = await _start(
+        process = await start_process(
             ["-m", "bot"],
             credentials={
+                "KEPBOT_RECONCILE_SECONDS": "0",
                 "GITHUB_API_URL": api_url,
                 "GITHUB_APP_ID": str(credentials.app_id),
                 "GITHUB_PRIVATE_KEY": credentials.private_key,
@@ -278,7 +176,7 @@ SLOW_SERVER = textwrap.dedent(
 
 
 async def test_sigterm_lets_in_flight_work_finish(processes: list[Process]) -> None:
-    process = await _start(["-c", SLOW_SERVER, "1.0"], KEPBOT_DRAIN_SECONDS="20")
+    process = await start_process(["-c", SLOW_SERVER, "1.0"], KEPBOT_DRAIN_SECONDS="20")
     processes.append(process)
     assert await _deliver(process, "d-slow") == 202
     await process.wait_for(lambda line: line.get("message") == "work started")
@@ -292,7 +190,7 @@ async def test_sigterm_lets_in_flight_work_finish(processes: list[Process]) -> N
 
 
 async def test_sigterm_cancels_work_past_the_deadline(processes: list[Process]) -> None:
-    process = await _start(["-c", SLOW_SERVER, "3600"], KEPBOT_DRAIN_SECONDS="0.5")
+    process = await start_process(["-c", SLOW_SERVER, "3600"], KEPBOT_DRAIN_SECONDS="0.5")
     processes.append(process)
     assert await _deliver(process, "d-stuck") == 202
     await process.wait_for(lambda line: line.get("message") == "work started")
