@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.engine.findings import Finding, tally
 from bot.engine.validate import Report
+from bot.github.comments import code_span, fenced, inert
 
 CHECK_NAME = "kepbot"
 ANNOTATIONS_PER_REQUEST = 50
@@ -63,7 +64,7 @@ def check_output(
     if config_error is not None:
         summary = (
             "The repository's kepbot configuration is invalid, so no proposal was checked.\n\n"
-            f"```\n{config_error}\n```\n\nFix it on the default branch; the check runs again "
+            f"{fenced(config_error)}\n\nFix it on the default branch; the check runs again "
             "on the next push."
         )
         return CheckOutput("failure", "Invalid kepbot configuration", summary[:MAX_SUMMARY], [])
@@ -79,15 +80,21 @@ def check_output(
     if conclusion == "action_required":
         title = f"Waiting for a decision: {title}"
     lines = [f"Checked {len(report.proposals)} proposal(s):", ""]
-    lines += [f"- `{path}`" for path in report.proposals]
+    lines += [f"- {code_span(path)}" for path in report.proposals]
     for move in report.moves:
-        lines.append(f"- status of `{move.path}`: {move.before or '(new)'} → {move.after}")
+        before = code_span(move.before) if move.before else "(new)"
+        lines.append(
+            f"- status of {code_span(move.path)}: {before} → {code_span(move.after or '')}"
+        )
     if waiting:
         lines += ["", "**Waiting for a decision:**", ""]
-        lines += [f"- `{d.path}`: {d.next_step}" for d in waiting]
+        lines += [f"- {code_span(d.path)}: {d.next_step}" for d in waiting]
     if errors:
         lines += ["", "**To do before merging:**", ""]
-        lines += [f"- `{f.path}:{f.line}` {f.message} (`{f.rule}`)" for f in errors[:100]]
+        lines += [
+            f"- {code_span(f'{f.path}:{f.line}')} {inert(f.message)} (`{f.rule}`)"
+            for f in errors[:100]
+        ]
     if warnings:
         lines += ["", f"{len(warnings)} warning(s) about what this change did not introduce."]
     findings = sorted(report.findings, key=lambda f: (f.severity != "error", f.path, f.line))

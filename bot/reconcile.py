@@ -111,7 +111,8 @@ class Reconciler:
             claimed = await self._pending(ctx, repo["full_name"], pull, spoken)
             if claimed is None:
                 continue
-            await handle(ctx, repo, pull, spoken, list(spoken.commands), claim_first=not claimed)
+            commands = list(spoken.commands)
+            await handle(ctx, repo, int(pull["number"]), spoken, commands, not claimed)
             ran += 1
         if not ran:
             await check_state(state)

@@ -21,14 +21,14 @@ from bot.github.auth import AppAuth
 from bot.github.client import GitHubClient
 from bot.github.people import Directory
 from bot.github.repo_config import ConfigCache
-from bot.handlers import commands, merge, proposals
+from bot.handlers import commands, links, merge, proposals
 from bot.handlers.context import HandlerContext
 from bot.reconcile import Reconciler
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ROUTER = routing.Router(proposals.router, commands.router, merge.router)
+ROUTER = routing.Router(proposals.router, commands.router, merge.router, links.router)
 
 
 class Bot:

@@ -150,7 +150,7 @@ class WebhookReceiver:
                     503, "overloaded", message, {"Retry-After": str(RETRY_AFTER_SECONDS)}
                 )
             self._seen[key] = True
-            logger.info("delivery queued")
+            logger.debug("delivery queued")  # "delivery handled" follows at INFO
             return web.json_response({"queued": True, "delivery": delivery_id}, status=202)
 
     async def _read_capped(self, request: web.Request) -> bytes | None:
@@ -208,6 +208,8 @@ class WebhookReceiver:
         }
         try:
             event = Event.from_http(headers, body)
+        except RecursionError:
+            return self._reject(400, "malformed", "the JSON body is nested too deeply")
         except (BadRequest, ValueError, LookupError) as exc:
             cause = exc.__cause__ if isinstance(exc, BadRequest) and exc.__cause__ else exc
             return self._reject(400, "malformed", f"the body could not be decoded as JSON: {cause}")

@@ -16,7 +16,7 @@ from typing import Literal
 
 from bot.engine.commands import Command
 from bot.engine.config import Config, Transition
-from bot.engine.process import find_transition
+from bot.engine.process import find_transition, reachable
 from bot.engine.roles import Grant
 from bot.engine.verbs import resolve
 
@@ -111,8 +111,6 @@ def verdict(config: Config, replayed: Replay, head: str | None) -> Verdict:
         return "authorised"
     if config.status(head) is None:
         return "illegal"
-    if find_transition(config, replayed.status, head) is not None:
-        return "waiting"
-    if find_transition(config, replayed.base, head) is not None:
+    if reachable(config, replayed.status, head):
         return "waiting"
     return "illegal"

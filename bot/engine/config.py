@@ -161,11 +161,18 @@ class Labels(Model):
 
 
 class Implementations(Model):
+    """How implementation PRs link to proposals (B6)."""
+
+    # Repositories (owner/name globs) whose PRs may link to this repository's proposals.
     repositories: list[str] = Field(default_factory=lambda: ["*"])
+    # In an implementation repository's config: the owner/name of the proposals repository.
+    proposals: str | None = None
     prefix: str
     references: list[str] = Field(default_factory=list)
     require_link: bool = False
     require_status: list[str] = Field(default_factory=list)
+    # Statuses a proposal may enter only when every linked implementation PR is merged.
+    require_merged: list[str] = Field(default_factory=list)
 
 
 class IndexConfig(Model):

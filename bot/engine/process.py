@@ -45,3 +45,40 @@ def verbs(config: Config) -> dict[str, list[Transition]]:
         for verb in [*transition.verbs, transition.to]:
             table.setdefault(verb.lower(), []).append(transition)
     return table
+
+
+def reachable(config: Config, before: str | None, after: str) -> bool:
+    """Whether some sequence of transitions leads from `before` (None: new) to `after`.
+
+    A pull request may carry several decisions (accepted, then approved), so its head's
+    status only has to be reachable from the default branch's, step by step.
+    """
+    seen: set[str | None] = set()
+    frontier: list[str | None] = [before]
+    while frontier:
+        current = frontier.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for status in next_statuses(config, current):
+            if status == after:
+                return True
+            frontier.append(status)
+    return False
+
+
+def first_step(config: Config, before: str | None, after: str) -> Transition | None:
+    """The first transition of a shortest way from `before` (None: new) to `after`."""
+    queue: list[tuple[str | None, Transition | None]] = [(before, None)]
+    seen: set[str | None] = {before}
+    while queue:
+        current, first = queue.pop(0)
+        for status in next_statuses(config, current):
+            step = find_transition(config, current, status)
+            lead = first or step
+            if status == after:
+                return lead
+            if status not in seen:
+                seen.add(status)
+                queue.append((status, lead))
+    return None

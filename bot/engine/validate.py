@@ -18,7 +18,7 @@ from bot.engine.config import Config
 from bot.engine.findings import Collector, Finding
 from bot.engine.index import render_index
 from bot.engine.numbering import is_placeholder
-from bot.engine.process import Move, find_transition, next_statuses
+from bot.engine.process import Move, next_statuses, reachable
 from bot.engine.proposal import (
     Proposal,
     load_all,
@@ -331,7 +331,7 @@ def _check_move(report: Report, config: Config, before: Proposal | None, after: 
         return  # reported as status.unknown
     if before is not None and old is not None and config.status(old) is None:
         return  # leaving an unknown status for a valid one is a repair
-    if find_transition(config, old, new) is None:
+    if not reachable(config, old, new):
         source = "a new proposal" if old is None else f"{old!r}"
         out = Collector(config)
         out.add(

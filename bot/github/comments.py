@@ -13,13 +13,15 @@ instances or redeliveries that it is first to handle a command (SPEC invariant 2
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
-from gidgethub import sansio
+import aiohttp
+from gidgethub import BadRequest, GitHubBroken, sansio
 from gidgethub.abc import GitHubAPI
 
 from bot.github.retry import RETRY_SAFE
@@ -44,6 +46,9 @@ _ESCAPED = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _BACKSLASHED = set("\\`*_[]|~")
 _LINE_START = set("#-+=/!")  # would start a heading, list, command... at the start of a line
 _MENTION = re.compile(r"([@#])(?=[A-Za-z0-9])")
+
+
+CLAIM_ATTEMPTS = 3
 
 
 def marker_tag(marker: str) -> str:
@@ -114,9 +119,10 @@ async def upsert_comment(
     found = await find_comment(gh, repo, number, marker, bot_login, thread)
     if found is None:
         made = await gh.post(f"/repos/{repo}/issues/{number}/comments", data={"body": text})
-        if thread is not None:
+        kept = await _keep_oldest(gh, repo, number, marker, bot_login, int(made["id"]))
+        if thread is not None and kept == int(made["id"]):
             thread.append(made)
-        return int(made["id"]), True, True
+        return kept, kept == int(made["id"]), True
     comment_id = int(found["id"])
     if found.get("body") == text:
         return comment_id, False, False
@@ -127,6 +133,26 @@ async def upsert_comment(
     )
     found["body"] = text
     return comment_id, False, True
+
+
+async def _keep_oldest(
+    gh: GitHubAPI, repo: str, number: int, marker: str, bot_login: str, made: int
+) -> int:
+    """After creating a kept comment: if another instance created one at the same moment,
+    delete the newer ones so that one stays (both instances agree on the oldest)."""
+    tag = marker_tag(marker)
+    ids = sorted(
+        [
+            int(c["id"])
+            async for c in _bot_comments(gh, repo, number, bot_login)
+            if tag in (c.get("body") or "")
+        ]
+    )
+    for extra in ids[1:]:
+        if extra == made:
+            with contextlib.suppress(BadRequest):  # the other instance deleted it first
+                await gh.delete(f"/repos/{repo}/issues/comments/{extra}")
+    return ids[0] if ids else made
 
 
 async def post_once(
@@ -206,19 +232,25 @@ async def claim(
     """React with `content` on the comment (or the issue/PR body); True if this was first.
 
     GitHub answers 201 when it creates the reaction and 200 when the bot had already left
-    it, so among concurrent callers exactly one gets True.
+    it, so among concurrent callers exactly one gets True. When an attempt gets no answer
+    (a timeout, a 5xx) it may still have landed, so a 200 on the retry may be our own
+    reaction: the claim is then taken as ours. At worst two instances both run a command,
+    which every effect tolerates (edits are no-ops at the target, replies go by marker);
+    concluding it was someone else's could lose the command.
     """
     url = _reactions_url(repo, comment_id, number)
-    # gidgethub's post() hides the status code; _make_request is what its getstatus() uses.
-    _, _, status = await gh._make_request(
-        "POST",
-        url,
-        {},
-        {"content": content},
-        sansio.accept_format(),
-        extra_headers=dict(RETRY_SAFE),
-    )
-    return int(status) == 201
+    unanswered = False
+    for _ in range(CLAIM_ATTEMPTS):
+        try:
+            # gidgethub's post() hides the status code; _make_request is what getstatus() uses.
+            _, _, status = await gh._make_request(
+                "POST", url, {}, {"content": content}, sansio.accept_format()
+            )
+        except (TimeoutError, aiohttp.ClientError, GitHubBroken):
+            unanswered = True
+            continue
+        return int(status) == 201 or unanswered
+    raise TimeoutError(f"no answer claiming {url} after {CLAIM_ATTEMPTS} attempts")
 
 
 async def react(
@@ -245,3 +277,29 @@ async def bot_reacted(
         if str((reaction.get("user") or {}).get("login", "")).lower() == me:
             return True
     return False
+
+
+def code_span(text: str) -> str:
+    """`text` as inline code that no backtick inside it can close (paths, verbs, logins).
+
+    Inside a code span GitHub renders no HTML and notifies no @mention; a pipe is escaped
+    so that the span can stand in a table cell.
+    """
+    flat = _clean(text).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") or not flat.strip() else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+def inert(text: str) -> str:
+    """Our own sentence that quotes user values: no HTML, no @mention, no #reference."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("@", "@\u200d").replace("#", "#\u200d")
+
+
+def fenced(text: str, info: str = "") -> str:
+    """`text` in a fenced block that no line of it can close."""
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text.rstrip()}\n{fence}"

@@ -12,6 +12,7 @@ from typing import Any
 from gidgethub.abc import GitHubAPI
 
 from bot.check_output import CHECK_NAME, CheckOutput
+from bot.github.retry import RETRY_SAFE
 
 
 def _now() -> str:
@@ -46,7 +47,9 @@ async def publish_check(
         "completed_at": _now(),
         "output": {"title": output.title, "summary": output.summary, "annotations": batches[0]},
     }
-    created = await gh.post(f"/repos/{repo}/check-runs", data=body)
+    # Safe to repeat after a lost answer: a second completed run on the same commit only
+    # duplicates the result, while giving up would leave the commit without a check.
+    created = await gh.post(f"/repos/{repo}/check-runs", data=body, extra_headers=dict(RETRY_SAFE))
     run_id = int(created["id"])
     for batch in batches[1:]:
         await gh.patch(

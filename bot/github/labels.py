@@ -14,11 +14,14 @@ Label names compare case-insensitively, as on GitHub.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import cachetools
 from gidgethub import BadRequest, InvalidField
 from gidgethub.abc import GitHubAPI
 
@@ -83,8 +86,28 @@ def _already_exists(error: BadRequest) -> bool:
     )
 
 
+# Repository labels known to exist, per client (one per installation) and repository:
+# creating a label the repository already has costs a request GitHub refuses (422).
+_known: weakref.WeakKeyDictionary[GitHubAPI, cachetools.TTLCache[str, set[str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _known_labels(gh: GitHubAPI, repo: str) -> set[str]:
+    per_repo = _known.get(gh)
+    if per_repo is None:
+        per_repo = _known[gh] = cachetools.TTLCache(maxsize=1024, ttl=3600)
+    found = per_repo.get(repo.lower())
+    if found is None:
+        found = per_repo[repo.lower()] = set()
+    return found
+
+
 async def _create_repo_label(gh: GitHubAPI, repo: str, spec: LabelSpec) -> None:
     """Create the repository label; someone creating it meanwhile is fine (422)."""
+    known = _known_labels(gh, repo)
+    if spec.name.lower() in known:
+        return
     body: dict[str, Any] = {"name": spec.name, "color": spec.color.lower()}
     if spec.description:
         body["description"] = spec.description[:MAX_DESCRIPTION]
@@ -92,6 +115,23 @@ async def _create_repo_label(gh: GitHubAPI, repo: str, spec: LabelSpec) -> None:
         await gh.post(f"/repos/{repo}/labels", data=body, extra_headers=dict(RETRY_SAFE))
     except BadRequest as error:
         if error.status_code != 422 or not _already_exists(error):
+            raise
+    known.add(spec.name.lower())
+
+
+async def _add(gh: GitHubAPI, repo: str, issue: str, missing: list[LabelSpec]) -> None:
+    for spec in missing:
+        await _create_repo_label(gh, repo, spec)
+    if missing:
+        names = [spec.name for spec in missing]
+        await gh.post(issue, data={"labels": names}, extra_headers=dict(RETRY_SAFE))
+
+
+async def _remove(gh: GitHubAPI, issue: str, name: str) -> None:
+    try:
+        await gh.delete(f"{issue}/{quote(name, safe='')}")
+    except BadRequest as error:
+        if error.status_code != 404:
             raise
 
 
@@ -101,12 +141,14 @@ async def sync_labels(
     number: int,
     desired: Mapping[str, LabelSpec],
     managed_prefixes: Managed | Iterable[str],
+    current: Iterable[str] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Make PR `number` carry `desired`; return the labels (added, removed).
 
     `managed_prefixes` is a `Managed` (see `managed_labels`) or plain name prefixes. A label
     to add is created in the repository first (POST per missing label, 422 tolerated), then
     all are added in one request; a managed label not desired is deleted (404 tolerated).
+    `current`, the PR's labels as the caller just read them, saves listing them.
     """
     managed = (
         managed_prefixes
@@ -114,22 +156,13 @@ async def sync_labels(
         else Managed(prefixes=tuple(managed_prefixes))
     )
     issue = f"/repos/{repo}/issues/{number}/labels"
-    current = [label["name"] async for label in gh.getiter(f"{issue}?per_page=100")]
+    if current is None:
+        current = [label["name"] async for label in gh.getiter(f"{issue}?per_page=100")]
+    current = list(current)
     present = {name.lower() for name in current}
     wanted = {name.lower() for name in desired}
     missing = [spec for name, spec in desired.items() if name.lower() not in present]
-    for spec in missing:
-        await _create_repo_label(gh, repo, spec)
-    if missing:
-        names = [spec.name for spec in missing]
-        await gh.post(issue, data={"labels": names}, extra_headers=dict(RETRY_SAFE))
-    removed: list[str] = []
-    for name in current:
-        if managed.covers(name) and name.lower() not in wanted:
-            try:
-                await gh.delete(f"{issue}/{quote(name, safe='')}")
-            except BadRequest as error:
-                if error.status_code != 404:
-                    raise
-            removed.append(name)
+    stale = [name for name in current if managed.covers(name) and name.lower() not in wanted]
+    await asyncio.gather(_add(gh, repo, issue, missing), *(_remove(gh, issue, n) for n in stale))
+    removed = stale
     return [spec.name for spec in missing], removed

@@ -10,8 +10,9 @@ cannot forge rows. Every implementation PR's event rewrites its own rows and not
 GitHub has no conditional write for comments, so `set_rows` serialises writers of one
 comment inside this process and, against another instance writing at the same moment,
 reads the comment back after writing and writes again (up to WRITE_ATTEMPTS) when its
-rows did not stick. The implementation PR's own link comment carries a data block too:
-the tracking comments it has rows in, so a removed link is removed there as well.
+rows did not stick; a write that would change nothing costs one read of the thread. The
+implementation PR's own link comment carries a data block too: the tracking comments it
+has rows in, so a removed link is removed there as well.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 
 from gidgethub.abc import GitHubAPI
 
-from bot.github.comments import find_comment, quote_user_text, upsert_comment
+from bot.github.comments import Thread, find_comment, quote_user_text, upsert_comment
 
 __all__ = [
     "MARKER",
@@ -150,15 +151,21 @@ async def set_rows(
     """
     key = (pull[0].lower(), pull[1])
     async with _lock(repo, number):
+        stored: list[Row] = []
         for attempt in range(1, WRITE_ATTEMPTS + 1):
-            found = await find_comment(gh, repo, number, MARKER, bot_login)
+            thread = await _thread(gh, repo, number)
+            found = await find_comment(gh, repo, number, MARKER, bot_login, thread)
             if found is None and not rows:
                 return []
             current = rows_of(found.get("body") if found else None)
             wanted = [row for row in current if row.key != key] + list(rows)
             body = found.get("body") if found else None
             text = render_rows(heading or _first_line(body) or DEFAULT_HEADING, wanted)
-            await upsert_comment(gh, repo, number, MARKER, text, bot_login)  # PATCH if changed
+            _, _, changed = await upsert_comment(
+                gh, repo, number, MARKER, text, bot_login, thread
+            )  # PATCH only when the text changed
+            if not changed and found is not None:
+                return rows_of(found.get("body"))  # already as wanted: nothing to check
             again = await find_comment(gh, repo, number, MARKER, bot_login)
             stored = rows_of(again.get("body") if again else None)
             mine = [row for row in stored if row.key == key]
@@ -166,6 +173,12 @@ async def set_rows(
                 return stored
             await gh.sleep(random.uniform(0, 0.2 * attempt))
         return stored
+
+
+async def _thread(gh: GitHubAPI, repo: str, number: int) -> Thread:
+    """The comments of `repo#number`, read once for one attempt of a write."""
+    url = f"/repos/{repo}/issues/{number}/comments?per_page=100"
+    return [comment async for comment in gh.getiter(url)]
 
 
 def _first_line(body: str | None) -> str | None:

@@ -11,8 +11,10 @@ suggestion.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import difflib
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +30,7 @@ from bot.engine.markdown import set_status_bullet
 from bot.engine.process import next_statuses
 from bot.engine.proposal import document_path
 from bot.engine.verbs import closest, help_text, resolve
-from bot.github.comments import claim, post_once, quote_user_text, react
+from bot.github.comments import claim, code_span, fenced, post_once, quote_user_text, react
 from bot.github.repo import (
     BranchProtected,
     RepoConflict,
@@ -37,9 +39,10 @@ from bot.github.repo import (
     commit_files,
     update_file,
 )
+from bot.handlers import links
 from bot.handlers.context import HandlerContext
-from bot.handlers.pr_state import PullState, load_config, load_pull_state
 from bot.handlers.merge import assign_on_accept
+from bot.handlers.pr_state import PullState, load_config, load_pull_state
 from bot.handlers.proposals import check_pull_request, check_state
 
 router = routing.Router()
@@ -84,7 +87,7 @@ async def run_commands(
     result = await load_config(ctx, repo)
     if result.config is None:
         return None
-    state = await load_pull_state(ctx, repo, pull, result.config)
+    state = await load_pull_state(ctx, repo, pull, result.config, thread_needed=True)
     earlier = _history_before(state.history, spoken)
     key = f"c{spoken.comment_id or 'body'}"
     for command in commands:
@@ -136,12 +139,13 @@ async def _run_one(
             continue
         current = (await state.replay(pair.path, earlier)).status
         transition = transition_for(config, verb, current)
-        where = f"{key}-{pair.path}"
+        where = f"{key}-{hashlib.sha1(pair.path.encode()).hexdigest()[:12]}"
         if transition is None:
             outcome.refused += 1
             allowed = ", ".join(next_statuses(config, current)) or "none (the status is final)"
+            state_text = code_span(current) if current else "a new proposal"
             text = (
-                f"`{pair.path}` is {current or 'a new proposal'}; `{verb}` does not apply. "
+                f"{code_span(pair.path)} is {state_text}; `{verb}` does not apply. "
                 f"Allowed next: {allowed}."
             )
             await _reply(state, where, command, text)
@@ -159,7 +163,18 @@ async def _run_one(
             usage = f"/{config.command} {verb} <{transition.argument}>"
             await _reply(state, where, command, f"`{verb}` needs an argument: `{usage}`.")
             continue
-        await _write_status(state, pair.path, transition.to, argument, command, where)
+        if transition.to in config.implementations.require_merged and pair.head is not None:
+            pending = await links.unmerged_links(state.ctx, state.repo, pair.head)
+            if pending:
+                outcome.refused += 1
+                listed = ", ".join(quote_user_text(p, 80) for p in pending)
+                text = f"Not applied: linked implementation PRs are not merged yet: {listed}."
+                await _reply(state, where, command, text)
+                continue
+        # The status every authorised command so far leads to: when deliveries are handled
+        # out of order, a later decision must not be undone by an earlier one.
+        target = (await state.replay(pair.path)).status or transition.to
+        await _write_status(state, pair.path, target, argument, command, where)
         if config.numbering.when == "accept" and "accept" in transition.verbs:
             number = await assign_on_accept(state.ctx, state.repository, state.pull, pair.path)
             state.stale = number is not None
@@ -239,7 +254,8 @@ async def _suggest(state: PullState, path: str, edit: Any, command: Command, key
     )
     text = (
         f"The bot cannot push to this pull request's branch. Please apply this change to "
-        f"`{path}` (the check passes once it is on the branch):\n\n```diff\n{diff}```"
+        f"{code_span(path)} (the check passes once it is on the branch):\n\n"
+        f"{fenced(diff, 'diff')}"
     )
     await _reply(state, f"{key}-suggest", command, text)
 
@@ -247,18 +263,23 @@ async def _suggest(state: PullState, path: str, edit: Any, command: Command, key
 async def handle(
     ctx: HandlerContext,
     repo: dict[str, Any],
-    pull: dict[str, Any],
+    number: int,
     spoken: Spoken,
     commands: list[Command],
-    *,
     claim_first: bool,
 ) -> None:
     """Claim (the 👀 reaction acknowledges the command), run, refresh the check, the labels and
     the status comment from the state the commands left, then mark the outcome (👍 or 👎):
     reconcile runs again what was claimed but never marked."""
     name = repo["full_name"]
-    target = {"comment_id": spoken.comment_id} if spoken.comment_id else {"number": pull["number"]}
-    if claim_first and not await claim(ctx.gh, name, **target):
+    target = {"comment_id": spoken.comment_id} if spoken.comment_id else {"number": number}
+    pull, claimed = await asyncio.gather(  # the PR as it is now, read while claiming
+        ctx.gh.getitem(f"/repos/{name}/pulls/{number}"),
+        claim(ctx.gh, name, comment_id=spoken.comment_id, number=target.get("number"))
+        if claim_first
+        else _true(),
+    )
+    if not claimed:
         log.info("commands of %s already handled elsewhere", target)
         return
     outcome = Outcome()
@@ -266,12 +287,16 @@ async def handle(
     if state is None:
         await react(ctx.gh, name, content="confused", **target)
         return
+    done = react(ctx.gh, name, content=DONE[1] if outcome.refused else DONE[0], **target)
     if state.stale:
-        fresh = await ctx.gh.getitem(f"/repos/{name}/pulls/{pull['number']}")
-        await check_pull_request(ctx, repo, fresh)
+        fresh = await ctx.gh.getitem(f"/repos/{name}/pulls/{number}")
+        await asyncio.gather(check_pull_request(ctx, repo, fresh), done)
     else:
-        await check_state(state)
-    await react(ctx.gh, name, content=DONE[1] if outcome.refused else DONE[0], **target)
+        await asyncio.gather(check_state(state), done)
+
+
+async def _true() -> bool:
+    return True
 
 
 @router.register("issue_comment", action="created")
@@ -281,6 +306,8 @@ async def on_comment(event: sansio.Event, ctx: HandlerContext) -> None:
     issue, comment, repo = data["issue"], data["comment"], data["repository"]
     if not issue.get("pull_request") or (comment.get("user") or {}).get("type") == "Bot":
         return
+    if await links.is_implementation_pull(ctx, repo, int(issue["number"])):
+        return  # bot.handlers.links runs the commands of implementation PRs
     result = await load_config(ctx, repo)
     if result.config is None:
         return  # the check run on the PR reports the broken configuration
@@ -293,9 +320,8 @@ async def on_comment(event: sansio.Event, ctx: HandlerContext) -> None:
         commands = parse_commands(body, word)
     if not commands:
         return
-    pull = await ctx.gh.getitem(f"/repos/{repo['full_name']}/pulls/{issue['number']}")
     spoken = Spoken(str(comment["user"]["login"]), tuple(commands), int(comment["id"]))
-    await handle(ctx, repo, pull, spoken, commands, claim_first=data["action"] == "created")
+    await handle(ctx, repo, int(issue["number"]), spoken, commands, data["action"] == "created")
 
 
 @router.register("pull_request", action="opened")
@@ -305,7 +331,9 @@ async def on_opened(event: sansio.Event, ctx: HandlerContext) -> None:
     result = await load_config(ctx, repo)
     if result.config is None or (pull.get("user") or {}).get("type") == "Bot":
         return
+    if await links.is_implementation_pull(ctx, repo, int(pull["number"])):
+        return
     commands = parse_commands(pull.get("body") or "", result.config.command)
     if commands:
         spoken = Spoken(str(pull["user"]["login"]), tuple(commands), None)
-        await handle(ctx, repo, pull, spoken, commands, claim_first=True)
+        await handle(ctx, repo, int(pull["number"]), spoken, commands, claim_first=True)

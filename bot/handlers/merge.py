@@ -78,6 +78,7 @@ from bot.github.repo import (
     list_paths,
 )
 from bot.github.repo_config import load_repo_config
+from bot.handlers import links
 from bot.handlers.context import HandlerContext
 
 __all__ = ["Numbering", "Outcome", "assign_on_accept", "number_merged_pull", "router"]
@@ -438,7 +439,11 @@ async def number_merged_pull(
 async def on_closed(event: sansio.Event, ctx: HandlerContext) -> None:
     if not event.data["pull_request"].get("merged"):
         return
-    await number_merged_pull(ctx, event.data["repository"], int(event.data["number"]))
+    repo, number = event.data["repository"], int(event.data["number"])
+    await number_merged_pull(ctx, repo, number)
+    # The handlers of one event run in no set order: refresh the implementation PRs that
+    # link to this one only now that its proposals carry their numbers.
+    await links.refresh_linked(ctx, repo, number)
 
 
 async def assign_on_accept(

@@ -8,15 +8,17 @@ runs and commands both start from here, so both see GitHub the same way.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.engine.authorize import Replay, Spoken, Verdict, replay, verdict
 from bot.engine.commands import parse_commands
 from bot.engine.config import Config, Transition
-from bot.engine.process import find_transition
+from bot.engine.process import first_step
 from bot.engine.proposal import Proposal, document_path, load_proposal
 from bot.engine.roles import Grant, normalize, rule_for
+from bot.github.comments import code_span
 from bot.github.pull_request import ChangeTrees, change_trees
 from bot.github.repo_config import ConfigResult, load_repo_config
 from bot.github.roles import holds, who_can
@@ -145,13 +147,15 @@ class PullState:
     async def next_step(self, path: str, replayed: Replay) -> str:
         """For a proposal waiting on a decision: the command to give and who can give it."""
         head = self.pair(path).head_status
-        transition = find_transition(self.config, replayed.status, head) if head else None
+        transition = first_step(self.config, replayed.status, head) if head else None
         if transition is None:
             return "its status cannot be reached from the one the commands authorised"
         verb = (transition.verbs or [transition.to])[0]
         start = replayed.status or "new"
         who = await self.who_can(transition, path)
-        return f"{start} → {transition.to} needs `/{self.config.command} {verb}`. {who}"
+        toward = "" if transition.to == head else f" (on the way to {code_span(head or '')})"
+        step = f"{code_span(start)} → {code_span(transition.to)}{toward}"
+        return f"{step} needs `/{self.config.command} {verb}`. {who}"
 
     async def verdicts(self) -> list[tuple[ProposalPair, Verdict, Replay]]:
         found: list[tuple[ProposalPair, Verdict, Replay]] = []
@@ -195,10 +199,23 @@ async def load_config(ctx: HandlerContext, repo: dict[str, Any]) -> ConfigResult
 
 
 async def load_pull_state(
-    ctx: HandlerContext, repo: dict[str, Any], pull: dict[str, Any], config: Config
+    ctx: HandlerContext,
+    repo: dict[str, Any],
+    pull: dict[str, Any],
+    config: Config,
+    *,
+    thread_needed: bool = False,
 ) -> PullState:
+    """Read the PR's proposals and, when they exist (or `thread_needed`, as for a command,
+    when the comments are read alongside the files), its comment thread."""
     name = repo["full_name"]
-    trees = await change_trees(ctx.gh, name, pull, config)
+    number = int(pull["number"])
+    if thread_needed:
+        trees, thread = await asyncio.gather(
+            change_trees(ctx.gh, name, pull, config), read_thread(ctx, name, number)
+        )
+    else:
+        trees, thread = await change_trees(ctx.gh, name, pull, config), []
     pairs = [
         ProposalPair(
             path,
@@ -207,7 +224,8 @@ async def load_pull_state(
         )
         for path in trees.proposals
     ]
-    thread = await read_thread(ctx, name, int(pull["number"])) if pairs else []
+    if pairs and not thread_needed:
+        thread = await read_thread(ctx, name, number)
     history = command_history(ctx, pull, thread, config.command)
     return PullState(
         ctx, name, repo["default_branch"], pull, config, trees, pairs, history, thread, repo

@@ -6,6 +6,7 @@ the command history and the roles, so any instance after any restart concludes t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -13,7 +14,7 @@ from gidgethub import routing, sansio
 
 from bot.check_output import Decision, check_output
 from bot.engine.validate import Report, validate_change
-from bot.github.comments import upsert_comment
+from bot.github.comments import code_span, upsert_comment
 from bot.github.feedback import publish_check, publish_status
 from bot.github.labels import desired_labels, managed_labels, sync_labels
 from bot.handlers.context import HandlerContext
@@ -53,10 +54,10 @@ async def check_state(state: PullState) -> None:
         step = await state.next_step(pair.path, replayed) if found == "waiting" else ""
         decisions.append(Decision(pair.path, found, pair.base_status, pair.head_status, step))
     output = check_output(report, decisions=decisions)
-    await _publish(ctx, state.repo, pull, output)
+    steps = [_publish(ctx, state.repo, pull, output)]
     if state.pairs:
-        await _labels(state)
-        await _status_comment(state, decisions, output.conclusion)
+        steps += [_labels(state), _status_comment(state, decisions, output.conclusion)]
+    await asyncio.gather(*steps)  # independent writes: no need to wait for one another
 
 
 async def _publish(ctx: HandlerContext, repo: str, pull: dict[str, Any], output: Any) -> None:
@@ -87,13 +88,13 @@ async def _status_comment(state: PullState, decisions: list[Decision], conclusio
         "|---|---|---|---|",
     ]
     for d in decisions:
-        lines.append(
-            f"| `{d.path}` | {d.base or 'new'} | {d.head or '—'} | {VERDICT_TEXT[d.verdict]} |"
-        )
+        base = code_span(d.base) if d.base else "new"
+        head = code_span(d.head) if d.head else "—"
+        lines.append(f"| {code_span(d.path)} | {base} | {head} | {VERDICT_TEXT[d.verdict]} |")
     steps = [d for d in decisions if d.next_step]
     if steps:
         lines += ["", "**Next:**", ""]
-        lines += [f"- `{d.path}`: {d.next_step}" for d in steps]
+        lines += [f"- {code_span(d.path)}: {d.next_step}" for d in steps]
     lines += ["", f"Commands: `/{word} help`."]
     await upsert_comment(
         state.ctx.gh,

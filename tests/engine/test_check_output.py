@@ -34,7 +34,7 @@ def test_warnings_only_is_success_and_moves_are_summarised() -> None:
     output = check_output(report)
     assert output.conclusion == "success"
     assert output.annotations[0]["annotation_level"] == "warning"
-    assert "provisional → implementable" in output.summary
+    assert "`provisional` → `implementable`" in output.summary
 
 
 def test_no_proposal_and_bad_config() -> None:

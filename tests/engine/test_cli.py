@@ -76,16 +76,16 @@ def test_validate_base_checks_only_changed_proposals_and_transitions(
     kep_repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     older = kep_repo / "keps/sig-node/99-older/kep.yaml"
-    older.write_text(older.read_text().replace("status: implemented", "status: withdrawn"))
+    older.write_text(older.read_text().replace("status: implemented", "status: provisional"))
     kep = kep_repo / KEP
-    kep.write_text(kep.read_text().replace("status: implementable", "status: provisional"))
+    kep.write_text(kep.read_text().replace("status: implementable", "status: withdrawn"))
     assert main(["validate", str(kep_repo), "--base", "main", "--format", "json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["proposals"] == 2
     assert [f["rule"] for f in data["findings"]] == ["transition.illegal"]
     assert {(m["before"], m["after"]) for m in data["moves"]} == {
-        ("implementable", "provisional"),
-        ("implemented", "withdrawn"),
+        ("implementable", "withdrawn"),
+        ("implemented", "provisional"),  # no way back from implemented
     }
 
 

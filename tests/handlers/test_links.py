@@ -8,13 +8,13 @@ server and reads the effects back from the double.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
-from gidgethub import routing, sansio
+from gidgethub import sansio
 
-import bot.routing
 from bot import demo
 from bot.engine.config import load_config
 from bot.engine.proposal import Proposal, load_proposal
@@ -22,9 +22,8 @@ from bot.engine.tree import MemoryTree
 from bot.github.comments import marker_tag
 from bot.github.repo_config import ConfigCache
 from bot.github.tracking import Row, render_rows, rows_of
-from bot.handlers import commands, links, merge, proposals
+from bot.handlers import link_memory, links
 from bot.handlers.context import HandlerContext
-from bot.sandbox.double import GitHubDouble
 from bot.sandbox.harness import Harness, harness
 from bot.sandbox.payloads import issue_comment_event, pull_request_event
 from bot.sandbox.testing import app_credentials
@@ -35,33 +34,6 @@ SIDECAR = "keps/sig-node/753-sidecar-containers"
 CONFIG = "extends: kep\nimplementations:\n  require-status: [implementable, implemented]\n"
 LINK_TAG, TRACKING_TAG = marker_tag("link"), marker_tag("implementations")
 GOOD_KEP = demo.NEW_KEP.replace("provisonal", "provisional").replace("11-31", "11-21")
-
-
-async def _guarded_comment(event: sansio.Event, ctx: HandlerContext) -> None:
-    data = event.data
-    if not await links.is_implementation_pull(ctx, data["repository"], data["issue"]["number"]):
-        await commands.on_comment(event, ctx)
-
-
-async def _guarded_opened(event: sansio.Event, ctx: HandlerContext) -> None:
-    data = event.data
-    if not await links.is_implementation_pull(ctx, data["repository"], data["number"]):
-        await commands.on_opened(event, ctx)
-
-
-@pytest.fixture(autouse=True)
-def links_routed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Route to bot.handlers.links, and keep commands.py off implementation PRs, until
-    bot/routing.py and bot/handlers/commands.py are wired (the one-line registrations)."""
-    probe = sansio.Event({"action": "created"}, event="issue_comment", delivery_id="probe")
-    if links.on_comment not in bot.routing.ROUTER.fetch(probe):
-        guarded = routing.Router()
-        guarded.add(_guarded_comment, "issue_comment", action="created")
-        guarded.add(_guarded_comment, "issue_comment", action="edited")
-        guarded.add(_guarded_opened, "pull_request", action="opened")
-        joined = routing.Router(proposals.router, guarded, merge.router, links.router)
-        monkeypatch.setattr(bot.routing, "ROUTER", joined)
-    yield
 
 
 class World:
@@ -75,19 +47,17 @@ class World:
         files: dict[str, str | None] = {f"{branch}.txt": "code\n"}
         return self.double.open_pull_request(repo, branch, files, title, body, author=author)
 
-    async def event(self, repo: str, number: int, action: str, **extra: object) -> None:
-        assert (
-            await self.box.deliver(pull_request_event(self.double, repo, number, action, **extra))
-            == 202
-        )  # type: ignore[arg-type]
+    async def event(
+        self, repo: str, number: int, action: str, changes: dict[str, Any] | None = None
+    ) -> None:
+        event = pull_request_event(self.double, repo, number, action, changes=changes)
+        assert await self.box.deliver(event) == 202
         await self.box.idle()
 
     async def comment(self, repo: str, number: int, body: str, user: str) -> int:
         made = self.double.add_comment(repo, number, body, user)
-        assert (
-            await self.box.deliver(issue_comment_event(self.double, repo, made.id, "created"))
-            == 202
-        )
+        event = issue_comment_event(self.double, repo, made.id, "created")
+        assert await self.box.deliver(event) == 202
         await self.box.idle()
         return made.id
 
@@ -214,8 +184,7 @@ async def test_pull_request_states_reach_the_tracking_comment_in_place(world: Wo
     link_id = next(c.id for c in world.double.comments(K8S, one) if LINK_TAG in c.body)
 
     changes = world.double.update_pull_request(K8S, one, title="Sidecar API, part 1")
-    await world.box.deliver(pull_request_event(world.double, K8S, one, "edited", changes=changes))
-    await world.box.idle()
+    await world.event(K8S, one, "edited", changes)
     world.double.merge(K8S, one)
     await world.event(K8S, one, "closed")
     world.double.update_pull_request(WEB, two, state="closed")
@@ -382,7 +351,9 @@ def test_rows_survive_their_titles() -> None:
     rows = [Row(K8S, 3, "open", hostile), Row(WEB, 1, "merged", "Docs")]
     text = render_rows("**Implementation pull requests**", rows)
     assert rows_of(text) == [Row(K8S, 3, "open", hostile), Row(WEB, 1, "merged", "Docs")]
-    assert "-->" not in text.split("<!-- kepbot-data", 1)[1][:-4], "the data block cannot be closed early"
+    assert "-->" not in text.split("<!-- kepbot-data", 1)[1][:-4], (
+        "the data block cannot be closed early"
+    )
     assert "<!-- kepbot:link" not in text and "@alice" not in text, "titles are quoted"
     assert text.index(f"{K8S}#3") < text.index(f"{WEB}#1")
 
@@ -398,7 +369,10 @@ async def test_the_link_comment_follows_the_proposals_status_in_place(world: Wor
     tracking = world.double.open_issue(REPO, "Pod quota", author="carol")
     kep = GOOD_KEP.replace("kep-number: NNNN", "kep-number: 800").replace("restart budget", "quota")
     readme = demo.README.format(number=800, title="Pod quota", summary="Quota.")
-    files = {f"{QUOTA}/kep.yaml": kep, f"{QUOTA}/README.md": f"{readme}\nTracking issue: #{tracking}\n"}
+    files = {
+        f"{QUOTA}/kep.yaml": kep,
+        f"{QUOTA}/README.md": f"{readme}\nTracking issue: #{tracking}\n",
+    }
     world.double.push(REPO, "main", files, "Add KEP-800", "carol")
     number = world.open(K8S, "Implements KEP-800.")
     await world.event(K8S, number, "opened")
@@ -408,7 +382,9 @@ async def test_the_link_comment_follows_the_proposals_status_in_place(world: Wor
 
     approved = kep.replace("status: provisional", "status: implementable")
     change = {f"{QUOTA}/kep.yaml": approved}
-    proposal = world.double.open_pull_request(REPO, "approve-800", change, "Approve", author="carol")
+    proposal = world.double.open_pull_request(
+        REPO, "approve-800", change, "Approve", author="carol"
+    )
     world.double.merge(REPO, proposal)
     await world.event(REPO, proposal, "closed")
 
@@ -425,10 +401,95 @@ async def test_which_pull_requests_are_implementation_pull_requests(world: World
     docs = world.double.open_pull_request(REPO, "docs", {"README.md": "Docs.\n"}, "Docs")
     code = world.open(K8S, "Code.")
     repos = {name: world.double.state.repo(name) for name in (REPO, K8S)}
-    info = {name: {"full_name": r.full_name, "default_branch": r.default_branch} for name, r in repos.items()}
+    info = {
+        name: {"full_name": r.full_name, "default_branch": r.default_branch}
+        for name, r in repos.items()
+    }
     assert not await links.is_implementation_pull(ctx, info[REPO], proposal)
     assert await links.is_implementation_pull(ctx, info[REPO], docs)
     assert await links.is_implementation_pull(ctx, info[K8S], code)
+    # Given the comment: one without a command of any word is nobody's business.
+    assert not await links.is_implementation_pull(ctx, info[K8S], code, "Thanks! /kep soon")
+    assert not await links.is_implementation_pull(ctx, info[K8S], code, "```\n/kep link 1\n```")
+    assert not await links.is_implementation_pull(ctx, info[K8S], code, "/other link KEP-753")
+    assert await links.is_implementation_pull(ctx, info[K8S], code, "/kep link KEP-753")
+    assert await links.is_implementation_pull(ctx, info[REPO], docs, "/KEP help")
+    assert not await links.is_implementation_pull(ctx, info[REPO], proposal, "/kep accept")
+
+
+def requests_since(world: World, start: int, pattern: str = "") -> list[str]:
+    made = world.double.requests[start:]
+    return [f"{r.method} {r.path}" for r in made if pattern in r.path]
+
+
+async def test_a_comment_without_a_command_costs_the_links_side_no_request(world: World) -> None:
+    files: dict[str, str | None] = {f"{BUDGET}/kep.yaml": GOOD_KEP, f"{BUDGET}/README.md": README}
+    proposal = world.double.open_pull_request(REPO, "budget", files, "KEP", author="alice")
+    code = world.open(K8S, "Implements KEP-753.")
+    for repo, number in ((REPO, proposal), (K8S, code)):
+        await world.event(repo, number, "opened")
+        plain = world.double.add_comment(repo, number, "Looks good.\n\n> /kep approve", "bob")
+        name, payload = issue_comment_event(world.double, repo, plain.id, "created")
+        ctx = await context(world)  # a cold configuration cache: still nothing to read
+        start = len(world.double.requests)
+        await links.router.dispatch(sansio.Event(payload, event=name, delivery_id="d"), ctx)
+        body = plain.body
+        assert not await links.is_implementation_pull(ctx, payload["repository"], number, body)
+        assert requests_since(world, start) == [], f"{repo}#{number}"
+
+    # A command on a proposal PR: the PR's files are read once per head commit.
+    info = {"full_name": REPO, "default_branch": "main"}
+    start = len(world.double.requests)
+    for _ in range(3):
+        ctx = await context(world)
+        assert not await links.is_implementation_pull(ctx, info, proposal, "/kep approve")
+    assert requests_since(world, start, "/files") == []
+    world.double.push(REPO, "budget", {"notes.md": "more\n"}, "Notes", "alice")
+    assert not await links.is_implementation_pull(await context(world), info, proposal, "/kep x")
+    assert len(requests_since(world, start, "/files")) == 1, "a new head commit is looked at"
+
+
+async def test_merging_a_proposal_pull_request_searches_nothing(world: World) -> None:
+    files: dict[str, str | None] = {f"{BUDGET}/kep.yaml": GOOD_KEP, f"{BUDGET}/README.md": README}
+    proposal = world.double.open_pull_request(REPO, "budget", files, "KEP", author="alice")
+    await world.event(REPO, proposal, "opened")
+    start = len(world.double.requests)
+    world.double.merge(REPO, proposal)
+    await world.event(REPO, proposal, "closed")
+    numbered = "keps/sig-node/754-pod-restart-budget/kep.yaml"
+    await world.box.until(lambda: world.double.file_at(REPO, "main", numbered))
+    await world.box.idle()
+    assert requests_since(world, start, "/search/") == []
+    assert len(requests_since(world, start, f"/pulls/{proposal}/files")) <= 2, "merge.py, links"
+
+    # An implementation PR linking the new KEP finds its tracking place without a search.
+    number = world.open(K8S, "Implements KEP-754.")
+    await world.event(K8S, number, "opened")
+    assert "KEP-754" in world.link_comment(K8S, number)
+    assert world.tracking(proposal) == [Row(K8S, number, "open", "Change")]
+    assert requests_since(world, start, "/search/") == []
+
+
+async def test_searches_for_where_proposals_are_tracked_are_bounded(world: World) -> None:
+    """Proposals pushed straight to the default branch have no tracking place: each lookup
+    searches, within the budget, and a miss is remembered."""
+    numbers = range(801, 807)
+    for number in numbers:
+        kep = GOOD_KEP.replace("kep-number: NNNN", f"kep-number: {number}").replace(
+            "restart budget", f"budget {number}"
+        )
+        path = f"keps/sig-node/{number}-budget-{number}/kep.yaml"
+        world.double.push(REPO, "main", {path: kep}, f"Add KEP-{number}", "carol")
+    body = "Implements " + ", ".join(f"KEP-{n}" for n in numbers) + "."
+    start = len(world.double.requests)
+    code = world.open(K8S, body)
+    await world.event(K8S, code, "opened")
+    await world.event(K8S, code, "edited")
+    searches = requests_since(world, start, "/search/")
+    assert 0 < len(searches) <= link_memory.SEARCH_BUDGET
+    comment = world.link_comment(K8S, code)
+    assert all(f"KEP-{n}: Pod budget {n}" in comment for n in numbers)
+    assert world.check(K8S, code)[0] == "failure", "provisional KEPs"
 
 
 async def test_a_command_in_the_description_links_at_once(world: World) -> None:

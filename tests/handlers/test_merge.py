@@ -9,14 +9,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from gidgethub import routing, sansio
 
-import bot.routing
 from bot import cli, demo
 from bot.engine.config import load_config
 from bot.engine.index import render_index
@@ -34,15 +32,6 @@ REPO, OWNER = demo.REPO, demo.OWNER
 INDEX = "keps/INDEX.md"
 KEP_CONFIG = f"extends: kep\nindex:\n  path: {INDEX}\n"
 GOOD_KEP = demo.NEW_KEP.replace("provisonal", "provisional").replace("11-31", "11-21")
-
-
-@pytest.fixture(autouse=True)
-def merge_routed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Route merges to bot.handlers.merge until bot/routing.py registers it itself."""
-    probe = sansio.Event({"action": "closed"}, event="pull_request", delivery_id="probe")
-    if merge.on_closed not in bot.routing.ROUTER.fetch(probe):
-        monkeypatch.setattr(bot.routing, "ROUTER", routing.Router(bot.routing.ROUTER, merge.router))
-    yield
 
 
 def seeded(config: str = KEP_CONFIG) -> tuple[GitHubDouble, Any]:

@@ -1,0 +1,130 @@
+"""What the implementation-link handlers remember, and for how long (SPEC B6).
+
+Nothing here is authoritative: GitHub is. Two scopes:
+
+- per installation client (`client_memory`), for minutes: which repositories of the
+  installation hold proposals, whether a pull request at a given head commit is a proposal
+  PR, which merged PR added a proposal (found, or not found), and the budget of GitHub's
+  search API (30 requests a minute per installation on github.com, shared by every
+  instance), so that no burst of events can exhaust it;
+- per event (`event_memo`), for the event's life: what the handlers of one delivery would
+  otherwise read twice (commands.py and links.py both look at every PR comment, merge.py
+  and links.py both refresh after a merge). The handlers of one delivery share one
+  `HandlerContext`, so the memo hangs on that object and goes with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+import cachetools
+from gidgethub.abc import GitHubAPI
+
+from bot.handlers.context import HandlerContext
+
+__all__ = ["ClientMemory", "EventMemo", "client_memory", "event_memo"]
+
+T = TypeVar("T")
+
+HOLDERS_TTL = 300.0  # seconds a discovery of the proposals repositories is reused
+FOUND_TTL, MISSED_TTL = 3600.0, 300.0  # the PR that added a proposal: found, not found
+PROPOSAL_PULL_TTL = 120.0  # whether a PR (at one head commit) changes proposals
+SEARCH_BUDGET, SEARCH_WINDOW = 10, 60.0  # searches per client and window (GitHub allows 30)
+
+Holder = tuple[str, str, str]  # full name, default branch, html_url
+
+
+@dataclass
+class ClientMemory:
+    """What one installation's client has learnt recently (dropped with the client)."""
+
+    holders: tuple[Holder, ...] | None = None
+    holders_until: float = 0.0
+    found: cachetools.TTLCache[tuple[str, str], int] = field(
+        default_factory=lambda: cachetools.TTLCache(maxsize=4096, ttl=FOUND_TTL)
+    )
+    missed: cachetools.TTLCache[tuple[str, str], bool] = field(
+        default_factory=lambda: cachetools.TTLCache(maxsize=4096, ttl=MISSED_TTL)
+    )
+    proposal_pulls: cachetools.TTLCache[tuple[object, ...], bool] = field(
+        default_factory=lambda: cachetools.TTLCache(maxsize=4096, ttl=PROPOSAL_PULL_TTL)
+    )
+    searches: deque[float] = field(default_factory=deque)
+    locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = field(
+        default_factory=weakref.WeakValueDictionary
+    )
+
+    def fresh_holders(self) -> tuple[Holder, ...] | None:
+        """The proposals repositories, while the last discovery is recent enough."""
+        if self.holders is not None and time.monotonic() < self.holders_until:
+            return self.holders
+        return None
+
+    def remember_holders(self, holders: tuple[Holder, ...]) -> None:
+        self.holders, self.holders_until = holders, time.monotonic() + HOLDERS_TTL
+
+    def take_search(self) -> bool:
+        """Whether one more search request fits this window's budget (and count it if so)."""
+        now = time.monotonic()
+        while self.searches and now - self.searches[0] >= SEARCH_WINDOW:
+            self.searches.popleft()
+        if len(self.searches) >= SEARCH_BUDGET:
+            return False
+        self.searches.append(now)
+        return True
+
+    def lock(self, key: tuple[str, str]) -> asyncio.Lock:
+        """One lookup at a time per key: concurrent refreshes share one search."""
+        found = self.locks.get(key)
+        if found is None:
+            found = asyncio.Lock()
+            self.locks[key] = found
+        return found
+
+
+_clients: weakref.WeakKeyDictionary[GitHubAPI, ClientMemory] = weakref.WeakKeyDictionary()
+
+
+def client_memory(ctx: HandlerContext) -> ClientMemory:
+    if ctx.gh not in _clients:
+        _clients[ctx.gh] = ClientMemory()
+    return _clients[ctx.gh]
+
+
+class EventMemo:
+    """Values computed once per event (a failure is not remembered)."""
+
+    def __init__(self) -> None:
+        self._values: dict[Hashable, Any] = {}
+
+    async def get(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+        if key in self._values:
+            return cast(T, self._values[key])
+        value = await compute()
+        self._values[key] = value
+        return value
+
+    def peek(self, key: Hashable) -> Any:
+        return self._values.get(key)
+
+    def put(self, key: Hashable, value: Any) -> None:
+        self._values[key] = value
+
+
+# Keyed by the context's identity: two contexts of different events compare equal.
+_events: dict[int, EventMemo] = {}
+
+
+def event_memo(ctx: HandlerContext) -> EventMemo:
+    key = id(ctx)
+    memo = _events.get(key)
+    if memo is None:
+        memo = _events[key] = EventMemo()
+        weakref.finalize(ctx, _events.pop, key, None)
+    return memo

@@ -1,0 +1,266 @@
+"""Which proposals repositories a pull request can link to, and which PRs are implementation PRs.
+
+A proposals repository is a repository of the installation that holds proposals (its
+configuration's proposals folder, `keps/`, `geps/`..., exists on its default branch); it
+accepts links from the repositories its `implementations.repositories` names (or the one
+`implementations.proposals` names is used outright). A PR of a proposals repository that
+changes files under its proposals folder is a proposal PR, not an implementation PR;
+everything else can be one.
+
+Cost: the discovery of the proposals repositories is kept for minutes per installation
+client, configurations come from the shared configuration cache, and whether a PR is a
+proposal PR is kept per (installation, repository, PR, head commit) for a short time.
+`is_implementation_pull` runs before every PR comment is parsed: given the comment, it
+answers a comment without a command of any configured word at once, without a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from gidgethub import BadRequest
+
+from bot.engine.commands import parse_commands
+from bot.engine.config import Config
+from bot.engine.proposal import is_proposal_path
+from bot.engine.references import repo_matches, static_folder
+from bot.github.pull_request import PullFiles, pull_files
+from bot.github.repo_config import ConfigResult, load_repo_config
+from bot.handlers.context import HandlerContext
+from bot.handlers.link_memory import Holder, client_memory, event_memo
+from bot.handlers.pr_state import load_config
+
+__all__ = [
+    "Target",
+    "config_of",
+    "fetch_pull",
+    "is_implementation_pull",
+    "is_proposal_pull",
+    "may_hold_command",
+    "own_target",
+    "proposal_holders",
+    "pull_files_once",
+    "repo_info",
+    "repo_target",
+    "repo_target_info",
+    "targets_for",
+]
+
+PROBES = 8  # repositories probed at once when discovering proposals repositories
+# Where a command of any word could start: a line's first non-space (at most three) is `/`.
+_COMMAND_START = re.compile(r"(?:\A|[\r\n]) {0,3}/[^\s/]")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A proposals repository an implementation PR can link to, with its configuration."""
+
+    repo: str
+    default_branch: str
+    html_url: str
+    config: Config
+
+
+def repo_info(repo: dict[str, Any]) -> Holder:
+    """(full name, default branch, html_url) of a repository as GitHub describes it."""
+    return str(repo["full_name"]), str(repo["default_branch"]), str(repo.get("html_url") or "")
+
+
+async def config_of(ctx: HandlerContext, repo: str, branch: str) -> ConfigResult:
+    return await load_repo_config(ctx.gh, repo, branch, cache=ctx.config_cache)
+
+
+async def _holds_proposals(
+    ctx: HandlerContext, repo: str, branch: str, result: ConfigResult
+) -> bool:
+    """Whether `repo` has its proposals folder (without one: whether it has its own config)."""
+    if result.config is None:
+        return False
+    folder = static_folder(result.config)
+    if not folder:
+        return result.source == "repo"
+    try:
+        await ctx.gh.getitem(f"/repos/{repo}/contents/{quote(folder)}?ref={quote(branch, safe='')}")
+    except BadRequest as error:
+        if error.status_code == 404:
+            return False
+        raise
+    return True
+
+
+async def _holding(ctx: HandlerContext, repos: Sequence[Holder]) -> tuple[Holder, ...]:
+    gate = asyncio.Semaphore(PROBES)
+
+    async def probe(info: Holder) -> bool:
+        async with gate:
+            return await _holds_proposals(ctx, info[0], info[1], await config_of(ctx, *info[:2]))
+
+    held = await asyncio.gather(*(probe(info) for info in repos))
+    return tuple(info for info, yes in zip(repos, held, strict=True) if yes)
+
+
+async def proposal_holders(ctx: HandlerContext, fallback: dict[str, Any]) -> tuple[Holder, ...]:
+    """The installation's repositories that hold proposals (cached for a few minutes).
+
+    A bot running with a personal token has no installation listing; it sees `fallback`
+    (the event's repository) only.
+    """
+    memory = client_memory(ctx)
+    fresh = memory.fresh_holders()
+    if fresh is not None:
+        return fresh
+    url = "/installation/repositories?per_page=100"
+    try:
+        listed = [repo_info(r) async for r in ctx.gh.getiter(url, iterable_key="repositories")]
+    except BadRequest as error:
+        if error.status_code not in (401, 403, 404):
+            raise
+        # Token mode: not cached across events, it varies with the event's repository.
+        name = str(fallback["full_name"]).lower()
+        return await event_memo(ctx).get(
+            ("holding", name), lambda: _holding(ctx, [repo_info(fallback)])
+        )
+    found = await _holding(ctx, listed)
+    memory.remember_holders(found)
+    return found
+
+
+async def targets_for(ctx: HandlerContext, repo: dict[str, Any]) -> list[Target]:
+    """The proposals repositories that PRs of `repo` may link to, the repository itself first."""
+    key = ("targets", str(repo["full_name"]).lower())
+    return list(await event_memo(ctx).get(key, lambda: _targets_for(ctx, repo)))
+
+
+async def _targets_for(ctx: HandlerContext, repo: dict[str, Any]) -> list[Target]:
+    name = str(repo["full_name"])
+    own = await load_config(ctx, repo)
+    explicit = own.config.implementations.proposals if own.config else None
+    if isinstance(explicit, str) and explicit:
+        holders: Iterable[Holder] = [await repo_target_info(ctx, explicit)]
+    else:
+        holders = await proposal_holders(ctx, repo)
+    targets = []
+    for full_name, branch, html_url in holders:
+        result = await config_of(ctx, full_name, branch)
+        config = result.config
+        if config is not None and repo_matches(config.implementations.repositories, name):
+            targets.append(Target(full_name, branch, html_url, config))
+    targets.sort(key=lambda t: (t.repo.lower() != name.lower(), t.repo.lower()))
+    return targets
+
+
+async def repo_target_info(ctx: HandlerContext, name: str) -> Holder:
+    """`name`'s (full name, default branch, html_url): from the discovery when it is recent,
+    else read once per event."""
+    for holder in client_memory(ctx).fresh_holders() or ():
+        if holder[0].lower() == name.lower():
+            return holder
+
+    async def read() -> Holder:
+        return repo_info(await ctx.gh.getitem(f"/repos/{name}"))
+
+    return await event_memo(ctx).get(("repo", name.lower()), read)
+
+
+async def repo_target(ctx: HandlerContext, name: str) -> Target | None:
+    """The proposals repository `name` with its configuration (None: the config is broken)."""
+    full_name, branch, html_url = await repo_target_info(ctx, name)
+    result = await config_of(ctx, full_name, branch)
+    if result.config is None:
+        return None
+    return Target(full_name, branch, html_url, result.config)
+
+
+async def own_target(ctx: HandlerContext, repo: dict[str, Any]) -> Target | None:
+    """`repo` itself as a proposals repository, when it holds proposals."""
+    name, branch, html_url = repo_info(repo)
+    holders = await proposal_holders(ctx, repo)
+    result = await load_config(ctx, repo)
+    if result.config is None or all(h[0].lower() != name.lower() for h in holders):
+        return None
+    return Target(name, branch, html_url, result.config)
+
+
+async def fetch_pull(ctx: HandlerContext, repo: str, number: int) -> dict[str, Any]:
+    """The pull request as GitHub has it, read once per event."""
+
+    async def read() -> dict[str, Any]:
+        pull: dict[str, Any] = await ctx.gh.getitem(f"/repos/{repo}/pulls/{number}")
+        return pull
+
+    return await event_memo(ctx).get(("pull", repo.lower(), number), read)
+
+
+async def pull_files_once(ctx: HandlerContext, repo: str, number: int) -> PullFiles:
+    """The PR's file list, read once per event."""
+    key = ("files", repo.lower(), number)
+    return await event_memo(ctx).get(key, lambda: pull_files(ctx.gh, repo, number))
+
+
+async def is_proposal_pull(
+    ctx: HandlerContext, target: Target, number: int, head_sha: str | None = None
+) -> bool:
+    """Whether PR `number` of the proposals repository `target` changes its proposals.
+
+    Kept per (installation, repository, PR, head commit) for a short time; without
+    `head_sha`, the PR is read (once per event) to learn it.
+    """
+    sha = head_sha or str((await fetch_pull(ctx, target.repo, number))["head"]["sha"])
+    installation = getattr(ctx.gh, "installation_id", None)
+    key = (installation, target.repo.lower(), number, sha)
+    memory = client_memory(ctx)
+    known = memory.proposal_pulls.get(key)
+    if known is not None:
+        return known
+    layout, folder = target.config.proposals, static_folder(target.config)
+    files = await pull_files_once(ctx, target.repo, number)
+    answer = any(
+        is_proposal_path(layout, path) or bool(folder and path.startswith(folder + "/"))
+        for path in files.changed
+    )
+    memory.proposal_pulls[key] = answer
+    return answer
+
+
+def may_hold_command(body: str) -> bool:
+    """Whether some line of `body` could be a command of some word (a cheap first test)."""
+    return _COMMAND_START.search(body) is not None
+
+
+async def is_implementation_pull(
+    ctx: HandlerContext,
+    repo: dict[str, Any],
+    number: int,
+    body: str | None = None,
+    *,
+    head_sha: str | None = None,
+) -> bool:
+    """Whether PR `number` of `repo` is an implementation PR (bot.handlers.links runs its
+    commands).
+
+    True when some proposals repository accepts links from `repo` and the PR is not a
+    proposal PR (one that changes files under `repo`'s own proposals folder). With `body`
+    (a comment, or the PR's description): False at once when it holds no command of any
+    word configured for `repo` or its proposals repositories, so neither handler has
+    anything to run; that costs no request. `head_sha`, when the caller has it, saves
+    reading the PR to learn it.
+    """
+    if body is not None and not may_hold_command(body):
+        return False
+    targets = await targets_for(ctx, repo)
+    if not targets:
+        return False
+    if body is not None:
+        own_config = (await load_config(ctx, repo)).config
+        words = {target.config.command for target in targets}
+        if own_config is not None:
+            words.add(own_config.command)
+        if not any(parse_commands(body, word) for word in sorted(words)):
+            return False
+    own = await own_target(ctx, repo)
+    return own is None or not await is_proposal_pull(ctx, own, number, head_sha)
