@@ -21,6 +21,7 @@ from bot.engine.index import index_for
 from bot.engine.scaffold import ScaffoldError, scaffold
 from bot.engine.tree import GitTree, LocalTree, changed_paths
 from bot.engine.validate import Report, validate_change, validate_tree
+from bot.engine.verbs import help_text
 
 
 class UsageError(Exception):
@@ -139,6 +140,13 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_commands(args: argparse.Namespace) -> int:
+    """The command reference, from the same registry the bot's `help` answer uses."""
+    root = _repo_root(args.path)
+    print(help_text(load_repo_config(root, args.config)))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import main as demo_main  # the double is only loaded when asked for
 
@@ -172,6 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help=f"print the JSON Schema of {CONFIG_PATH}")
     schema.set_defaults(run=cmd_schema)
+
+    commands = sub.add_parser("commands", help="print the slash-command reference")
+    commands.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
+    commands.add_argument("--config")
+    commands.set_defaults(run=cmd_commands)
 
     demo = sub.add_parser("demo", help="play a proposal's life against the built-in GitHub double")
     demo.set_defaults(run=cmd_demo)

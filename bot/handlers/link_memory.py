@@ -10,7 +10,9 @@ Nothing here is authoritative: GitHub is. Two scopes:
 - per event (`event_memo`), for the event's life: what the handlers of one delivery would
   otherwise read twice (commands.py and links.py both look at every PR comment, merge.py
   and links.py both refresh after a merge). The handlers of one delivery share one
-  `HandlerContext`, so the memo hangs on that object and goes with it.
+  `HandlerContext` (so does one reconcile pass), so the memo hangs on that object and
+  goes with it. Only what the event's own work cannot change is kept there: the PR as
+  first read, its file list, the proposals repositories and their configurations.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class ClientMemory:
 
     holders: tuple[Holder, ...] | None = None
     holders_until: float = 0.0
+    listing_refused: bool = False  # no installation listing (a personal token)
     found: cachetools.TTLCache[tuple[str, str], int] = field(
         default_factory=lambda: cachetools.TTLCache(maxsize=4096, ttl=FOUND_TTL)
     )

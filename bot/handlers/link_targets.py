@@ -114,20 +114,23 @@ async def proposal_holders(ctx: HandlerContext, fallback: dict[str, Any]) -> tup
     fresh = memory.fresh_holders()
     if fresh is not None:
         return fresh
-    url = "/installation/repositories?per_page=100"
-    try:
-        listed = [repo_info(r) async for r in ctx.gh.getiter(url, iterable_key="repositories")]
-    except BadRequest as error:
-        if error.status_code not in (401, 403, 404):
-            raise
-        # Token mode: not cached across events, it varies with the event's repository.
-        name = str(fallback["full_name"]).lower()
-        return await event_memo(ctx).get(
-            ("holding", name), lambda: _holding(ctx, [repo_info(fallback)])
-        )
-    found = await _holding(ctx, listed)
-    memory.remember_holders(found)
-    return found
+    if not memory.listing_refused:
+        url = "/installation/repositories?per_page=100"
+        try:
+            listed = [repo_info(r) async for r in ctx.gh.getiter(url, iterable_key="repositories")]
+        except BadRequest as error:
+            if error.status_code not in (401, 403, 404):
+                raise
+            memory.listing_refused = True  # token mode: it stays so for the client's life
+        else:
+            found = await _holding(ctx, listed)
+            memory.remember_holders(found)
+            return found
+    # Not kept across events: it varies with the event's repository.
+    name = str(fallback["full_name"]).lower()
+    return await event_memo(ctx).get(
+        ("holding", name), lambda: _holding(ctx, [repo_info(fallback)])
+    )
 
 
 async def targets_for(ctx: HandlerContext, repo: dict[str, Any]) -> list[Target]:

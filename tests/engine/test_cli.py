@@ -12,6 +12,7 @@ from bot.engine.config import PRESET_NAMES, load_config, load_preset
 from bot.engine.index import index_for
 from bot.engine.proposal import load_all
 from bot.engine.tree import LocalTree
+from bot.engine.verbs import help_text
 
 Files = Callable[[str], dict[str, str]]
 KEP = "keps/sig-node/1234-good/kep.yaml"
@@ -163,3 +164,10 @@ def test_schema_command_prints_the_shipped_schema(capsys: pytest.CaptureFixture[
     assert main(["schema"]) == 0
     shipped = Path(__file__).resolve().parents[2] / "config" / "kepbot.schema.json"
     assert json.loads(capsys.readouterr().out) == json.loads(shipped.read_text())
+
+
+def test_the_readme_command_reference_is_the_registrys() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start = readme.index("<!-- commands:start")
+    body = readme[readme.index("\n", start) + 1 : readme.index("<!-- commands:end -->")]
+    assert body.strip() == help_text(load_preset("kep")).strip(), "run `kepbot commands`"
