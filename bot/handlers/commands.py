@@ -306,8 +306,6 @@ async def on_comment(event: sansio.Event, ctx: HandlerContext) -> None:
     issue, comment, repo = data["issue"], data["comment"], data["repository"]
     if not issue.get("pull_request") or (comment.get("user") or {}).get("type") == "Bot":
         return
-    if await links.is_implementation_pull(ctx, repo, int(issue["number"])):
-        return  # bot.handlers.links runs the commands of implementation PRs
     result = await load_config(ctx, repo)
     if result.config is None:
         return  # the check run on the PR reports the broken configuration
@@ -320,6 +318,8 @@ async def on_comment(event: sansio.Event, ctx: HandlerContext) -> None:
         commands = parse_commands(body, word)
     if not commands:
         return
+    if await links.is_implementation_pull(ctx, repo, int(issue["number"]), body):
+        return  # bot.handlers.links runs the commands of implementation PRs
     spoken = Spoken(str(comment["user"]["login"]), tuple(commands), int(comment["id"]))
     await handle(ctx, repo, int(issue["number"]), spoken, commands, data["action"] == "created")
 
@@ -331,7 +331,10 @@ async def on_opened(event: sansio.Event, ctx: HandlerContext) -> None:
     result = await load_config(ctx, repo)
     if result.config is None or (pull.get("user") or {}).get("type") == "Bot":
         return
-    if await links.is_implementation_pull(ctx, repo, int(pull["number"])):
+    body = pull.get("body") or ""
+    head_sha = pull["head"]["sha"]
+    number = int(pull["number"])
+    if await links.is_implementation_pull(ctx, repo, number, body, head_sha=head_sha):
         return
     commands = parse_commands(pull.get("body") or "", result.config.command)
     if commands:

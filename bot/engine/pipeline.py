@@ -1,0 +1,142 @@
+"""Process metrics from a repository's history: time each proposal spends in each status.
+
+Input is a list of status changes — (metadata path, status, since) — as read from the
+history of the metadata files; a status of None means the file was removed. A change to
+the status a proposal already has is not a change. Output is, per proposal, the current
+status, how long it has been in it, and the total time spent in every status it visited
+(the current stint counted up to `now`); and, over all proposals, the counts by current
+status and the median and p90 (nearest rank) of the time spent per status.
+
+Pure: no I/O, no clock (the caller passes `now`).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = [
+    "Change",
+    "Distribution",
+    "Summary",
+    "Timeline",
+    "changes_from_snapshots",
+    "nearest_rank",
+    "summarize",
+    "timelines",
+]
+
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Change:
+    """`path` has `status` from `since` on (None: the file was removed)."""
+
+    path: str
+    status: str | None
+    since: datetime
+
+
+@dataclass
+class Timeline:
+    """One proposal's statuses over time; durations are in seconds."""
+
+    path: str
+    status: str | None = None
+    since: datetime | None = None
+    durations: dict[str, float] = field(default_factory=dict)
+    history: list[tuple[str | None, datetime]] = field(default_factory=list)
+
+    def in_current(self, now: datetime) -> float | None:
+        """Seconds in the current status, or None when the proposal has none (removed)."""
+        if self.status is None or self.since is None:
+            return None
+        return (now - self.since).total_seconds()
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Time spent in one status over the proposals that visited it, in seconds."""
+
+    count: int
+    median: float
+    p90: float
+
+
+@dataclass(frozen=True)
+class Summary:
+    counts: dict[str, int]
+    per_status: dict[str, Distribution]
+
+
+def changes_from_snapshots(
+    snapshots: Iterable[tuple[datetime, Mapping[str, str | None]]],
+) -> list[Change]:
+    """Changes from (commit date, {path: status after the commit}) in history order.
+
+    A snapshot may name only the files its commit touched; repeated statuses are dropped.
+    """
+    current: dict[str, str | None] = {}
+    changes: list[Change] = []
+    for when, statuses in snapshots:
+        for path, status in sorted(statuses.items()):
+            if current.get(path) == status and (path in current or status is None):
+                continue
+            current[path] = status
+            changes.append(Change(path, status, when))
+    return changes
+
+
+def timelines(changes: Iterable[Change], now: datetime) -> dict[str, Timeline]:
+    """Each proposal's timeline; changes are applied in order of `since` (stable)."""
+    found: dict[str, Timeline] = {}
+    for change in sorted(changes, key=lambda c: c.since):
+        line = found.setdefault(change.path, Timeline(change.path))
+        if line.status == change.status and line.since is not None:
+            continue
+        _close(line, change.since)
+        line.status, line.since = change.status, change.since
+        line.history.append((change.status, change.since))
+    for line in found.values():
+        if line.status is not None and line.since is not None:
+            line.durations[line.status] = line.durations.get(line.status, 0.0) + max(
+                0.0, (now - line.since).total_seconds()
+            )
+    return found
+
+
+def _close(line: Timeline, at: datetime) -> None:
+    if line.status is None or line.since is None:
+        return
+    spent = max(0.0, (at - line.since).total_seconds())
+    line.durations[line.status] = line.durations.get(line.status, 0.0) + spent
+
+
+def nearest_rank(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile: the smallest value with `fraction` of values at or below."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def summarize(lines: Iterable[Timeline]) -> Summary:
+    """Counts by current status and the distribution of time per status."""
+    counts: Counter[str] = Counter()
+    spent: dict[str, list[float]] = {}
+    for line in lines:
+        if line.status is not None:
+            counts[line.status] += 1
+        for status, seconds in line.durations.items():
+            spent.setdefault(status, []).append(seconds)
+    per_status = {
+        status: Distribution(len(values), statistics.median(values), nearest_rank(values, 0.9))
+        for status, values in sorted(spent.items())
+    }
+    return Summary(dict(sorted(counts.items())), per_status)

@@ -1,0 +1,128 @@
+"""The pipeline page over HTTP against the GitHub double, and rendered in headless Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot import demo
+from bot.pipeline_page import pipeline_view
+from bot.routing import Bot
+from bot.sandbox.double import GitHubDouble
+from bot.sandbox.harness import settings_for
+from bot.sandbox.testing import app_credentials, running
+
+CHROMIUM = "/usr/bin/chromium"
+HOSTILE = "keps/sig-apps/4000-hostile/kep.yaml"
+HOSTILE_KEP = """title: "<script>alert(1)</script> & friends"
+kep-number: 4000
+authors:
+  - "@mallory"
+owning-sig: sig-apps
+status: provisional
+stage: beta
+latest-milestone: "v1.31"
+"""
+
+
+@dataclass
+class Page:
+    url: str
+    session: aiohttp.ClientSession
+    double: GitHubDouble
+
+    async def get(self, path: str) -> tuple[int, str]:
+        async with self.session.get(f"{self.url}{path}") as response:
+            return response.status, await response.text()
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Page]:
+    credentials = app_credentials()
+    double = demo.seed(credentials)
+    double.push(demo.REPO, "main", {HOSTILE: HOSTILE_KEP}, "add hostile KEP", demo.OWNER)
+    double.add_repo(demo.OWNER, "secret", {"keps/sig-x/1-a/kep.yaml": HOSTILE_KEP}, private=True)
+    double.add_repo("elsewhere", "enhancements", {"README.md": "hi\n"})
+    async with running(double) as api_url:
+        bot = Bot(settings_for(api_url, credentials))
+        app = web.Application()
+        app.router.add_get("/pipeline/{owner}/{repo}", pipeline_view(bot))
+        app.router.add_get("/open/{owner}/{repo}", pipeline_view(bot, allow_private=True))
+        app.cleanup_ctx.append(bot.lifecycle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        port = runner.addresses[0][1]
+        try:
+            async with aiohttp.ClientSession() as session:
+                yield Page(f"http://127.0.0.1:{port}", session, double)
+        finally:
+            await runner.cleanup()
+
+
+async def test_json_lists_proposals_counts_and_roadmap(page: Page) -> None:
+    status, body = await page.get(f"/pipeline/{demo.REPO}.json")
+    assert status == 200
+    data = json.loads(body)
+    assert data["repository"] == demo.REPO
+    assert data["counts"] == {"implemented": 1, "provisional": 1}
+    rows = {row["number"]: row for row in data["proposals"]}
+    assert set(rows) == {"753", "4000"}
+    assert rows["4000"]["title"] == "<script>alert(1)</script> & friends"
+    assert rows["4000"]["authors"] == ["@mallory"]
+    assert rows["4000"]["area"] == "sig-apps"
+    assert rows["753"]["status"] == "implemented"
+    assert rows["4000"]["days_in_state"] is None  # no commit history through the double
+    assert data["roadmap"]["v1.31"] == {"beta": ["4000"]}
+
+
+async def test_html_escapes_user_text(page: Page) -> None:
+    status, body = await page.get(f"/pipeline/{demo.REPO}")
+    assert status == 200
+    assert "<script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends" in body
+    assert "<h2 class='status'>provisional</h2>" in body
+    assert "<li>implemented: 1</li>" in body
+
+
+async def test_private_and_uninstalled_repositories_are_not_shown(page: Page) -> None:
+    assert (await page.get(f"/pipeline/{demo.OWNER}/secret.json"))[0] == 404
+    assert (await page.get(f"/pipeline/{demo.OWNER}/secret"))[0] == 404
+    assert (await page.get("/pipeline/elsewhere/enhancements.json"))[0] == 404
+    assert (await page.get("/pipeline/nobody/nothing.json"))[0] == 404
+    status, body = await page.get(f"/open/{demo.OWNER}/secret.json")  # the access rule allows
+    assert status == 200 and json.loads(body)["counts"] == {"provisional": 1}
+    assert (await page.get("/open/elsewhere/enhancements.json"))[0] == 404
+
+
+async def test_results_are_cached(page: Page) -> None:
+    assert (await page.get(f"/pipeline/{demo.REPO}.json"))[0] == 200
+    before = len(page.double.requests)
+    assert before > 0
+    assert (await page.get(f"/pipeline/{demo.REPO}"))[0] == 200
+    assert len(page.double.requests) == before
+
+
+async def test_headless_chromium_renders_the_page(page: Page) -> None:
+    process = await asyncio.create_subprocess_exec(
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--dump-dom",
+        f"{page.url}/pipeline/{demo.REPO}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    dom = out.decode()
+    assert f"Proposal pipeline: {demo.REPO}" in dom
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends" in dom
+    assert "Sidecar containers" in dom
+    assert "<h3>v1.31</h3>" in dom
