@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from bot.app import Lifecycle, create_app
+from bot.app import create_app
 from bot.logs import configure_logging
 from bot.routing import Bot
 from bot.settings import Settings, SettingsError
@@ -42,11 +42,12 @@ def main(*, dispatch: Dispatch | None = None) -> int:
         print(f"kepbot: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
-    contexts: list[Lifecycle] = []
     if dispatch is None:
         bot = Bot(settings)
-        dispatch, contexts = bot.dispatch, [bot.lifecycle]
-    app = create_app(settings, dispatch, contexts=contexts)
+        app = create_app(settings, bot.dispatch, contexts=[bot.lifecycle])
+        bot.install_routes(app)
+    else:
+        app = create_app(settings, dispatch)
     host = "0.0.0.0"
     try:
         web.run_app(

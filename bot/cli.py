@@ -22,6 +22,7 @@ from bot.engine.scaffold import ScaffoldError, scaffold
 from bot.engine.tree import GitTree, LocalTree, changed_paths
 from bot.engine.validate import Report, validate_change, validate_tree
 from bot.engine.verbs import help_text
+from bot.report import add_parser as add_report_parser
 
 
 class UsageError(Exception):
@@ -185,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
     commands.add_argument("--config")
     commands.set_defaults(run=cmd_commands)
+
+    add_report_parser(sub)
 
     demo = sub.add_parser("demo", help="play a proposal's life against the built-in GitHub double")
     demo.set_defaults(run=cmd_demo)

@@ -155,6 +155,17 @@ async def script(box: Harness, say: Callable[[str], None]) -> None:
     await show_check(box, say, double.branch_sha(REPO, BRANCH) or "")
     say(f"   labels: {', '.join(sorted(double.labels(REPO, number)))}")
     say("")
+    say("5. carol merges the pull request")
+    double.merge(REPO, number, by="carol")
+    status = await box.deliver(pull_request_event(double, REPO, number, "closed"))
+    say(f"   delivery pull_request.closed (merged) #{number} → HTTP {status}")
+    await box.idle()
+    _, commit = double.commits(REPO, "main")[0]
+    say(f"   the bot's commit on main: {commit.message.splitlines()[0]}")
+    numbered = [p for p in double.paths_at(REPO, "main") if "restart-budget" in p]
+    for path in numbered:
+        say(f"      {path}")
+    say("")
     bot_requests = [r for r in double.requests if r.identity.startswith(("installation", "app"))]
     say(f"The bot made {len(bot_requests)} REST requests to the double:")
     for route, count in by_route(bot_requests).items():

@@ -47,7 +47,7 @@ def pipeline_view(bot: Bot, *, allow_private: bool | None = None) -> Handler:
     """The handler for `/pipeline/{owner}/{repo}`; a name ending in `.json` answers JSON."""
     private = allow_private
     if private is None:
-        private = bool(getattr(bot.settings, "kepbot_page_private", False))
+        private = bot.settings.kepbot_page_private
     cache: TTLCache[str, dict[str, Any]] = TTLCache(maxsize=256, ttl=TTL_SECONDS)
 
     async def view(request: web.Request) -> web.StreamResponse:

@@ -79,6 +79,12 @@ class Bot:
         yield
         await self.close()
 
+    def install_routes(self, app: web.Application) -> None:
+        """The read-only pages the bot serves besides the webhook (before the app starts)."""
+        from bot.pipeline_page import pipeline_view  # the page imports the Bot type
+
+        app.router.add_get("/pipeline/{owner}/{repo}", pipeline_view(self))
+
     async def context(self, installation: int) -> HandlerContext:
         """What handlers get for `installation`: its client and the bot's shared caches."""
         gh = await self.client.for_installation(installation)

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     kepbot_reconcile_seconds: float = Field(default=900.0, ge=0)
     # A command claimed (👀) this long ago with no outcome is taken to be lost and run again.
     kepbot_reconcile_grace_seconds: float = Field(default=600.0, ge=0)
+    # The pipeline page shows private repositories only when this is on.
+    kepbot_page_private: bool = False
 
     @field_validator("github_api_url")
     @classmethod

@@ -7,9 +7,13 @@ not part of this project. They run when `--shared PATH` is given (CI always give
 default `pytest` stands on fixtures the tests write themselves.
 """
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
+from bot.sandbox import GitHubDouble
+from bot.sandbox.testing import SEED_FILES, AppCredentials, Sandbox, app_credentials, sandbox
 
 SHARED_FIXTURES = {"shared_root", "corpus_root", "github_shared"}
 
@@ -56,3 +60,30 @@ def corpus_root(shared_root: Path) -> Path:
 def github_shared(shared_root: Path) -> Path:
     """GitHub reference data: rest-subset.md, rest-examples.json, payloads/."""
     return shared_root / "github"
+
+
+# The GitHub double, shared by the folders that test against it (each folder's conftest
+# defines `double`, e.g. with a manual clock).
+
+
+@pytest.fixture
+def credentials() -> AppCredentials:
+    return app_credentials()
+
+
+@pytest.fixture
+def repo(double: GitHubDouble) -> str:
+    """octo/enhancements holding one KEP."""
+    return double.add_repo("octo", "enhancements", SEED_FILES)
+
+
+@pytest.fixture
+def installation(double: GitHubDouble, repo: str) -> int:
+    """The App installed on the octo account."""
+    return double.add_installation("octo")
+
+
+@pytest.fixture
+async def box(double: GitHubDouble, credentials: AppCredentials) -> AsyncIterator[Sandbox]:
+    async with sandbox(double, credentials=credentials) as running:
+        yield running

@@ -105,6 +105,7 @@ async def harness(
         configured = settings_for(api_url, credentials, token, **(settings or {}))
         bot = Bot(configured, client_options=client_options)
         app = create_app(configured, bot.dispatch, contexts=[bot.lifecycle])
+        bot.install_routes(app)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()

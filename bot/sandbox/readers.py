@@ -22,6 +22,14 @@ class StateReaders:
         entry = self.state.objects.lookup(self.state.objects.commits[commit].tree, path)
         return self.state.objects.blobs.get(entry.sha) if entry and entry.type == "blob" else None
 
+    def paths_at(self, repo: str, ref: str) -> list[str]:
+        """Every file path of `repo` at `ref` (a branch, tag or sha)."""
+        commit = resolve_commit(self.state, self.state.repo(repo), ref)
+        if commit is None:
+            return []
+        objects = self.state.objects
+        return sorted(objects.flatten(objects.commits[commit].tree))
+
     def branch_sha(self, repo: str, branch: str) -> str | None:
         return self.state.repo(repo).branch(branch)
 

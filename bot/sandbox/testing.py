@@ -27,6 +27,13 @@ from bot.sandbox.double import GitHubDouble
 from bot.sandbox.server import serve
 
 REQUESTER = "kepbot-sandbox-tests"
+# A minimal proposals repository the tests of the double and of the GitHub layer start from.
+SEED_KEP = "keps/sig-node/1234-pod-stuff/kep.yaml"
+SEED_FILES = {
+    "README.md": "# Enhancements\n",
+    SEED_KEP: "title: Pod stuff\nstatus: provisional\n",
+    "keps/sig-node/1234-pod-stuff/README.md": "# KEP-1234: Pod stuff\n\n## Summary\n",
+}
 
 
 @dataclass(frozen=True)

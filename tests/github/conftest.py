@@ -3,8 +3,6 @@ by the double and the bot, a recording fake sleep, and a GitHubClient pointed at
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from bot.github.auth import AppAuth
@@ -12,15 +10,18 @@ from bot.github.client import GitHubClient, KepbotAPI
 from bot.github.retry import RetryPolicy
 from bot.sandbox import GitHubDouble
 from bot.sandbox.pipeline import RecordedRequest
-from bot.sandbox.testing import AppCredentials, ManualClock, Sandbox, app_credentials, new_double
-from bot.sandbox.testing import sandbox as running_sandbox
+from bot.sandbox.testing import (
+    SEED_FILES,
+    SEED_KEP,
+    AppCredentials,
+    ManualClock,
+    Sandbox,
+    new_double,
+)
 
-KEP = "keps/sig-node/1234-pod-stuff/kep.yaml"
-SEED_FILES = {
-    "README.md": "# Enhancements\n",
-    KEP: "title: Pod stuff\nstatus: provisional\n",
-    "keps/sig-node/1234-pod-stuff/README.md": "# KEP-1234: Pod stuff\n\n## Summary\n",
-}
+__all__ = ["KEP", "SEED_FILES", "FakeSleep", "requests"]
+
+KEP = SEED_KEP
 
 
 class FakeSleep:
@@ -43,11 +44,6 @@ def requests(
 
 
 @pytest.fixture
-def credentials() -> AppCredentials:
-    return app_credentials()
-
-
-@pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(start=1_780_000_000.0)
 
@@ -55,23 +51,6 @@ def clock() -> ManualClock:
 @pytest.fixture
 def double(credentials: AppCredentials, clock: ManualClock) -> GitHubDouble:
     return new_double(credentials, clock=clock)
-
-
-@pytest.fixture
-def repo(double: GitHubDouble) -> str:
-    """octo/enhancements holding one KEP."""
-    return double.add_repo("octo", "enhancements", SEED_FILES)
-
-
-@pytest.fixture
-def installation(double: GitHubDouble, repo: str) -> int:
-    return double.add_installation("octo")
-
-
-@pytest.fixture
-async def box(double: GitHubDouble, credentials: AppCredentials) -> AsyncIterator[Sandbox]:
-    async with running_sandbox(double, credentials=credentials) as running:
-        yield running
 
 
 @pytest.fixture
