@@ -102,6 +102,10 @@ class Transition(Model):
     roles: list[str] = Field(default_factory=lambda: ["approver"])
     # A verb argument written to this logical field (`replace <ref>` → superseded_by).
     argument: str | None = None
+    # How many distinct authorised people must give the verb: `any` one of them, `all` the
+    # approvers listed in the proposal's default-branch metadata (`any` when it lists
+    # none, as for a new proposal), or a number of people holding one of `roles`.
+    quorum: Literal["any", "all"] | Annotated[int, Field(ge=1)] = "any"
 
 
 class RoleRule(Model):

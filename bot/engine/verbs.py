@@ -19,7 +19,10 @@ Kind = Literal["transition", "info", "link"]
 INFO_VERBS = {
     "help": "shows this list of commands",
     "status": "shows the proposal's status, what is missing, and who can act next",
+    "explain": "shows how each transition's roles resolve for `@login` (default: you)",
 }
+# Usage beyond `/<command> <verb>` for the info verbs that take an argument.
+_INFO_USAGE = {"explain": " [@login]"}
 LINK_VERBS = {
     "link": "on an implementation pull request: links it to the proposal `<ref>`",
     "unlink": "on an implementation pull request: removes its link to the proposal `<ref>`",
@@ -85,7 +88,8 @@ def help_text(config: Config) -> str:
         [
             f"Write a command at the start of a line in a pull-request comment, "
             f"e.g. `/{word} status`. Several commands in one comment run in order; "
-            f"commands in code, quotes and HTML comments are ignored.",
+            f"commands in code, quotes and HTML comments are ignored. Add `--dry-run` to "
+            f"a command that moves a proposal to see the change it would make, unmade.",
             "",
             "| command | what it does | who may run it |",
             "| --- | --- | --- |",
@@ -119,7 +123,8 @@ def _legal_from(transition: Transition, current: str | None) -> bool:
 
 
 def _info_verb(config: Config, name: str) -> Verb:
-    return Verb(name, INFO_VERBS[name], "info", None, f"/{config.command} {name}")
+    usage = f"/{config.command} {name}{_INFO_USAGE.get(name, '')}"
+    return Verb(name, INFO_VERBS[name], "info", None, usage)
 
 
 def _link_verb(config: Config, name: str) -> Verb:
@@ -138,7 +143,17 @@ def _transition_verb(config: Config, name: str) -> Verb:
         placeholder = _placeholder(argument)
         usage += f" {placeholder}"
         summary += f" and records `{placeholder}` as `{argument}`"
+    summary += _quorum_text(transitions)
     return Verb(name, summary, "transition", targets[0], usage)
+
+
+def _quorum_text(transitions: list[Transition]) -> str:
+    quorum = next((t.quorum for t in transitions if t.quorum != "any"), "any")
+    if quorum == "all":
+        return ", once every approver the proposal lists has given it"
+    if isinstance(quorum, int) and quorum > 1:
+        return f", once {quorum} people have given it"
+    return ""
 
 
 def _sources(transitions: list[Transition]) -> str:

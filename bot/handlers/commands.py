@@ -16,19 +16,22 @@ import datetime
 import difflib
 import hashlib
 import logging
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from gidgethub import BadRequest, routing, sansio
 
-from bot.engine.authorize import Spoken, transition_for
+from bot.engine.authorize import DRY_RUN, Spoken, Step, is_dry_run, replay, transition_for
 from bot.engine.commands import Command, new_commands, parse_commands
-from bot.engine.config import Config
+from bot.engine.config import Config, Transition
 from bot.engine.edits import transition_edit
 from bot.engine.formats import FormatError
 from bot.engine.markdown import set_status_bullet
 from bot.engine.process import next_statuses
 from bot.engine.proposal import document_path
+from bot.engine.roles import normalize
 from bot.engine.verbs import closest, help_text, resolve
 from bot.github.comments import claim, code_span, fenced, post_once, quote_user_text, react
 from bot.github.repo import (
@@ -48,7 +51,8 @@ from bot.handlers.proposals import check_pull_request, check_state
 router = routing.Router()
 log = logging.getLogger(__name__)
 
-INFO_VERBS = {"help", "status"}
+INFO_VERBS = {"help", "status", "explain"}
+LOGIN = re.compile(r"@?[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
 # The outcome reactions that mark a comment's commands as handled (reconcile looks for them).
 DONE = ("+1", "-1")
 LINK_VERBS = {"link", "unlink"}
@@ -117,6 +121,9 @@ async def _run_one(
         return
     if verb == "status":
         return  # the status comment is refreshed after every command
+    if verb == "explain":
+        await _explain(state, spoken, command, key, outcome)
+        return
     if verb in LINK_VERBS:
         outcome.refused += 1
         await _reply(state, key, command, "`link` and `unlink` are for implementation PRs.")
@@ -157,7 +164,8 @@ async def _run_one(
             text = f"Not applied: {grant.reason}.\n\n{who}"
             await _reply(state, where, command, text)
             continue
-        argument = " ".join(command.args) if transition.argument else None
+        args = [arg for arg in command.args if arg.lower() != DRY_RUN]
+        argument = " ".join(args) if transition.argument else None
         if transition.argument and not argument:
             outcome.refused += 1
             usage = f"/{config.command} {verb} <{transition.argument}>"
@@ -171,13 +179,116 @@ async def _run_one(
                 text = f"Not applied: linked implementation PRs are not merged yet: {listed}."
                 await _reply(state, where, command, text)
                 continue
+        if is_dry_run(command):
+            await _dry_run(state, pair.path, earlier, spoken, command, transition, argument, where)
+            continue
+        full = await state.replay(pair.path)
+        mine = _step_of(full.steps, spoken, command)
+        if mine is not None and mine.waiting:
+            votes = state.votes_text(transition, pair.path, full)
+            text = f"Recorded {code_span('@' + normalize(spoken.login))}'s `{verb}`. {votes}"
+            await _reply(state, where, command, text)
+            continue
         # The status every authorised command so far leads to: when deliveries are handled
         # out of order, a later decision must not be undone by an earlier one.
-        target = (await state.replay(pair.path)).status or transition.to
+        target = full.status or transition.to
         await _write_status(state, pair.path, target, argument, command, where)
         if config.numbering.when == "accept" and "accept" in transition.verbs:
             number = await assign_on_accept(state.ctx, state.repository, state.pull, pair.path)
             state.stale = number is not None
+
+
+def _step_of(steps: list[Step], spoken: Spoken, command: Command) -> Step | None:
+    """The replayed step of `command` as `spoken` wrote it, if replay saw it."""
+    for step in steps:
+        if step.spoken.comment_id == spoken.comment_id and step.command == command:
+            return step
+    return None
+
+
+def _editor(config: Config, status: str, argument: str | None) -> Callable[[str], str | None]:
+    """The metadata edit moving a proposal's text to `status` (None: not editable)."""
+    today = datetime.datetime.now(datetime.UTC).date()
+
+    def edit(text: str) -> str | None:
+        if not text:
+            return None
+        try:
+            return transition_edit(config, text, status=status, today=today, argument=argument)
+        except (FormatError, ValueError):
+            return None
+
+    return edit
+
+
+def _diff(path: str, before: str, after: str) -> str:
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True), path, path
+    )
+    return "".join(lines)
+
+
+async def _dry_run(
+    state: PullState,
+    path: str,
+    earlier: list[Spoken],
+    spoken: Spoken,
+    command: Command,
+    transition: Transition,
+    argument: str | None,
+    key: str,
+) -> None:
+    """Reply with what `command` would change, changing nothing."""
+    real = Command(command.verb, tuple(a for a in command.args if a.lower() != DRY_RUN), 0, "")
+    tried = [*earlier, Spoken(spoken.login, (real,), spoken.comment_id)]
+    pair = state.pair(path)
+    replayed = await replay(
+        state.config, path, pair.base_status, tried, state.can, pair.approvers()
+    )
+    last = replayed.steps[-1] if replayed.steps else None
+    if last is not None and last.waiting:
+        votes = state.votes_text(transition, path, replayed)
+        text = f"Dry run: this would record a vote and change nothing yet. {votes}"
+        await _reply(state, key, command, text)
+        return
+    before = state.trees.head.read(path) or ""
+    after = _editor(state.config, transition.to, argument)(before)
+    if after is None or after == before:
+        text = f"Dry run: {code_span(path)} would not change."
+    else:
+        diff = _diff(path, before, after)
+        text = f"Dry run: nothing was changed. This would commit:\n\n{fenced(diff, 'diff')}"
+    await _reply(state, key, command, text)
+
+
+async def _explain(
+    state: PullState, spoken: Spoken, command: Command, key: str, outcome: Outcome
+) -> None:
+    """Reply how each transition's roles resolve for a person (the commenter by default)."""
+    named = command.args[0] if command.args else spoken.login
+    if not LOGIN.fullmatch(named):
+        outcome.refused += 1
+        text = f"{code_span(quote_user_text(named, 40))} is not a GitHub login."
+        await _reply(state, key, command, text)
+        return
+    if not state.pairs:
+        outcome.refused += 1
+        await _reply(state, key, command, "This pull request changes no proposal.")
+        return
+    who = normalize(named)
+    lines = [f"How the roles resolve for {code_span('@' + who)}:"]
+    for pair in state.pairs:
+        lines += ["", f"{code_span(pair.path)}:", ""]
+        for transition in state.config.transitions:
+            grant = await state.can(who, transition, pair.path)
+            verb = (transition.verbs or [transition.to])[0]
+            roles = ", ".join(transition.roles)
+            mark = "granted" if grant.granted else "denied"
+            lines.append(
+                f"- `/{state.config.command} {verb}` → {code_span(transition.to)} "
+                f"(roles: {roles}): **{mark}**: {grant.reason}"
+            )
+    await _reply(state, key, command, "\n".join(lines))
 
 
 async def _write_status(
@@ -189,16 +300,8 @@ async def _write_status(
     or, where the process repeats the status in the document (Gateway API's `* Status:`),
     both files through the Git Data API (conditional on the branch head).
     """
-    config, today = state.config, datetime.datetime.now(datetime.UTC).date()
-
-    def edit(text: str) -> str | None:
-        if not text:
-            return None
-        try:
-            return transition_edit(config, text, status=status, today=today, argument=argument)
-        except (FormatError, ValueError):
-            return None
-
+    config = state.config
+    edit = _editor(config, status, argument)
     head = state.pull["head"]
     head_repo = (head.get("repo") or {}).get("full_name") or state.repo
     message = (
@@ -247,11 +350,7 @@ async def _suggest(state: PullState, path: str, edit: Any, command: Command, key
     after = edit(before)
     if after is None:
         return
-    diff = "".join(
-        difflib.unified_diff(
-            before.splitlines(keepends=True), after.splitlines(keepends=True), path, path
-        )
-    )
+    diff = _diff(path, before, after)
     text = (
         f"The bot cannot push to this pull request's branch. Please apply this change to "
         f"{code_span(path)} (the check passes once it is on the branch):\n\n"

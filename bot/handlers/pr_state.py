@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.engine.authorize import Replay, Spoken, Verdict, replay, verdict
+from bot.engine.authorize import Replay, Spoken, Verdict, quorum_for, replay, verdict
 from bot.engine.commands import parse_commands
 from bot.engine.config import Config, Transition
 from bot.engine.process import first_step
@@ -40,6 +40,10 @@ class ProposalPair:
     @property
     def head_status(self) -> str | None:
         return self.head.status if self.head is not None else None
+
+    def approvers(self) -> list[str]:
+        """The approvers the default branch's version lists (none for a new proposal)."""
+        return [normalize(login) for login in self.role_metadata().get("approvers", [])]
 
     def role_metadata(self) -> dict[str, list[str]]:
         if self.base is None:
@@ -142,7 +146,21 @@ class PullState:
             pair.base_status,
             self.history if history is None else history,
             self.can,
+            pair.approvers(),
         )
+
+    def votes_text(self, transition: Transition, path: str, replayed: Replay) -> str:
+        """Who has and who has not yet given `transition`'s verb, for a quorum beyond one."""
+        quorum = quorum_for(transition, self.pair(path).approvers())
+        if quorum.needed <= 1:
+            return ""
+        votes = replayed.votes.get(transition.to, [])
+        given = ", ".join(code_span(login) for login in votes) or "nobody yet"
+        text = f"Quorum {len(votes)} of {quorum.needed}: given by {given}"
+        if quorum.named:
+            missing = ", ".join(code_span(login) for login in quorum.missing(votes))
+            text += f"; still needed from {missing}"
+        return text + "."
 
     async def next_step(self, path: str, replayed: Replay) -> str:
         """For a proposal waiting on a decision: the command to give and who can give it."""
@@ -155,7 +173,9 @@ class PullState:
         who = await self.who_can(transition, path)
         toward = "" if transition.to == head else f" (on the way to {code_span(head or '')})"
         step = f"{code_span(start)} → {code_span(transition.to)}{toward}"
-        return f"{step} needs `/{self.config.command} {verb}`. {who}"
+        votes = self.votes_text(transition, path, replayed)
+        text = f"{step} needs `/{self.config.command} {verb}`. {who}"
+        return f"{text} {votes}" if votes else text
 
     async def verdicts(self) -> list[tuple[ProposalPair, Verdict, Replay]]:
         found: list[tuple[ProposalPair, Verdict, Replay]] = []

@@ -26,16 +26,17 @@ def test_the_registry_covers_every_transition_verb_and_status(preset: str) -> No
 def test_names_are_unique_and_ordered_info_transitions_statuses_links(preset: str) -> None:
     verbs = registry(load_preset(preset))
     assert len({v.name for v in verbs}) == len(verbs)
-    assert [v.name for v in verbs[:2]] == ["help", "status"]
+    assert [v.name for v in verbs[:3]] == ["help", "status", "explain"]
     assert [v.name for v in verbs[-2:]] == ["link", "unlink"]
     kinds = [v.kind for v in verbs]
-    assert kinds == ["info"] * 2 + ["transition"] * (len(verbs) - 4) + ["link"] * 2
+    assert kinds == ["info"] * 3 + ["transition"] * (len(verbs) - 5) + ["link"] * 2
 
 
 def test_kep_registry_in_order() -> None:
     assert names("kep") == [
         "help",
         "status",
+        "explain",
         "accept",
         "approve",
         "implemented",
@@ -73,7 +74,8 @@ def test_a_transition_verb_has_its_target_and_usage() -> None:
     by_name = {v.name: v for v in registry(load_preset("kep"))}
     assert by_name["approve"] == Verb(
         "approve",
-        "moves the proposal to `implementable` (from a new proposal, `provisional`, `deferred`)",
+        "moves the proposal to `implementable` (from a new proposal, `provisional`, `deferred`)"
+        ", once every approver the proposal lists has given it",
         "transition",
         "implementable",
         "/kep approve",
@@ -104,7 +106,15 @@ def test_an_argument_other_than_a_reference_names_its_field() -> None:
 
 def test_a_status_without_a_transition_is_not_a_verb() -> None:
     config = load_config("extends: kpep\ntransitions:\n  - {to: provisional, verbs: [accept]}\n")
-    assert names_of(config) == ["help", "status", "accept", "provisional", "link", "unlink"]
+    assert names_of(config) == [
+        "help",
+        "status",
+        "explain",
+        "accept",
+        "provisional",
+        "link",
+        "unlink",
+    ]
 
 
 def names_of(config: Config) -> list[str]:
