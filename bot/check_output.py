@@ -6,8 +6,9 @@ request, appending across updates, and caps the summary at 65,535 characters.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.engine.findings import Finding, tally
@@ -18,6 +19,11 @@ CHECK_NAME = "kepbot"
 ANNOTATIONS_PER_REQUEST = 50
 MAX_SUMMARY = 65_535
 MAX_ANNOTATION_TITLE = 255
+# GitHub's limits on check-run buttons: how many, and the length of each field.
+MAX_ACTIONS = 3
+ACTION_LIMITS = {"label": 20, "description": 40, "identifier": 20}
+ACTION_PREFIX = "verb:"
+_ACTION_VERB = re.compile(r"[a-z0-9-]{1,15}")
 _LEVEL = {"error": "failure", "warning": "warning"}
 
 
@@ -27,6 +33,7 @@ class CheckOutput:
     title: str
     summary: str
     annotations: list[dict[str, Any]]
+    actions: list[dict[str, str]] = field(default_factory=list)  # buttons: `button_actions`
 
     def batches(self) -> list[list[dict[str, Any]]]:
         """Annotations in request-sized groups; the first goes with the create request."""
@@ -45,6 +52,24 @@ def annotation(finding: Finding) -> dict[str, Any]:
     }
 
 
+def button_actions(moves: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    """Check-run buttons for `(verb, target status)` moves: the first three distinct verbs
+    whose identifier (`verb:<verb>`) fits GitHub's limits; a click arrives as a
+    `requested_action` with that identifier (bot.handlers.buttons)."""
+    found: list[dict[str, str]] = []
+    for verb, target in moves:
+        identifier = ACTION_PREFIX + verb
+        if not _ACTION_VERB.fullmatch(verb) or any(a["identifier"] == identifier for a in found):
+            continue
+        description = f"Move the proposal to {target}"[: ACTION_LIMITS["description"]]
+        found.append(
+            {"label": verb.capitalize(), "description": description, "identifier": identifier}
+        )
+        if len(found) == MAX_ACTIONS:
+            break
+    return found
+
+
 @dataclass(frozen=True)
 class Decision:
     """Where a proposal's status stands against the commands (see bot.engine.authorize)."""
@@ -57,7 +82,10 @@ class Decision:
 
 
 def check_output(
-    report: Report, config_error: str | None = None, decisions: Sequence[Decision] = ()
+    report: Report,
+    config_error: str | None = None,
+    decisions: Sequence[Decision] = (),
+    actions: Sequence[dict[str, str]] = (),
 ) -> CheckOutput:
     """The check's result: `failure` on errors or an illegal move, `action_required` while a
     move waits for someone with the role, else `success` (`neutral` when no proposal)."""
@@ -99,4 +127,5 @@ def check_output(
         lines += ["", f"{len(warnings)} warning(s) about what this change did not introduce."]
     findings = sorted(report.findings, key=lambda f: (f.severity != "error", f.path, f.line))
     summary = "\n".join(lines)[:MAX_SUMMARY]
-    return CheckOutput(conclusion, title, summary, [annotation(f) for f in findings])
+    notes = [annotation(f) for f in findings]
+    return CheckOutput(conclusion, title, summary, notes, list(actions[:MAX_ACTIONS]))

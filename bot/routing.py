@@ -21,14 +21,16 @@ from bot.github.auth import AppAuth
 from bot.github.client import GitHubClient
 from bot.github.people import Directory
 from bot.github.repo_config import ConfigCache
-from bot.handlers import commands, links, merge, proposals
+from bot.handlers import buttons, commands, links, merge, proposals
 from bot.handlers.context import HandlerContext
 from bot.reconcile import Reconciler
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ROUTER = routing.Router(proposals.router, commands.router, merge.router, links.router)
+ROUTER = routing.Router(
+    proposals.router, commands.router, merge.router, links.router, buttons.router
+)
 
 
 class Bot:

@@ -10,7 +10,15 @@ and runs the same on any instance after any restart (SPEC invariant 10).
 A transition with a quorum applies only once enough distinct authorised people have given
 its verb while the proposal sits in the source status; until then each grant is a vote.
 A command with `--dry-run` among its arguments only shows what it would do: it is no
-decision and replay ignores it.
+decision and replay ignores it. An authorised `undo` cancels the latest applied step not
+yet undone: the proposal goes back to the status before it. `undo` is authorised for the
+person who gave the undone command and for an approver of the proposal.
+
+The bot's own comments are no commands, with one exception: a comment the bot posts for a
+check-run button click (see bot.handlers.buttons) stands for the clicker's command. Only
+the App receives `requested_action` for its own check runs and only the bot can author its
+comments, and replay still asks `can` about the clicker, so such a comment grants nothing
+the clicker could not have done by writing the command.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from bot.engine.commands import Command
 from bot.engine.config import Config, Transition
 from bot.engine.process import find_transition, reachable
 from bot.engine.roles import Grant, normalize
-from bot.engine.verbs import resolve
+from bot.engine.verbs import UNDO, resolve
 
 DRY_RUN = "--dry-run"
 
@@ -86,11 +94,32 @@ class Step:
     transition: Transition | None
     grant: Grant | None
     waiting: bool = False  # an authorised vote that has not reached the quorum yet
+    undo: bool = False  # an `undo` of an earlier step (`transition`: the one undone)
 
     @property
     def applied(self) -> bool:
         granted = self.transition is not None and self.grant is not None and self.grant.granted
-        return granted and not self.waiting
+        return granted and not self.waiting and not self.undo
+
+
+def undoable(steps: Sequence[Step]) -> Step | None:
+    """The latest applied step that no authorised `undo` among `steps` has cancelled."""
+    stack: list[Step] = []
+    for step in steps:
+        if step.applied:
+            stack.append(step)
+        elif step.undo and step.grant is not None and step.grant.granted and stack:
+            stack.pop()
+    return stack[-1] if stack else None
+
+
+async def may_undo(can: Can, login: str, step: Step, path: str) -> Grant:
+    """Whether `login` may undo `step`: its author may, and so may an approver."""
+    assert step.transition is not None
+    if normalize(login) == normalize(step.spoken.login):
+        return Grant("author", True, f"`{normalize(login)}` gave the undone command")
+    as_approver = step.transition.model_copy(update={"roles": ["approver"]})
+    return await can(login, as_approver, path)
 
 
 @dataclass
@@ -136,6 +165,9 @@ async def replay(
         for command in spoken.commands:
             if is_dry_run(command):
                 continue
+            if command.verb == UNDO:
+                await _undo(result, spoken, command, can, path)
+                continue
             transition = transition_for(config, command.verb, result.status)
             if transition is None:
                 if resolve(config, command.verb, result.status):
@@ -154,6 +186,18 @@ async def replay(
                 result.status = transition.to
                 result.votes = {}
     return result
+
+
+async def _undo(result: Replay, spoken: Spoken, command: Command, can: Can, path: str) -> None:
+    """Apply an `undo` to `result`: back to the status before the latest applied step."""
+    target = undoable(result.steps)
+    if target is None or target.transition is None:
+        return
+    grant = await may_undo(can, spoken.login, target, path)
+    result.steps.append(Step(spoken, command, result.status, target.transition, grant, undo=True))
+    if grant.granted:
+        result.status = target.before
+        result.votes = {}
 
 
 def verdict(config: Config, replayed: Replay, head: str | None) -> Verdict:

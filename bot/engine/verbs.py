@@ -2,7 +2,7 @@
 
 This module owns what each `/<command> <verb>` means for a configuration: the info
 verbs (`help`, `status`), every transition verb, every status name (a verb that moves
-to that status), and the implementation-link verbs (`link`, `unlink`). The help text,
+to that status), `undo`, and the implementation-link verbs (`link`, `unlink`). The help text,
 and the README's command reference generated from it, come from `registry`, so they
 never disagree with what the bot accepts.
 """
@@ -15,7 +15,7 @@ from typing import Literal
 
 from bot.engine.config import ANY, NEW, Config, Transition
 
-Kind = Literal["transition", "info", "link"]
+Kind = Literal["transition", "info", "undo", "link"]
 INFO_VERBS = {
     "help": "shows this list of commands",
     "status": "shows the proposal's status, what is missing, and who can act next",
@@ -27,7 +27,9 @@ LINK_VERBS = {
     "link": "on an implementation pull request: links it to the proposal `<ref>`",
     "unlink": "on an implementation pull request: removes its link to the proposal `<ref>`",
 }
-RESERVED = frozenset(INFO_VERBS) | frozenset(LINK_VERBS)
+UNDO = "undo"
+UNDO_SUMMARY = "reverts the bot's last transition on this pull request (its metadata edit too)"
+RESERVED = frozenset(INFO_VERBS) | frozenset(LINK_VERBS) | {UNDO}
 # Logical fields whose values are references to other proposals.
 _REFERENCE_FIELDS = frozenset({"superseded-by", "replaces", "see-also"})
 
@@ -54,6 +56,7 @@ def registry(config: Config) -> list[Verb]:
         if status.lower() not in taken and _transitions_named(config, status.lower()):
             found.append(_transition_verb(config, status.lower()))
             taken.add(status.lower())
+    found.append(Verb(UNDO, UNDO_SUMMARY, "undo", None, f"/{config.command} {UNDO}"))
     found += [_link_verb(config, name) for name in LINK_VERBS]
     return found
 
@@ -172,6 +175,8 @@ def _help_row(config: Config, verb: Verb) -> str:
     who = "anyone"
     if verb.kind == "link":
         who = "the pull request's author, approvers"
+    elif verb.kind == "undo":
+        who = "whoever gave the undone command, approvers"
     elif verb.kind == "transition":
         roles = dict.fromkeys(r for t in resolve(config, verb.name, None) for r in t.roles)
         who = ", ".join(_role_name(role) for role in roles)

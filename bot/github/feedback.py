@@ -47,6 +47,8 @@ async def publish_check(
         "completed_at": _now(),
         "output": {"title": output.title, "summary": output.summary, "annotations": batches[0]},
     }
+    if output.actions:  # buttons (at most three); a click comes back as `requested_action`
+        body["actions"] = output.actions
     # Safe to repeat after a lost answer: a second completed run on the same commit only
     # duplicates the result, while giving up would leave the commit without a check.
     created = await gh.post(f"/repos/{repo}/check-runs", data=body, extra_headers=dict(RETRY_SAFE))

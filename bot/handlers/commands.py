@@ -23,7 +23,16 @@ from typing import Any
 
 from gidgethub import BadRequest, routing, sansio
 
-from bot.engine.authorize import DRY_RUN, Spoken, Step, is_dry_run, replay, transition_for
+from bot.engine.authorize import (
+    DRY_RUN,
+    Spoken,
+    Step,
+    is_dry_run,
+    may_undo,
+    replay,
+    transition_for,
+    undoable,
+)
 from bot.engine.commands import Command, new_commands, parse_commands
 from bot.engine.config import Config, Transition
 from bot.engine.edits import transition_edit
@@ -32,7 +41,7 @@ from bot.engine.markdown import set_status_bullet
 from bot.engine.process import next_statuses
 from bot.engine.proposal import document_path
 from bot.engine.roles import normalize
-from bot.engine.verbs import closest, help_text, resolve
+from bot.engine.verbs import UNDO, closest, help_text, resolve
 from bot.github.comments import claim, code_span, fenced, post_once, quote_user_text, react
 from bot.github.repo import (
     BranchProtected,
@@ -40,6 +49,7 @@ from bot.github.repo import (
     Snapshot,
     UpdateResult,
     commit_files,
+    read_file,
     update_file,
 )
 from bot.handlers import links
@@ -123,6 +133,9 @@ async def _run_one(
         return  # the status comment is refreshed after every command
     if verb == "explain":
         await _explain(state, spoken, command, key, outcome)
+        return
+    if verb == UNDO:
+        await _undo(state, earlier, spoken, command, key, outcome)
         return
     if verb in LINK_VERBS:
         outcome.refused += 1
@@ -343,6 +356,102 @@ async def _write_status(
     if page is not None:
         state.written(document, set_status_bullet(page, status), result.commit)
     return True
+
+
+async def _undo(
+    state: PullState,
+    earlier: list[Spoken],
+    spoken: Spoken,
+    command: Command,
+    key: str,
+    outcome: Outcome,
+) -> None:
+    """Undo the latest applied step of each proposal (replay does the same with this
+    command): allowed to whoever gave that step's command and to an approver."""
+    undone = 0
+    for pair in state.pairs:
+        if pair.head is None:
+            continue
+        where = f"{key}-{hashlib.sha1(pair.path.encode()).hexdigest()[:12]}"
+        target = undoable((await state.replay(pair.path, earlier)).steps)
+        if target is None or target.transition is None:
+            continue
+        grant = await may_undo(state.can, spoken.login, target, pair.path)
+        if not grant.granted:
+            outcome.refused += 1
+            text = (
+                f"Not undone: {grant.reason}. Only {code_span('@' + target.spoken.login)} "
+                f"(who gave {code_span(target.command.raw)}) or an approver may undo it."
+            )
+            await _reply(state, where, command, text)
+            continue
+        undone += 1
+        await _revert(state, pair.path, target.transition.to, command, where)
+    if not undone and not outcome.refused:
+        outcome.refused += 1
+        await _reply(state, key, command, "Nothing to undo: no command has moved a proposal.")
+
+
+def _first_line(commit: dict[str, Any]) -> str:
+    return str(commit["commit"]["message"]).split("\n", 1)[0]
+
+
+async def _revert(state: PullState, path: str, moved_to: str, command: Command, key: str) -> None:
+    """Put the files of the bot's latest commit moving `path` to `moved_to` (one not undone
+    yet) back to their exact bytes before it, conditionally: only while they still hold
+    what that commit wrote. No such commit (the step changed no file): nothing to write."""
+    gh, config = state.ctx.gh, state.config
+    url = f"/repos/{state.repo}/pulls/{state.number}/commits?per_page=100"
+    commits = [c async for c in gh.getiter(url)]
+    reverted = {_first_line(c).rsplit(" ", 1)[-1] for c in commits}
+    moving = f"{config.kind}: {path} → "
+    found = next(
+        (
+            c
+            for c in reversed(commits)
+            if _first_line(c).startswith(moving) and str(c["sha"])[:12] not in reverted
+        ),
+        None,
+    )
+    if found is None or _first_line(found) != moving + moved_to or not found["parents"]:
+        return
+    sha, parent = str(found["sha"]), str(found["parents"][0]["sha"])
+    head = state.pull["head"]
+    head_repo = (head.get("repo") or {}).get("full_name") or state.repo
+    files = [path, document_path(config.proposals, path)]
+    changed_since: list[str] = []
+
+    async def plan(snapshot: Snapshot) -> dict[str, str | None] | None:
+        changes: dict[str, str | None] = {}
+        for name in dict.fromkeys(files):
+            written = await read_file(gh, head_repo, name, sha)
+            before = await read_file(gh, head_repo, name, parent)
+            current = await snapshot.read(name)
+            was = written.text if written is not None else None
+            if current != was:
+                changed_since.append(name)
+                return None
+            if was != (before.text if before is not None else None):
+                changes[name] = before.text if before is not None else None
+        return changes or None
+
+    message = f"{config.kind}: {path} ← undo of {sha[:12]}\n\nRequested with `{command.raw}`."
+    try:
+        result = await commit_files(gh, head_repo, head["ref"], plan, message)
+    except (BranchProtected, RepoConflict, BadRequest) as error:
+        log.info("cannot undo %s on %s (%s)", path, head_repo, error)
+        text = f"The bot cannot push to this branch: please revert commit {sha[:12]} by hand."
+        await _reply(state, f"{key}-undo", command, text)
+        return
+    if changed_since:
+        listed = ", ".join(code_span(name) for name in changed_since)
+        text = f"Not reverted: {listed} changed after commit {sha[:12]}; edit it by hand."
+        await _reply(state, f"{key}-undo", command, text)
+        return
+    for name in result.paths:
+        version = await read_file(gh, head_repo, name, result.commit or head["ref"])
+        if version is not None:
+            state.written(name, version.text, result.commit)
 
 
 async def _suggest(state: PullState, path: str, edit: Any, command: Command, key: str) -> None:

@@ -9,11 +9,12 @@ runs and commands both start from here, so both see GitHub the same way.
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.engine.authorize import Replay, Spoken, Verdict, quorum_for, replay, verdict
-from bot.engine.commands import parse_commands
+from bot.engine.commands import Command, parse_commands
 from bot.engine.config import Config, Transition
 from bot.engine.process import first_step
 from bot.engine.proposal import Proposal, document_path, load_proposal
@@ -25,6 +26,20 @@ from bot.github.roles import holds, who_can
 from bot.handlers.context import HandlerContext
 
 ROLE_FIELDS = ("approvers", "reviewers", "authors")
+# The hidden marker of the bot's comment recording a check-run button click (its clicker,
+# verb and check run); see bot.handlers.buttons and, for why replay trusts it,
+# bot.engine.authorize.
+BUTTON = re.compile(r"<!-- kepbot:button:([A-Za-z0-9-]{1,39}):([a-z0-9-]{1,15}):([0-9]+) -->")
+
+
+def button_marker(login: str, verb: str, run_id: int) -> str:
+    """The `post_once` marker of `login`'s click on `verb` of check run `run_id`."""
+    return f"button:{normalize(login)}:{verb}:{run_id}"
+
+
+def button_command(word: str, verb: str) -> Command:
+    """The command a click on the button for `verb` stands for."""
+    return Command(verb, (), 1, f"/{word} {verb}")
 
 
 @dataclass
@@ -195,7 +210,8 @@ async def read_thread(ctx: HandlerContext, repo: str, number: int) -> list[dict[
 def command_history(
     ctx: HandlerContext, pull: dict[str, Any], thread: list[dict[str, Any]], word: str
 ) -> list[Spoken]:
-    """The commands of the PR body and of every comment, oldest first; bots' are ignored."""
+    """The commands of the PR body and of every comment, oldest first; bots' are ignored,
+    except this bot's records of button clicks, which stand for the clicker's command."""
     history = []
     author = pull["user"]
     if author.get("type") != "Bot":
@@ -204,7 +220,13 @@ def command_history(
             history.append(Spoken(str(author["login"]), tuple(body), None))
     for comment in thread:
         user = comment.get("user") or {}
-        if user.get("type") == "Bot" or user.get("login") == ctx.bot_login:
+        if user.get("login") == ctx.bot_login:
+            click = BUTTON.match(comment.get("body") or "")
+            if click is not None:
+                command = button_command(word, click.group(2))
+                history.append(Spoken(click.group(1), (command,), int(comment["id"])))
+            continue
+        if user.get("type") == "Bot":
             continue
         commands = parse_commands(comment.get("body") or "", word)
         if commands:

@@ -12,8 +12,10 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
-from bot.check_output import Decision, check_output
+from bot.check_output import Decision, button_actions, check_output
+from bot.engine.authorize import transition_for
 from bot.engine.validate import Report, validate_change
+from bot.engine.verbs import registry
 from bot.github.comments import code_span, upsert_comment
 from bot.github.feedback import publish_check, publish_status
 from bot.github.labels import desired_labels, managed_labels, sync_labels
@@ -50,10 +52,17 @@ async def check_state(state: PullState) -> None:
     ctx, pull = state.ctx, state.pull
     report = validate_change(state.config, state.trees.head, state.trees.base, state.trees.changed)
     decisions = []
+    moves: list[tuple[str, str]] = []  # (verb, target) legal next, for the buttons
+    verbs = [v.name for v in registry(state.config) if v.kind == "transition"]
     for pair, found, replayed in await state.verdicts():
         step = await state.next_step(pair.path, replayed) if found == "waiting" else ""
         decisions.append(Decision(pair.path, found, pair.base_status, pair.head_status, step))
-    output = check_output(report, decisions=decisions)
+        for verb in verbs:
+            transition = transition_for(state.config, verb, replayed.status)
+            usable = transition is not None and not transition.argument
+            if transition is not None and usable and all(t != transition.to for _, t in moves):
+                moves.append((verb, transition.to))
+    output = check_output(report, decisions=decisions, actions=button_actions(moves))
     steps = [_publish(ctx, state.repo, pull, output)]
     if state.pairs:
         steps += [_labels(state), _status_comment(state, decisions, output.conclusion)]

@@ -29,7 +29,7 @@ def test_names_are_unique_and_ordered_info_transitions_statuses_links(preset: st
     assert [v.name for v in verbs[:3]] == ["help", "status", "explain"]
     assert [v.name for v in verbs[-2:]] == ["link", "unlink"]
     kinds = [v.kind for v in verbs]
-    assert kinds == ["info"] * 3 + ["transition"] * (len(verbs) - 5) + ["link"] * 2
+    assert kinds == ["info"] * 3 + ["transition"] * (len(verbs) - 6) + ["undo", "link", "link"]
 
 
 def test_kep_registry_in_order() -> None:
@@ -50,6 +50,7 @@ def test_kep_registry_in_order() -> None:
         "rejected",
         "withdrawn",
         "replaced",
+        "undo",
         "link",
         "unlink",
     ]
@@ -112,6 +113,7 @@ def test_a_status_without_a_transition_is_not_a_verb() -> None:
         "explain",
         "accept",
         "provisional",
+        "undo",
         "link",
         "unlink",
     ]
