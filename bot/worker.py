@@ -8,6 +8,7 @@ never stops a worker. ``drain`` finishes what it can before a deadline and cance
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -165,11 +166,9 @@ class WorkerPool:
                 self._pending,
                 len(self._running),
             )
-            try:
+            with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(deadline_seconds):
                     await self._idle.wait()
-            except TimeoutError:
-                pass
         not_started = self._take_waiting_jobs()
         running = list(self._running)
         for task in self._tasks:

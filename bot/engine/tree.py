@@ -18,7 +18,7 @@ MAX_FILE_BYTES = 2 * 1024 * 1024  # a proposal file larger than this is refused,
 
 
 class FileTooLarge(ValueError):
-    pass
+    """A file over MAX_FILE_BYTES: refused rather than read into memory."""
 
 
 class Tree(Protocol):
