@@ -4,9 +4,17 @@ Shows an installed repository's proposals by status and area (number, title, aut
 where the metadata has `latest-milestone` and `stage` (KEP), a roadmap per milestone. Only
 repositories an installation of the App can see are shown; private ones only when
 `KEPBOT_PAGE_PRIVATE` allows it (default off); anything else is a 404 that reveals nothing.
-Results are cached for `TTL_SECONDS`. Time in state is not read from GitHub here (the REST
-double has no commit listing by path), so `since` and `days_in_state` are null; the local
-`kepbot report` computes them from a clone.
+Results are cached for `TTL_SECONDS`.
+
+Time in state (`since`, `days_in_state`) comes from the history of each proposal's metadata
+file: `GET /repos/{repo}/commits?path=...&sha=<head>` (one page of at most `HISTORY_COMMITS`),
+then the file at each commit, newest first, stopping at the first whose status differs.
+`since` is the committer date of the oldest commit in that run. Requests are bounded: only
+the `HISTORY_PROPOSALS` highest-numbered proposals (a cheap stand-in for the most recently
+active) get history, at most `HISTORY_READS` file reads per page build, and a run that
+fills the whole page of commits is unknown. In all those cases both fields are null. The
+histories are cached per (repository, default-branch head sha): they cannot change until
+the branch moves. `days_in_state` is whole days up to the time the page is built.
 """
 
 from __future__ import annotations
@@ -16,13 +24,15 @@ import datetime
 import html
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 from cachetools import TTLCache
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
-from bot.engine.proposal import Proposal, is_proposal_path, load_all
+from bot.engine.pipeline import DAY, current_since
+from bot.engine.proposal import Proposal, is_proposal_path, load_all, load_proposal
 from bot.engine.tree import MemoryTree
 from bot.github.auth import AppAuth
 from bot.github.repo import list_paths, read_file
@@ -36,6 +46,12 @@ __all__ = ["page_data", "pipeline_view", "render_html"]
 TTL_SECONDS = 300.0
 MAX_PROPOSALS = 1000
 FETCHES = 8
+HISTORY_PROPOSALS = 200
+HISTORY_COMMITS = 30
+HISTORY_READS = 1000
+HISTORY_TTL_SECONDS = TTL_SECONDS * 12
+Since = dict[str, str | None]  # metadata path -> ISO date the current status began
+Clock = Callable[[], datetime.datetime]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -43,12 +59,17 @@ class NotShown(Exception):
     """The repository is unknown, not installed, or private without the access rule."""
 
 
-def pipeline_view(bot: Bot, *, allow_private: bool | None = None) -> Handler:
+def _utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def pipeline_view(bot: Bot, *, allow_private: bool | None = None, now: Clock = _utcnow) -> Handler:
     """The handler for `/pipeline/{owner}/{repo}`; a name ending in `.json` answers JSON."""
     private = allow_private
     if private is None:
         private = bot.settings.kepbot_page_private
     cache: TTLCache[str, dict[str, Any]] = TTLCache(maxsize=256, ttl=TTL_SECONDS)
+    histories: TTLCache[tuple[str, str], Since] = TTLCache(maxsize=64, ttl=HISTORY_TTL_SECONDS)
 
     async def view(request: web.Request) -> web.StreamResponse:
         owner, name = request.match_info["owner"], request.match_info["repo"]
@@ -58,7 +79,9 @@ def pipeline_view(bot: Bot, *, allow_private: bool | None = None) -> Handler:
         data = cache.get(key)
         if data is None:
             try:
-                data = await page_data(bot, repo, allow_private=private)
+                data = await page_data(
+                    bot, repo, allow_private=private, histories=histories, now=now
+                )
             except NotShown:
                 if as_json:
                     return web.json_response({"message": "Not Found"}, status=404)
@@ -87,7 +110,14 @@ async def _installation_api(bot: Bot, repo: str) -> GitHubAPI:
         raise
 
 
-async def page_data(bot: Bot, repo: str, *, allow_private: bool) -> dict[str, Any]:
+async def page_data(
+    bot: Bot,
+    repo: str,
+    *,
+    allow_private: bool,
+    histories: TTLCache[tuple[str, str], Since] | None = None,
+    now: Clock = _utcnow,
+) -> dict[str, Any]:
     """Everything the page shows, as JSON-ready data."""
     gh = await _installation_api(bot, repo)
     try:
@@ -103,7 +133,74 @@ async def page_data(bot: Bot, repo: str, *, allow_private: bool) -> dict[str, An
     if config.config is None:
         raise NotShown(repo)
     proposals = await _proposals(gh, full, branch, config.config)
-    return _shape(full, branch, proposals)
+    head = await _head(gh, full, branch)
+    since = histories.get((full, head)) if histories is not None else None
+    if since is None:
+        since = await _since_all(gh, full, head, config.config, proposals)
+        if histories is not None:
+            histories[(full, head)] = since
+    return _shape(full, branch, proposals, since, now())
+
+
+async def _head(gh: GitHubAPI, repo: str, branch: str) -> str:
+    ref: Any = await gh.getitem(f"/repos/{repo}/git/ref/heads/{quote(branch)}")
+    return str(ref["object"]["sha"])
+
+
+def _by_recency(proposal: Proposal) -> tuple[int, str]:
+    number = proposal.number or ""
+    return (-int(number) if number.isdigit() else 0, proposal.path)
+
+
+async def _since_all(
+    gh: GitHubAPI, repo: str, head: str, config: Any, proposals: list[Proposal]
+) -> Since:
+    chosen = sorted(proposals, key=_by_recency)[:HISTORY_PROPOSALS]
+    gate = asyncio.Semaphore(FETCHES)
+    budget = [HISTORY_READS]
+
+    async def one(proposal: Proposal) -> tuple[str, str | None]:
+        async with gate:
+            when = await _since(gh, repo, head, config, proposal, budget)
+        return proposal.path, when.isoformat(timespec="seconds") if when else None
+
+    return dict(await asyncio.gather(*(one(p) for p in chosen)))
+
+
+def _date(value: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+async def _since(
+    gh: GitHubAPI, repo: str, head: str, config: Any, proposal: Proposal, budget: list[int]
+) -> datetime.datetime | None:
+    """When `proposal` entered its current status, from its metadata file's history."""
+    status = proposal.status
+    if status is None:
+        return None
+    query = urlencode({"path": proposal.path, "sha": head, "per_page": HISTORY_COMMITS})
+    commits: Any = await gh.getitem(f"/repos/{repo}/commits?{query}")
+    history = [(_date(c["commit"]["committer"]["date"]), str(c["sha"])) for c in commits]
+    if not history:
+        return None
+    statuses: list[tuple[datetime.datetime, str | None]] = [(history[0][0], status)]
+    for when, sha in history[1:]:  # the newest one holds the file as it is now
+        if budget[0] <= 0:
+            return None
+        budget[0] -= 1
+        found = await read_file(gh, repo, proposal.path, sha)
+        older = None
+        if found is not None and found.text is not None:
+            tree = MemoryTree({proposal.path: found.text})
+            loaded = load_proposal(config, tree, proposal.path)
+            older = loaded.status if loaded is not None else None
+        statuses.append((when, older))
+        if older != status:
+            break
+    else:
+        if len(history) >= HISTORY_COMMITS:
+            return None  # the run may go back further than the page read
+    return current_since(statuses)
 
 
 async def _proposals(gh: GitHubAPI, repo: str, branch: str, config: Any) -> list[Proposal]:
@@ -125,7 +222,13 @@ def _meta(proposal: Proposal, key: str) -> str | None:
     return str(value).strip() or None if value is not None else None
 
 
-def _shape(repo: str, branch: str, proposals: list[Proposal]) -> dict[str, Any]:
+def _shape(
+    repo: str,
+    branch: str,
+    proposals: list[Proposal],
+    since: Since,
+    now: datetime.datetime,
+) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     roadmap: dict[str, dict[str, list[str]]] = {}
@@ -133,6 +236,8 @@ def _shape(repo: str, branch: str, proposals: list[Proposal]) -> dict[str, Any]:
         status = p.status or "unknown"
         stage, milestone = _meta(p, "stage"), _meta(p, "latest-milestone")
         counts[status] = counts.get(status, 0) + 1
+        began = since.get(p.path)
+        days = int((now - _date(began)).total_seconds() // DAY) if began else None
         row = {
             "path": p.path,
             "number": p.number,
@@ -142,8 +247,8 @@ def _shape(repo: str, branch: str, proposals: list[Proposal]) -> dict[str, Any]:
             "authors": p.list_of("authors"),
             "stage": stage,
             "latest_milestone": milestone,
-            "since": None,
-            "days_in_state": None,
+            "since": began,
+            "days_in_state": max(days, 0) if days is not None else None,
         }
         rows.append(row)
         if milestone and stage:
@@ -153,8 +258,12 @@ def _shape(repo: str, branch: str, proposals: list[Proposal]) -> dict[str, Any]:
     return {
         "repository": repo,
         "default_branch": branch,
-        "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "time_in_state": "unavailable",
+        "generated_at": now.isoformat(timespec="seconds"),
+        "time_in_state": {
+            "source": "metadata file history",
+            "max_proposals": HISTORY_PROPOSALS,
+            "max_commits": HISTORY_COMMITS,
+        },
         "counts": dict(sorted(counts.items())),
         "proposals": rows,
         "roadmap": {m: roadmap[m] for m in sorted(roadmap, reverse=True)},
@@ -187,8 +296,9 @@ def render_html(data: dict[str, Any]) -> str:
             out.append("<th>Days in state</th></tr></thead><tbody>")
         cells = (row["area"], row["number"], row["title"], ", ".join(row["authors"]))
         out.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells))
-        out.append(f"<td>{_e(row['days_in_state'] if row['days_in_state'] is not None else '')}")
-        out.append("</td></tr>")
+        days = row["days_in_state"]
+        since = f" title='since {_e(row['since'])}'" if row["since"] else ""
+        out.append(f"<td class='days'{since}>{_e(days if days is not None else '')}</td></tr>")
     if current is not None:
         out.append("</tbody></table>")
     if data["roadmap"]:

@@ -25,6 +25,7 @@ __all__ = [
     "Summary",
     "Timeline",
     "changes_from_snapshots",
+    "current_since",
     "nearest_rank",
     "summarize",
     "timelines",
@@ -90,6 +91,26 @@ def changes_from_snapshots(
             current[path] = status
             changes.append(Change(path, status, when))
     return changes
+
+
+def current_since(newest_first: Iterable[tuple[datetime, str | None]]) -> datetime | None:
+    """When the current status began, from (commit date, status after it), newest first.
+
+    The date of the oldest commit in the leading run with the newest status; None when there
+    is no history or the newest status is None (removed). The caller decides whether the run
+    reached the end of the history it read (a lower bound otherwise).
+    """
+    since: datetime | None = None
+    current: str | None = None
+    for index, (when, status) in enumerate(newest_first):
+        if index == 0:
+            if status is None:
+                return None
+            current = status
+        elif status != current:
+            break
+        since = when
+    return since
 
 
 def timelines(changes: Iterable[Change], now: datetime) -> dict[str, Timeline]:

@@ -21,7 +21,16 @@ from bot.sandbox.diffing import diff_trees
 from bot.sandbox.errors import ApiError, not_found, unprocessable
 from bot.sandbox.gitstore import BLOB_MODES, SUBMODULE_MODE, TREE_MODE, Commit, FlatTree, Signature
 from bot.sandbox.model import Json
-from bot.sandbox.routing import Ctx, Registry, Reply, created, no_content, ok, paged
+from bot.sandbox.routing import (
+    Ctx,
+    Registry,
+    Reply,
+    created,
+    no_content,
+    ok,
+    paged,
+    paginate,
+)
 from bot.sandbox.views_git import (
     base64_lines,
     git_commit_json,
@@ -287,3 +296,38 @@ def compare(ctx: Ctx) -> Reply:
             "files": [file_json(ctx.urls, repo, head, change) for change in changes],
         }
     )
+
+
+def _touches(ctx: Ctx, sha: str, path: str) -> bool:
+    """Whether commit `sha` changed `path` (a file or a folder) against its first parent."""
+    objects = ctx.state.objects
+    commit = objects.commits[sha]
+    mine = objects.lookup(commit.tree, path)
+    theirs = (
+        objects.lookup(objects.commits[commit.parents[0]].tree, path) if commit.parents else None
+    )
+    if mine is None or theirs is None:
+        return mine is not theirs
+    return (mine.sha, mine.mode) != (theirs.sha, theirs.mode)
+
+
+@registry.route("GET", "/repos/{owner}/{repo}/commits", **CONTENTS_READ)
+def list_commits(ctx: Ctx) -> Reply:
+    """Newest first along first parents from `sha` (default branch); `path` filters."""
+    state, repo = ctx.state, ctx.repo
+    _require_repo_not_empty(ctx)
+    start = ctx.query("sha") or repo.default_branch
+    head = resolve_commit(state, repo, start)
+    if head is None:
+        raise ApiError(404, f"No commit found for SHA: {start}")
+    path = (ctx.query("path") or "").strip("/")
+    chain: list[str] = []
+    current: str | None = head
+    while current is not None:
+        chain.append(current)
+        parents = state.objects.commits[current].parents
+        current = parents[0] if parents else None
+    if path:
+        chain = [sha for sha in chain if _touches(ctx, sha, path)]
+    page, headers = paginate(ctx, chain)
+    return ok([rest_commit_json(state, ctx.urls, repo, sha) for sha in page], headers=headers)

@@ -10,6 +10,7 @@ from bot.engine.pipeline import (
     DAY,
     Change,
     changes_from_snapshots,
+    current_since,
     nearest_rank,
     summarize,
     timelines,
@@ -89,3 +90,12 @@ def test_summary_counts_and_distribution() -> None:
     assert (prov.count, prov.median, prov.p90) == (4, 2.5 * DAY, 10 * DAY)
     impl = summary.per_status["implementable"]
     assert (impl.count, impl.median, impl.p90) == (3, 8 * DAY, 9 * DAY)
+
+
+def test_current_since_is_the_oldest_commit_of_the_leading_run() -> None:
+    d = [datetime(2024, 1, day, tzinfo=UTC) for day in (1, 5, 9, 20)]
+    newest_first = [(d[3], "implementable"), (d[2], "implementable"), (d[1], "provisional")]
+    assert current_since([*newest_first, (d[0], "implementable")]) == d[2]
+    assert current_since([(d[3], "implemented")]) == d[3]
+    assert current_since([(d[3], None), (d[2], "provisional")]) is None
+    assert current_since([]) is None

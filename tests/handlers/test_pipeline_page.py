@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
@@ -16,7 +19,7 @@ from bot.pipeline_page import pipeline_view
 from bot.routing import Bot
 from bot.sandbox.double import GitHubDouble
 from bot.sandbox.harness import settings_for
-from bot.sandbox.testing import app_credentials, running
+from bot.sandbox.testing import AppCredentials, ManualClock, app_credentials, new_double, running
 
 CHROMIUM = "/usr/bin/chromium"
 HOSTILE = "keps/sig-apps/4000-hostile/kep.yaml"
@@ -42,17 +45,15 @@ class Page:
             return response.status, await response.text()
 
 
-@pytest.fixture
-async def page() -> AsyncIterator[Page]:
-    credentials = app_credentials()
-    double = demo.seed(credentials)
-    double.push(demo.REPO, "main", {HOSTILE: HOSTILE_KEP}, "add hostile KEP", demo.OWNER)
-    double.add_repo(demo.OWNER, "secret", {"keps/sig-x/1-a/kep.yaml": HOSTILE_KEP}, private=True)
-    double.add_repo("elsewhere", "enhancements", {"README.md": "hi\n"})
+@asynccontextmanager
+async def serve(
+    double: GitHubDouble, credentials: AppCredentials, now: datetime | None = None
+) -> AsyncIterator[Page]:
+    clock = {"now": (lambda: now)} if now is not None else {}
     async with running(double) as api_url:
         bot = Bot(settings_for(api_url, credentials))
         app = web.Application()
-        app.router.add_get("/pipeline/{owner}/{repo}", pipeline_view(bot))
+        app.router.add_get("/pipeline/{owner}/{repo}", pipeline_view(bot, **clock))
         app.router.add_get("/open/{owner}/{repo}", pipeline_view(bot, allow_private=True))
         app.cleanup_ctx.append(bot.lifecycle)
         runner = web.AppRunner(app, access_log=None)
@@ -64,6 +65,17 @@ async def page() -> AsyncIterator[Page]:
                 yield Page(f"http://127.0.0.1:{port}", session, double)
         finally:
             await runner.cleanup()
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Page]:
+    credentials = app_credentials()
+    double = demo.seed(credentials)
+    double.push(demo.REPO, "main", {HOSTILE: HOSTILE_KEP}, "add hostile KEP", demo.OWNER)
+    double.add_repo(demo.OWNER, "secret", {"keps/sig-x/1-a/kep.yaml": HOSTILE_KEP}, private=True)
+    double.add_repo("elsewhere", "enhancements", {"README.md": "hi\n"})
+    async with serve(double, credentials) as running_page:
+        yield running_page
 
 
 async def test_json_lists_proposals_counts_and_roadmap(page: Page) -> None:
@@ -78,7 +90,8 @@ async def test_json_lists_proposals_counts_and_roadmap(page: Page) -> None:
     assert rows["4000"]["authors"] == ["@mallory"]
     assert rows["4000"]["area"] == "sig-apps"
     assert rows["753"]["status"] == "implemented"
-    assert rows["4000"]["days_in_state"] is None  # no commit history through the double
+    assert rows["4000"]["days_in_state"] == 0  # pushed just now
+    assert rows["4000"]["since"] is not None
     assert data["roadmap"]["v1.31"] == {"beta": ["4000"]}
 
 
@@ -126,3 +139,39 @@ async def test_headless_chromium_renders_the_page(page: Page) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends" in dom
     assert "Sidecar containers" in dom
     assert "<h3>v1.31</h3>" in dom
+
+
+DAY = 86400
+
+
+async def test_days_in_state_from_dated_pushes() -> None:
+    """KEP 4000: provisional on day 2, implementable on day 7, retitled on day 10; now is day 25."""
+    credentials = app_credentials()
+    start = int(time.time()) - 30 * DAY
+    clock = ManualClock(start)
+    double = new_double(credentials, clock=clock)
+    double.add_org(demo.OWNER)
+    double.add_repo(demo.OWNER, demo.NAME, demo.sample_repository())  # KEP 753 on day 0
+    double.add_installation(demo.OWNER)
+    pushes = [
+        (2, HOSTILE_KEP),
+        (5, HOSTILE_KEP.replace("provisional", "implementable")),
+        (3, HOSTILE_KEP.replace("provisional", "implementable").replace("&", "and")),
+    ]
+    for days, text in pushes:
+        clock.advance(days * DAY)
+        double.push(demo.REPO, "main", {HOSTILE: text}, "edit KEP 4000", demo.OWNER)
+    clock.advance(DAY)
+    double.push(demo.REPO, "main", {"README.md": "unrelated\n"}, "unrelated", demo.OWNER)
+    clock.now = time.time()  # the App's JWT is checked against the double's clock
+    now = datetime.fromtimestamp(start + 25 * DAY + 3600, UTC)
+    async with serve(double, credentials, now) as page:
+        status, body = await page.get(f"/pipeline/{demo.REPO}.json")
+        assert status == 200
+        rows = {row["number"]: row for row in json.loads(body)["proposals"]}
+        assert rows["4000"]["status"] == "implementable"
+        assert rows["4000"]["since"] == datetime.fromtimestamp(start + 7 * DAY, UTC).isoformat()
+        assert rows["4000"]["days_in_state"] == 18
+        assert rows["753"]["days_in_state"] == 25
+        status, html_body = await page.get(f"/pipeline/{demo.REPO}")
+        assert "<td class='days' title='since " in html_body and ">18</td>" in html_body
