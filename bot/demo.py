@@ -67,6 +67,10 @@ see-also:
 """
 
 
+# The new KEP with both mistakes corrected, as alice pushes it in step 2.
+FIXED_KEP = NEW_KEP.replace("provisonal", "provisional").replace("2026-11-31", "2026-11-21")
+
+
 def sample_repository() -> dict[str, str]:
     """A small kubernetes/enhancements: one implemented KEP and the files its rules read."""
     return {
@@ -133,7 +137,7 @@ async def script(box: Harness, say: Callable[[str], None]) -> None:
     await show_check(box, say, first)
     say("")
     say("2. alice pushes a fix for both")
-    fixed = NEW_KEP.replace("provisonal", "provisional").replace("2026-11-31", "2026-11-21")
+    fixed = FIXED_KEP
     double.push(REPO, BRANCH, {f"{KEP_DIR}/kep.yaml": fixed}, "Fix the KEP", "alice")
     second = double.branch_sha(REPO, BRANCH) or ""
     event = pull_request_event(double, REPO, number, "synchronize", before=first)

@@ -13,7 +13,7 @@ from bot.engine.tree import Tree
 
 
 class ScaffoldError(ValueError):
-    pass
+    """A proposal that cannot be scaffolded (no title, no area, a file in the way)."""
 
 
 def slugify(title: str) -> str:

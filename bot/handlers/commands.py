@@ -110,6 +110,11 @@ async def run_commands(
     return state
 
 
+def _reply_key(key: str, path: str) -> str:
+    """The marker of a reply about one proposal: paths may hold any character, so a hash."""
+    return f"{key}-{hashlib.sha1(path.encode()).hexdigest()[:12]}"
+
+
 def _history_before(history: list[Spoken], spoken: Spoken) -> list[Spoken]:
     """The commands written before `spoken` (the body first, then older comments)."""
     if spoken.comment_id is None:
@@ -159,7 +164,7 @@ async def _run_one(
             continue
         current = (await state.replay(pair.path, earlier)).status
         transition = transition_for(config, verb, current)
-        where = f"{key}-{hashlib.sha1(pair.path.encode()).hexdigest()[:12]}"
+        where = _reply_key(key, pair.path)
         if transition is None:
             outcome.refused += 1
             allowed = ", ".join(next_statuses(config, current)) or "none (the status is final)"
@@ -372,7 +377,7 @@ async def _undo(
     for pair in state.pairs:
         if pair.head is None:
             continue
-        where = f"{key}-{hashlib.sha1(pair.path.encode()).hexdigest()[:12]}"
+        where = _reply_key(key, pair.path)
         target = undoable((await state.replay(pair.path, earlier)).steps)
         if target is None or target.transition is None:
             continue

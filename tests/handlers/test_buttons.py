@@ -1,40 +1,10 @@
 """Check-run buttons end to end: offered for the legal next steps, a click by an eligible
 person applies the step once, a click by anyone else changes nothing and gets one reply."""
 
-from bot import demo
+from kep_pr import REPO, head, kep_text, open_pr
+
 from bot.sandbox.harness import Harness
-from bot.sandbox.payloads import check_run_event, issue_comment_event, pull_request_event
-
-REPO, KEP = demo.REPO, f"{demo.KEP_DIR}/kep.yaml"
-README = (
-    demo.README.format(number="NNNN", title="Pod restart budget", summary="Budgets.")
-    + "".join(
-        f"## {section}\nText.\n"
-        for section in ("Proposal", "Design Details", "Test Plan", "Graduation Criteria")
-    )
-    + "## Production Readiness Review Questionnaire\nText.\n"
-)
-GOOD_KEP = demo.NEW_KEP.replace("provisonal", "provisional").replace("11-31", "11-21")
-
-
-def open_pr(box: Harness) -> int:
-    files: dict[str, str | None] = {KEP: GOOD_KEP, f"{demo.KEP_DIR}/README.md": README}
-    return box.double.open_pull_request(REPO, "kep", files, "KEP", "", author="alice")
-
-
-async def comment(box: Harness, number: int, body: str, user: str) -> None:
-    made = box.double.add_comment(REPO, number, body, user)
-    assert await box.deliver(issue_comment_event(box.double, REPO, made.id, "created")) == 202
-    await box.idle()
-
-
-def head(box: Harness) -> str:
-    return box.double.branch_sha(REPO, "kep") or ""
-
-
-def kep_text(box: Harness) -> str:
-    return (box.double.file_at(REPO, "kep", KEP) or b"").decode()
-
+from bot.sandbox.payloads import check_run_event, pull_request_event
 
 LIMITS = {"label": 20, "description": 40, "identifier": 20}
 

@@ -1,18 +1,12 @@
 """B8: commands whose delivery never arrived, or whose handling died, are run by reconcile."""
 
+from kep_pr import GOOD_KEP, KEP, REPO, open_pr
+
 from bot import demo
 from bot.github.comments import claim
 from bot.reconcile import Reconciler
 from bot.sandbox.harness import Harness, harness
 from bot.sandbox.testing import app_credentials
-
-REPO, KEP = demo.REPO, f"{demo.KEP_DIR}/kep.yaml"
-GOOD_KEP = demo.NEW_KEP.replace("provisonal", "provisional").replace("11-31", "11-21")
-
-
-def open_pr(box: Harness) -> int:
-    files: dict[str, str | None] = {KEP: GOOD_KEP, f"{demo.KEP_DIR}/README.md": demo.NEW_README}
-    return box.double.open_pull_request(REPO, "kep", files, "KEP", author="alice")
 
 
 def bot_commits(box: Harness) -> int:

@@ -1,39 +1,10 @@
 """`/kep undo` end to end: the exact previous bytes come back, and only the person who gave
 the undone command or an approver may ask."""
 
-from bot import demo
+from kep_pr import REPO, comment, head, kep_text, open_pr
+
 from bot.sandbox.harness import Harness
-from bot.sandbox.payloads import issue_comment_event, pull_request_event
-
-REPO, KEP = demo.REPO, f"{demo.KEP_DIR}/kep.yaml"
-README = (
-    demo.README.format(number="NNNN", title="Pod restart budget", summary="Budgets.")
-    + "".join(
-        f"## {section}\nText.\n"
-        for section in ("Proposal", "Design Details", "Test Plan", "Graduation Criteria")
-    )
-    + "## Production Readiness Review Questionnaire\nText.\n"
-)
-GOOD_KEP = demo.NEW_KEP.replace("provisonal", "provisional").replace("11-31", "11-21")
-
-
-def open_pr(box: Harness) -> int:
-    files: dict[str, str | None] = {KEP: GOOD_KEP, f"{demo.KEP_DIR}/README.md": README}
-    return box.double.open_pull_request(REPO, "kep", files, "KEP", "", author="alice")
-
-
-async def comment(box: Harness, number: int, body: str, user: str) -> None:
-    made = box.double.add_comment(REPO, number, body, user)
-    assert await box.deliver(issue_comment_event(box.double, REPO, made.id, "created")) == 202
-    await box.idle()
-
-
-def head(box: Harness) -> str:
-    return box.double.branch_sha(REPO, "kep") or ""
-
-
-def kep_text(box: Harness) -> str:
-    return (box.double.file_at(REPO, "kep", KEP) or b"").decode()
+from bot.sandbox.payloads import pull_request_event
 
 
 async def approved(box: Harness) -> tuple[int, str]:

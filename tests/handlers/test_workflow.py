@@ -3,41 +3,12 @@
 import asyncio
 import difflib
 
+from kep_pr import GOOD_KEP, KEP, README, REPO, comment, head, kep_text, open_pr
+
 from bot import demo
 from bot.sandbox.harness import Harness, harness
 from bot.sandbox.payloads import issue_comment_event, pull_request_event
 from bot.sandbox.testing import app_credentials
-
-REPO, KEP = demo.REPO, f"{demo.KEP_DIR}/kep.yaml"
-README = (
-    demo.README.format(number="NNNN", title="Pod restart budget", summary="Budgets.")
-    + "".join(
-        f"## {section}\nText.\n"
-        for section in ("Proposal", "Design Details", "Test Plan", "Graduation Criteria")
-    )
-    + "## Production Readiness Review Questionnaire\nText.\n"
-)
-GOOD_KEP = demo.NEW_KEP.replace("provisonal", "provisional").replace("11-31", "11-21")
-
-
-def open_pr(box: Harness, body: str = "", branch: str = "kep") -> int:
-    files: dict[str, str | None] = {KEP: GOOD_KEP, f"{demo.KEP_DIR}/README.md": README}
-    return box.double.open_pull_request(REPO, branch, files, "KEP", body, author="alice")
-
-
-async def comment(box: Harness, number: int, body: str, user: str) -> int:
-    made = box.double.add_comment(REPO, number, body, user)
-    assert await box.deliver(issue_comment_event(box.double, REPO, made.id, "created")) == 202
-    await box.idle()
-    return made.id
-
-
-def head(box: Harness, branch: str = "kep") -> str:
-    return box.double.branch_sha(REPO, branch) or ""
-
-
-def kep_text(box: Harness, branch: str = "kep") -> str:
-    return (box.double.file_at(REPO, branch, KEP) or b"").decode()
 
 
 async def test_accept_then_approve_by_an_approver(box: Harness) -> None:

@@ -70,6 +70,24 @@ async def until(probe: object, seconds: float = 30.0) -> None:
     raise AssertionError("timed out")
 
 
+async def restart_and_finish(
+    processes: list[Process],
+    api_url: str,
+    credentials: AppCredentials,
+    double: GitHubDouble,
+    comment_id: int,
+    grace: str,
+) -> None:
+    """A new server process: its start-up reconcile does the approval and marks it done."""
+    second = await server(api_url, credentials, grace=grace)
+    processes.append(second)
+    await until(lambda: bot_commits(double) == 1)
+    await until(
+        lambda: "+1" in {r.content for r in double.reactions(demo.REPO, comment_id=comment_id)}
+    )
+    await second.stop()
+
+
 async def test_killed_after_the_acknowledgement_the_next_process_does_the_work_once(
     processes: list[Process],
 ) -> None:
@@ -89,13 +107,7 @@ async def test_killed_after_the_acknowledgement_the_next_process_does_the_work_o
         assert bot_commits(double) == 0
         assert double.reactions(demo.REPO, comment_id=made.id) == []
 
-        second = await server(api_url, credentials)
-        processes.append(second)
-        await until(lambda: bot_commits(double) == 1)
-        await until(
-            lambda: "+1" in {r.content for r in double.reactions(demo.REPO, comment_id=made.id)}
-        )
-        await second.stop()
+        await restart_and_finish(processes, api_url, credentials, double, made.id, grace="600")
     assert bot_commits(double) == 1
 
 
@@ -115,11 +127,5 @@ async def test_killed_after_claiming_the_command_is_redone_after_the_grace(
         double.clear_faults()
         assert bot_commits(double) == 0
 
-        second = await server(api_url, credentials, grace="0")
-        processes.append(second)
-        await until(lambda: bot_commits(double) == 1)
-        await until(
-            lambda: "+1" in {r.content for r in double.reactions(demo.REPO, comment_id=made.id)}
-        )
-        await second.stop()
+        await restart_and_finish(processes, api_url, credentials, double, made.id, grace="0")
     assert bot_commits(double) == 1
