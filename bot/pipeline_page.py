@@ -10,11 +10,15 @@ Time in state (`since`, `days_in_state`) comes from the history of each proposal
 file: `GET /repos/{repo}/commits?path=...&sha=<head>` (one page of at most `HISTORY_COMMITS`),
 then the file at each commit, newest first, stopping at the first whose status differs.
 `since` is the committer date of the oldest commit in that run. Requests are bounded: only
-the `HISTORY_PROPOSALS` highest-numbered proposals (a cheap stand-in for the most recently
-active) get history, at most `HISTORY_READS` file reads per page build, and a run that
-fills the whole page of commits is unknown. In all those cases both fields are null. The
+the `HISTORY_PROPOSALS` highest-numbered proposals (`by_recency`: a cheap stand-in for the
+most recently active) get history, at most `HISTORY_READS` file reads per page build, and a
+run that fills the whole page of commits is unknown. In all those cases both fields are null. The
 histories are cached per (repository, default-branch head sha): they cannot change until
 the branch moves. `days_in_state` is whole days up to the time the page is built.
+
+Each of the `LINK_PROPOSALS` highest-numbered proposals also lists its implementation pull
+requests with their states (open, merged, closed), as its tracking comment holds them
+(`bot.pipeline_links`); null when they could not be found, so the page shows "unknown".
 """
 
 from __future__ import annotations
@@ -31,12 +35,15 @@ from cachetools import TTLCache
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
-from bot.engine.pipeline import DAY, current_since
+from bot.engine.pipeline import DAY, by_recency, current_since
 from bot.engine.proposal import Proposal, is_proposal_path, load_all, load_proposal
 from bot.engine.tree import MemoryTree
 from bot.github.auth import AppAuth
 from bot.github.repo import list_paths, read_file
 from bot.github.repo_config import load_repo_config
+from bot.handlers.context import HandlerContext
+from bot.handlers.link_targets import Target
+from bot.pipeline_links import LINK_PROPOSALS, Links, Locations, linked_pulls
 
 if TYPE_CHECKING:
     from bot.routing import Bot
@@ -70,6 +77,7 @@ def pipeline_view(bot: Bot, *, allow_private: bool | None = None, now: Clock = _
         private = bot.settings.kepbot_page_private
     cache: TTLCache[str, dict[str, Any]] = TTLCache(maxsize=256, ttl=TTL_SECONDS)
     histories: TTLCache[tuple[str, str], Since] = TTLCache(maxsize=64, ttl=HISTORY_TTL_SECONDS)
+    places: TTLCache[tuple[str, str], Locations] = TTLCache(maxsize=64, ttl=HISTORY_TTL_SECONDS)
 
     async def view(request: web.Request) -> web.StreamResponse:
         owner, name = request.match_info["owner"], request.match_info["repo"]
@@ -80,7 +88,7 @@ def pipeline_view(bot: Bot, *, allow_private: bool | None = None, now: Clock = _
         if data is None:
             try:
                 data = await page_data(
-                    bot, repo, allow_private=private, histories=histories, now=now
+                    bot, repo, allow_private=private, histories=histories, places=places, now=now
                 )
             except NotShown:
                 if as_json:
@@ -94,16 +102,18 @@ def pipeline_view(bot: Bot, *, allow_private: bool | None = None, now: Clock = _
     return view
 
 
-async def _installation_api(bot: Bot, repo: str) -> GitHubAPI:
+async def _context(bot: Bot, repo: str) -> HandlerContext:
+    """The context of the installation that covers `repo` (its client, the bot's login)."""
     client = bot.client
     credentials = client.credentials
     try:
+        installation = 0
         if isinstance(credentials, AppAuth):
             found = await client.app_api.getitem(
                 f"/repos/{repo}/installation", jwt=credentials.jwt()
             )
-            return await client.for_installation(int(found["id"]))
-        return await client.for_installation(0)
+            installation = int(found["id"])
+        return await bot.context(installation)
     except BadRequest as error:
         if error.status_code in (403, 404):
             raise NotShown(repo) from None
@@ -116,10 +126,12 @@ async def page_data(
     *,
     allow_private: bool,
     histories: TTLCache[tuple[str, str], Since] | None = None,
+    places: TTLCache[tuple[str, str], Locations] | None = None,
     now: Clock = _utcnow,
 ) -> dict[str, Any]:
     """Everything the page shows, as JSON-ready data."""
-    gh = await _installation_api(bot, repo)
+    ctx = await _context(bot, repo)
+    gh = ctx.gh
     try:
         meta: Any = await gh.getitem(f"/repos/{repo}")
     except BadRequest as error:
@@ -133,13 +145,16 @@ async def page_data(
     if config.config is None:
         raise NotShown(repo)
     proposals = await _proposals(gh, full, branch, config.config)
+    ranked = sorted(proposals, key=lambda p: by_recency(p.number, p.path))
     head = await _head(gh, full, branch)
     since = histories.get((full, head)) if histories is not None else None
     if since is None:
-        since = await _since_all(gh, full, head, config.config, proposals)
+        since = await _since_all(gh, full, head, config.config, ranked[:HISTORY_PROPOSALS])
         if histories is not None:
             histories[(full, head)] = since
-    return _shape(full, branch, proposals, since, now())
+    target = Target(full, branch, str(meta.get("html_url") or ""), config.config)
+    links = await linked_pulls(ctx, target, ranked[:LINK_PROPOSALS], places, head)
+    return _shape(full, branch, proposals, since, links, now())
 
 
 async def _head(gh: GitHubAPI, repo: str, branch: str) -> str:
@@ -147,15 +162,9 @@ async def _head(gh: GitHubAPI, repo: str, branch: str) -> str:
     return str(ref["object"]["sha"])
 
 
-def _by_recency(proposal: Proposal) -> tuple[int, str]:
-    number = proposal.number or ""
-    return (-int(number) if number.isdigit() else 0, proposal.path)
-
-
 async def _since_all(
-    gh: GitHubAPI, repo: str, head: str, config: Any, proposals: list[Proposal]
+    gh: GitHubAPI, repo: str, head: str, config: Any, chosen: list[Proposal]
 ) -> Since:
-    chosen = sorted(proposals, key=_by_recency)[:HISTORY_PROPOSALS]
     gate = asyncio.Semaphore(FETCHES)
     budget = [HISTORY_READS]
 
@@ -227,6 +236,7 @@ def _shape(
     branch: str,
     proposals: list[Proposal],
     since: Since,
+    links: Links,
     now: datetime.datetime,
 ) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
@@ -249,6 +259,7 @@ def _shape(
             "latest_milestone": milestone,
             "since": began,
             "days_in_state": max(days, 0) if days is not None else None,
+            "implementations": links.get(p.path),
         }
         rows.append(row)
         if milestone and stage:
@@ -264,6 +275,7 @@ def _shape(
             "max_proposals": HISTORY_PROPOSALS,
             "max_commits": HISTORY_COMMITS,
         },
+        "implementations": {"source": "tracking comment", "max_proposals": LINK_PROPOSALS},
         "counts": dict(sorted(counts.items())),
         "proposals": rows,
         "roadmap": {m: roadmap[m] for m in sorted(roadmap, reverse=True)},
@@ -272,6 +284,17 @@ def _shape(
 
 def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
+
+
+def _pulls(pulls: list[dict[str, Any]] | None) -> str:
+    if pulls is None:
+        return "<span class='unknown'>unknown</span>"
+    items = (
+        f"<li class='{_e(p['state'])}'><a href='{_e(p['url'])}'>{_e(p['repo'])}#{_e(p['number'])}"
+        f"</a> {_e(p['title'])} <b>{_e(p['state'])}</b></li>"
+        for p in pulls
+    )
+    return f"<ul>{''.join(items)}</ul>" if pulls else ""
 
 
 def render_html(data: dict[str, Any]) -> str:
@@ -293,12 +316,13 @@ def render_html(data: dict[str, Any]) -> str:
             current = row["status"]
             out.append(f"<h2 class='status'>{_e(current)}</h2><table><thead><tr>")
             out.append("<th>Area</th><th>Number</th><th>Title</th><th>Authors</th>")
-            out.append("<th>Days in state</th></tr></thead><tbody>")
+            out.append("<th>Days in state</th><th>Implementation PRs</th></tr></thead><tbody>")
         cells = (row["area"], row["number"], row["title"], ", ".join(row["authors"]))
         out.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells))
         days = row["days_in_state"]
         since = f" title='since {_e(row['since'])}'" if row["since"] else ""
-        out.append(f"<td class='days'{since}>{_e(days if days is not None else '')}</td></tr>")
+        out.append(f"<td class='days'{since}>{_e(days if days is not None else '')}</td>")
+        out.append(f"<td class='pulls'>{_pulls(row['implementations'])}</td></tr>")
     if current is not None:
         out.append("</tbody></table>")
     if data["roadmap"]:

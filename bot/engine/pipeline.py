@@ -24,6 +24,7 @@ __all__ = [
     "Distribution",
     "Summary",
     "Timeline",
+    "by_recency",
     "changes_from_snapshots",
     "current_since",
     "nearest_rank",
@@ -91,6 +92,13 @@ def changes_from_snapshots(
             current[path] = status
             changes.append(Change(path, status, when))
     return changes
+
+
+def by_recency(number: str | None, path: str) -> tuple[int, str]:
+    """A sort key: the highest number first (a cheap stand-in for the most recently active),
+    then the unnumbered (a placeholder such as `NNNN` too), each group by path."""
+    digits = (number or "").strip()
+    return (-int(digits) if digits.isdigit() else 0, path)
 
 
 def current_since(newest_first: Iterable[tuple[datetime, str | None]]) -> datetime | None:

@@ -9,6 +9,7 @@ import pytest
 from bot.engine.pipeline import (
     DAY,
     Change,
+    by_recency,
     changes_from_snapshots,
     current_since,
     nearest_rank,
@@ -99,3 +100,15 @@ def test_current_since_is_the_oldest_commit_of_the_leading_run() -> None:
     assert current_since([(d[3], "implemented")]) == d[3]
     assert current_since([(d[3], None), (d[2], "provisional")]) is None
     assert current_since([]) is None
+
+
+def test_by_recency_puts_the_highest_numbers_first_and_the_unnumbered_last() -> None:
+    keys = {
+        "b/kep.yaml": by_recency("753", "b/kep.yaml"),
+        "a/kep.yaml": by_recency("4000", "a/kep.yaml"),
+        "n/kep.yaml": by_recency("NNNN", "n/kep.yaml"),
+        "m/kep.yaml": by_recency(None, "m/kep.yaml"),
+        "z/kep.yaml": by_recency("12", "z/kep.yaml"),
+    }
+    ordered = sorted(keys, key=keys.__getitem__)
+    assert ordered == ["a/kep.yaml", "b/kep.yaml", "z/kep.yaml", "m/kep.yaml", "n/kep.yaml"]

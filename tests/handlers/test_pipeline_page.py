@@ -9,13 +9,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
+from cachetools import TTLCache
+from test_links import K8S, WEB, World, started
 
 from bot import demo
-from bot.pipeline_page import pipeline_view
+from bot.pipeline_links import Locations
+from bot.pipeline_page import Since, page_data, pipeline_view
 from bot.routing import Bot
 from bot.sandbox.double import GitHubDouble
 from bot.sandbox.harness import settings_for
@@ -122,19 +126,24 @@ async def test_results_are_cached(page: Page) -> None:
     assert len(page.double.requests) == before
 
 
-async def test_headless_chromium_renders_the_page(page: Page) -> None:
+async def rendered(url: str) -> str:
+    """The DOM headless Chromium builds from the page at `url`."""
     process = await asyncio.create_subprocess_exec(
         CHROMIUM,
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
         "--dump-dom",
-        f"{page.url}/pipeline/{demo.REPO}",
+        url,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )
     out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
-    dom = out.decode()
+    return out.decode()
+
+
+async def test_headless_chromium_renders_the_page(page: Page) -> None:
+    dom = await rendered(f"{page.url}/pipeline/{demo.REPO}")
     assert f"Proposal pipeline: {demo.REPO}" in dom
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends" in dom
     assert "Sidecar containers" in dom
@@ -175,3 +184,118 @@ async def test_days_in_state_from_dated_pushes() -> None:
         assert rows["753"]["days_in_state"] == 25
         status, html_body = await page.get(f"/pipeline/{demo.REPO}")
         assert "<td class='days' title='since " in html_body and ">18</td>" in html_body
+
+
+HOSTILE_TITLE = "<img src=x onerror=alert(1)> & 'docs'"
+
+
+async def linked_world(world: World) -> tuple[int, int, int]:
+    """KEP-753 linked by three implementation PRs, through the bot: merged, closed, open."""
+    merged = world.open(K8S, "Implements KEP-753.", title="Sidecar API")
+    closed = world.open(WEB, "Docs for KEP-753.", title=HOSTILE_TITLE)
+    still = world.open(K8S, "Part of KEP 753", title="Sidecar restarts")
+    for repo, number in ((K8S, merged), (WEB, closed), (K8S, still)):
+        await world.event(repo, number, "opened")
+    world.double.merge(K8S, merged)
+    await world.event(K8S, merged, "closed")
+    world.double.update_pull_request(WEB, closed, state="closed")
+    await world.event(WEB, closed, "closed")
+    return merged, closed, still
+
+
+async def get_json(world: World, path: str) -> dict[str, Any]:
+    async with world.box.session.get(f"{world.box.bot_url}{path}") as response:
+        assert response.status == 200
+        return dict(await response.json())
+
+
+async def test_linked_pull_requests_and_their_states() -> None:
+    async with started() as world:
+        merged, closed, still = await linked_world(world)
+        data = await get_json(world, f"/pipeline/{demo.REPO}.json")
+        (row,) = data["proposals"]
+        web_root = world.double.urls.web
+        assert row["number"] == "753"
+        assert row["implementations"] == [
+            {
+                "repo": K8S,
+                "number": merged,
+                "state": "merged",
+                "title": "Sidecar API",
+                "url": f"{web_root}/{K8S}/pull/{merged}",
+            },
+            {
+                "repo": K8S,
+                "number": still,
+                "state": "open",
+                "title": "Sidecar restarts",
+                "url": f"{web_root}/{K8S}/pull/{still}",
+            },
+            {
+                "repo": WEB,
+                "number": closed,
+                "state": "closed",
+                "title": HOSTILE_TITLE,
+                "url": f"{web_root}/{WEB}/pull/{closed}",
+            },
+        ]
+        assert data["implementations"]["source"] == "tracking comment"
+
+        dom = await rendered(f"{world.box.bot_url}/pipeline/{demo.REPO}")
+        assert f'<a href="{web_root}/{K8S}/pull/{merged}">{K8S}#{merged}</a>' in dom
+        assert f'<li class="merged"><a href="{web_root}/{K8S}/pull/{merged}">' in dom
+        assert f'<li class="open"><a href="{web_root}/{K8S}/pull/{still}">' in dom
+        assert f'<li class="closed"><a href="{web_root}/{WEB}/pull/{closed}">' in dom
+        assert "Sidecar API <b>merged</b>" in dom and "Sidecar restarts <b>open</b>" in dom
+        # The hostile title is text in the page, not an element.
+        assert "<img" not in dom
+        assert "&lt;img src=x onerror=alert(1)&gt; &amp; 'docs' <b>closed</b>" in dom
+
+
+async def test_hostile_row_title_is_escaped_in_the_html() -> None:
+    async with started() as world:
+        _, closed, _ = await linked_world(world)
+        url = f"{world.box.bot_url}/pipeline/{demo.REPO}"
+        async with world.box.session.get(url) as response:
+            body = await response.text()
+        assert HOSTILE_TITLE not in body and "<img" not in body
+        escaped = "&lt;img src=x onerror=alert(1)&gt; &amp; &#x27;docs&#x27;"
+        assert f">{WEB}#{closed}</a> {escaped} <b>closed</b></li>" in body
+
+
+async def test_links_that_cannot_be_read_are_unknown_and_the_page_stays() -> None:
+    async with started() as world:
+        await linked_world(world)
+        world.double.push(demo.REPO, "main", {HOSTILE: HOSTILE_KEP}, "add KEP 4000", demo.OWNER)
+        world.double.inject("GET", rf"/repos/{demo.REPO}/issues/{world.issue}/comments", 404)
+        data = await get_json(world, f"/pipeline/{demo.REPO}.json")
+        rows = {row["number"]: row for row in data["proposals"]}
+        assert rows["753"]["implementations"] is None, "its tracking comment could not be read"
+        assert rows["4000"]["implementations"] == [], "not tracked anywhere: no links"
+        async with world.box.session.get(f"{world.box.bot_url}/pipeline/{demo.REPO}") as r:
+            body = await r.text()
+        assert "<td class='pulls'><span class='unknown'>unknown</span></td>" in body
+
+
+async def test_rows_are_read_afresh_and_locations_are_kept() -> None:
+    """A later build reads the tracking comment again, not where it lives."""
+    async with started() as world:
+        _, _, still = await linked_world(world)
+        histories: TTLCache[tuple[str, str], Since] = TTLCache(maxsize=4, ttl=600)
+        places: TTLCache[tuple[str, str], Locations] = TTLCache(maxsize=4, ttl=600)
+
+        async def build() -> dict[str, Any]:
+            data = await page_data(
+                world.box.bot, demo.REPO, allow_private=False, histories=histories, places=places
+            )
+            (row,) = data["proposals"]
+            return {pull["number"]: pull["state"] for pull in row["implementations"]}
+
+        assert (await build())[still] == "open"
+        world.double.merge(K8S, still)
+        await world.event(K8S, still, "closed")
+        start = len(world.double.requests)
+        assert (await build())[still] == "merged"
+        paths = [r.path for r in world.double.requests[start:]]
+        assert f"/repos/{demo.REPO}/issues/{world.issue}/comments" in paths
+        assert not [p for p in paths if "README.md" in p or p.endswith(f"/{world.issue}")]
