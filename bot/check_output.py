@@ -79,6 +79,20 @@ class Decision:
     base: str | None
     head: str | None
     next_step: str = ""  # for `waiting`: the command to give and who can give it
+    period: str = ""  # a comment period under way, or open concerns
+
+
+def period_lines(decisions: Sequence[Decision]) -> list[str]:
+    """The comment periods under way and the open concerns (where not the next step)."""
+    periods = [d for d in decisions if d.period and d.period != d.next_step]
+    if not periods:
+        return []
+    return [
+        "",
+        "**Comment periods:**",
+        "",
+        *(f"- {code_span(d.path)}: {d.period}" for d in periods),
+    ]
 
 
 def check_output(
@@ -117,6 +131,7 @@ def check_output(
     if waiting:
         lines += ["", "**Waiting for a decision:**", ""]
         lines += [f"- {code_span(d.path)}: {d.next_step}" for d in waiting]
+    lines += period_lines(decisions)
     if errors:
         lines += ["", "**To do before merging:**", ""]
         lines += [

@@ -12,6 +12,7 @@ import asyncio
 import difflib
 import re
 from collections.abc import Callable
+from typing import Any
 
 from bot.sandbox.double import GitHubDouble
 from bot.sandbox.harness import Harness, harness
@@ -84,9 +85,10 @@ def sample_repository() -> dict[str, str]:
     }
 
 
-def seed(credentials: AppCredentials) -> GitHubDouble:
-    """A double holding the sample repository, with the App installed on its owner."""
-    double = new_double(credentials)
+def seed(credentials: AppCredentials, **options: Any) -> GitHubDouble:
+    """A double holding the sample repository, with the App installed on its owner;
+    `options` go to the double (e.g. its `clock`)."""
+    double = new_double(credentials, **options)
     double.add_org(OWNER)
     for login in ("alice", "bob", "carol"):
         double.add_user(login)

@@ -5,7 +5,9 @@ and commands that carry no outcome reaction from the bot (👍 done, 👎 refuse
 a command never claimed (no 👀) is claimed and run; one claimed longer ago than a grace
 period whose outcome never came (the instance died mid-way) is run again, which is safe
 because every effect is idempotent on GitHub (edits are no-ops at the target, replies are
-posted once by marker). The pass stops for an installation when its rate limit runs low.
+posted once by marker). The pass is also the timer of comment periods: a period that has
+run out by the pass's clock makes its move then (bot.handlers.periods). The pass stops
+for an installation when its rate limit runs low.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from typing import TYPE_CHECKING, Any
 from gidgethub.abc import GitHubAPI
 
 from bot.engine.authorize import Spoken
+from bot.engine.verbs import has_periods
 from bot.github.auth import AppAuth
 from bot.handlers.commands import DONE, handle
 from bot.handlers.context import HandlerContext
+from bot.handlers.periods import complete_periods
 from bot.handlers.pr_state import load_config, load_pull_state
 from bot.handlers.proposals import check_state
 
@@ -106,6 +110,8 @@ class Reconciler:
         state = await load_pull_state(ctx, repo, pull, result.config)
         if not state.pairs:
             return 0
+        if has_periods(state.config):
+            await complete_periods(state)  # the pass is the timer of comment periods
         ran = 0
         for spoken in state.history:
             claimed = await self._pending(ctx, repo["full_name"], pull, spoken)
@@ -137,5 +143,5 @@ class Reconciler:
         claims = [r for r in mine if r.get("content") == "eyes"]
         if not claims:
             return False
-        now = datetime.datetime.now(datetime.UTC)
+        now = ctx.clock()
         return True if _age(str(claims[0].get("created_at")), now) > self.grace else None

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -22,7 +23,7 @@ from bot.github.client import GitHubClient
 from bot.github.people import Directory
 from bot.github.repo_config import ConfigCache
 from bot.handlers import buttons, commands, links, merge, proposals
-from bot.handlers.context import HandlerContext
+from bot.handlers.context import HandlerContext, utcnow
 from bot.reconcile import Reconciler
 from bot.settings import Settings
 
@@ -36,8 +37,15 @@ ROUTER = routing.Router(
 class Bot:
     """Dispatches deliveries to the handlers with an installation's client."""
 
-    def __init__(self, settings: Settings, *, client_options: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client_options: dict[str, Any] | None = None,
+        clock: Callable[[], datetime.datetime] = utcnow,
+    ):
         self.settings = settings
+        self.clock = clock
         self.config_cache = ConfigCache()
         self.directory = Directory()
         self._client_options = client_options or {}
@@ -92,7 +100,7 @@ class Bot:
         gh = await self.client.for_installation(installation)
         login = await self.client.bot_login()
         app_mode = isinstance(self.client.credentials, AppAuth)
-        return HandlerContext(gh, login, self.config_cache, app_mode, self.directory)
+        return HandlerContext(gh, login, self.config_cache, app_mode, self.directory, self.clock)
 
     async def dispatch(self, event: sansio.Event) -> None:
         installation = (event.data.get("installation") or {}).get("id")

@@ -14,6 +14,14 @@ decision and replay ignores it. An authorised `undo` cancels the latest applied 
 yet undone: the proposal goes back to the status before it. `undo` is authorised for the
 person who gave the undone command and for an approver of the proposal.
 
+A transition with a comment period is not made by its verb: `fcp <verb>` votes for it, and
+once its quorum has voted the period starts (at the vote's comment, or its last edit, so an
+edit cannot backdate it). Before each later comment, and at `now`, replay asks whether the
+period has run out (see bot.engine.periods); if so the transition applies there, as a step
+of whoever started the period. `concern NAME` (by anyone holding a role of the process)
+pauses it until `resolve NAME` (by the raiser or an approver); `fcp cancel` (by the starter
+or an approver) ends it. A new status ends any running period and its votes.
+
 The bot's own comments are no commands, with one exception: a comment the bot posts for a
 check-run button click (see bot.handlers.buttons) stands for the clicker's command. Only
 the App receives `requested_action` for its own check runs and only the bot can author its
@@ -23,17 +31,22 @@ the clicker could not have done by writing the command.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.engine.commands import Command
 from bot.engine.config import Config, Transition
+from bot.engine.periods import Concern, ends_at, find_open
 from bot.engine.process import find_transition, reachable
-from bot.engine.roles import Grant, normalize
-from bot.engine.verbs import UNDO, resolve
+from bot.engine.roles import AUTHOR, Grant, normalize
+from bot.engine.verbs import CONCERN, FCP, FCP_CANCEL, RESOLVE, UNDO, resolve
 
 DRY_RUN = "--dry-run"
+CONCERN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,49}")
 
 
 def is_dry_run(command: Command) -> bool:
@@ -78,10 +91,41 @@ class Spoken:
     login: str
     commands: tuple[Command, ...]
     comment_id: int | None = None  # None: the pull request's body
+    at: datetime.datetime | None = None  # when it was written
+    edited_at: datetime.datetime | None = None  # its last edit, if any
+
+    @property
+    def latest(self) -> datetime.datetime | None:
+        """The latest moment its commands can have been written (for starts and resolves,
+        so editing an old comment cannot backdate them)."""
+        return self.edited_at or self.at
 
 
 # Does `login` hold a role of `transition` for the proposal at `path`?
 Can = Callable[[str, Transition, str], Awaitable[Grant]]
+
+
+# What a step does: `move` the proposal; `undo` an earlier step (`transition`: the one
+# undone); vote with `fcp` (the vote that meets the quorum starts the period); `needs-period`:
+# the verb of a transition that only a comment period makes; `period-end`: the period ran
+# out and the transition applies; `cancel` a running period.
+Action = Literal["move", "undo", "fcp", "needs-period", "period-end", "cancel"]
+
+
+@dataclass(frozen=True)
+class RunningPeriod:
+    """A comment period under way: which transition it leads to, since when, started by."""
+
+    transition: Transition
+    started_at: datetime.datetime
+    starter: Spoken
+    command: Command
+
+    def ends_at(self, concerns: Sequence[Concern]) -> datetime.datetime | None:
+        """When it ends given `concerns`; None while one of them is open."""
+        period = self.transition.period
+        assert period is not None
+        return ends_at(self.started_at, period.days, concerns, business_days=period.business_days)
 
 
 @dataclass(frozen=True)
@@ -94,12 +138,17 @@ class Step:
     transition: Transition | None
     grant: Grant | None
     waiting: bool = False  # an authorised vote that has not reached the quorum yet
-    undo: bool = False  # an `undo` of an earlier step (`transition`: the one undone)
+    action: Action = "move"
+    period: RunningPeriod | None = None  # the period an `fcp` started or a `period-end` ended
+
+    @property
+    def granted(self) -> bool:
+        return self.grant is not None and self.grant.granted
 
     @property
     def applied(self) -> bool:
-        granted = self.transition is not None and self.grant is not None and self.grant.granted
-        return granted and not self.waiting and not self.undo
+        moves = self.action in ("move", "period-end")
+        return moves and self.transition is not None and self.granted and not self.waiting
 
 
 def undoable(steps: Sequence[Step]) -> Step | None:
@@ -108,18 +157,34 @@ def undoable(steps: Sequence[Step]) -> Step | None:
     for step in steps:
         if step.applied:
             stack.append(step)
-        elif step.undo and step.grant is not None and step.grant.granted and stack:
+        elif step.action == "undo" and step.granted and stack:
             stack.pop()
     return stack[-1] if stack else None
+
+
+async def by_or_approver(
+    can: Can, login: str, owner: str, transition: Transition, path: str, what: str
+) -> Grant:
+    """Whether `login` may act on something `owner` did (`what`): `owner` may, and so may
+    whoever holds the approver role for `transition`'s proposal."""
+    if normalize(login) == normalize(owner):
+        return Grant("author", True, f"`{normalize(login)}` {what}")
+    as_approver = transition.model_copy(update={"roles": ["approver"]})
+    return await can(login, as_approver, path)
 
 
 async def may_undo(can: Can, login: str, step: Step, path: str) -> Grant:
     """Whether `login` may undo `step`: its author may, and so may an approver."""
     assert step.transition is not None
-    if normalize(login) == normalize(step.spoken.login):
-        return Grant("author", True, f"`{normalize(login)}` gave the undone command")
-    as_approver = step.transition.model_copy(update={"roles": ["approver"]})
-    return await can(login, as_approver, path)
+    owner = step.spoken.login
+    return await by_or_approver(can, login, owner, step.transition, path, "gave the undone command")
+
+
+def concern_roles(config: Config) -> Transition:
+    """The roles that may raise a concern, as a transition `can` understands: every role of
+    the process except the proposal's authors."""
+    roles = [role for role in config.roles if role != AUTHOR] or ["approver"]
+    return Transition.model_validate({"to": "concern", "roles": roles})
 
 
 @dataclass
@@ -132,10 +197,18 @@ class Replay:
     steps: list[Step] = field(default_factory=list)
     # Authorised votes per transition target since the proposal reached `status`.
     votes: dict[str, list[str]] = field(default_factory=dict)
+    period: RunningPeriod | None = None  # the comment period under way, if any
+    concerns: list[Concern] = field(default_factory=list)  # every one raised, in order
 
     @property
     def moved(self) -> bool:
         return self.status != self.base
+
+    def apply(self, status: str | None) -> None:
+        """The proposal reaches `status`: votes and any running period belong to the old one."""
+        self.status = status
+        self.votes = {}
+        self.period = None
 
 
 Verdict = Literal["unchanged", "authorised", "waiting", "illegal"]
@@ -150,6 +223,15 @@ def transition_for(config: Config, verb: str, current: str | None) -> Transition
     return None
 
 
+@dataclass(frozen=True)
+class _Context:
+    config: Config
+    path: str
+    can: Can
+    approvers: Sequence[str]
+    now: datetime.datetime | None
+
+
 async def replay(
     config: Config,
     path: str,
@@ -157,35 +239,61 @@ async def replay(
     history: Sequence[Spoken],
     can: Can,
     approvers: Sequence[str] = (),
+    now: datetime.datetime | None = None,
 ) -> Replay:
     """Apply every authorised transition command of `history` to the base status;
-    `approvers` are those the proposal lists on the default branch (for `quorum: all`)."""
+    `approvers` are those the proposal lists on the default branch (for `quorum: all`);
+    `now` (None: never) is when to ask last whether a comment period has run out."""
     result = Replay(path, base, base)
+    context = _Context(config, path, can, approvers, now)
     for spoken in history:
+        _settle(result, spoken.at)
         for command in spoken.commands:
-            if is_dry_run(command):
-                continue
-            if command.verb == UNDO:
-                await _undo(result, spoken, command, can, path)
-                continue
-            transition = transition_for(config, command.verb, result.status)
-            if transition is None:
-                if resolve(config, command.verb, result.status):
-                    result.steps.append(Step(spoken, command, result.status, None, None))
-                continue
-            grant = await can(spoken.login, transition, path)
-            waiting = False
-            if grant.granted:
-                votes = result.votes.setdefault(transition.to, [])
-                if normalize(spoken.login) not in votes:
-                    votes.append(normalize(spoken.login))
-                waiting = not quorum_for(transition, approvers).met(votes)
-            step = Step(spoken, command, result.status, transition, grant, waiting)
-            result.steps.append(step)
-            if step.applied:
-                result.status = transition.to
-                result.votes = {}
+            if not is_dry_run(command):
+                await _one(result, context, spoken, command)
+    _settle(result, now)
     return result
+
+
+async def _one(result: Replay, context: _Context, spoken: Spoken, command: Command) -> None:
+    if command.verb == UNDO:
+        await _undo(result, spoken, command, context.can, context.path)
+        return
+    if command.verb in (FCP, CONCERN, RESOLVE):
+        await _period_command(result, context, spoken, command)
+        return
+    transition = transition_for(context.config, command.verb, result.status)
+    if transition is None:
+        if resolve(context.config, command.verb, result.status):
+            result.steps.append(Step(spoken, command, result.status, None, None))
+        return
+    if transition.period is not None:
+        step = Step(spoken, command, result.status, transition, None, action="needs-period")
+        result.steps.append(step)
+        return
+    await _vote(result, context, spoken, command, transition, "move")
+
+
+async def _vote(
+    result: Replay,
+    context: _Context,
+    spoken: Spoken,
+    command: Command,
+    transition: Transition,
+    action: Action,
+) -> Step:
+    grant = await context.can(spoken.login, transition, context.path)
+    waiting = False
+    if grant.granted:
+        votes = result.votes.setdefault(transition.to, [])
+        if normalize(spoken.login) not in votes:
+            votes.append(normalize(spoken.login))
+        waiting = not quorum_for(transition, context.approvers).met(votes)
+    step = Step(spoken, command, result.status, transition, grant, waiting, action)
+    result.steps.append(step)
+    if step.applied:
+        result.apply(transition.to)
+    return step
 
 
 async def _undo(result: Replay, spoken: Spoken, command: Command, can: Can, path: str) -> None:
@@ -194,10 +302,99 @@ async def _undo(result: Replay, spoken: Spoken, command: Command, can: Can, path
     if target is None or target.transition is None:
         return
     grant = await may_undo(can, spoken.login, target, path)
-    result.steps.append(Step(spoken, command, result.status, target.transition, grant, undo=True))
+    step = Step(spoken, command, result.status, target.transition, grant, action="undo")
+    result.steps.append(step)
     if grant.granted:
-        result.status = target.before
-        result.votes = {}
+        result.apply(target.before)
+
+
+async def _period_command(
+    result: Replay, context: _Context, spoken: Spoken, command: Command
+) -> None:
+    """`fcp <verb>`, `fcp cancel`, `concern NAME` and `resolve NAME`."""
+    when = spoken.at or context.now
+    if when is None or not command.args:
+        return  # no moment to count from, or nothing named
+    name = command.args[0]
+    if command.verb == CONCERN:
+        if not CONCERN_NAME.fullmatch(name) or find_open(result.concerns, name):
+            return
+        grant = await context.can(spoken.login, concern_roles(context.config), context.path)
+        if grant.granted:
+            result.concerns.append(Concern(name, normalize(spoken.login), when))
+        return
+    if command.verb == RESOLVE:
+        concern = find_open(result.concerns, name)
+        if concern is None:
+            return
+        grant = await by_or_approver(
+            context.can,
+            spoken.login,
+            concern.raised_by,
+            concern_roles(context.config),
+            context.path,
+            "raised the concern",
+        )
+        if grant.granted:
+            concern.resolved_by = normalize(spoken.login)
+            concern.resolved_at = max(spoken.latest or when, concern.raised_at)
+        return
+    if name.lower() == FCP_CANCEL:
+        await _cancel(result, context, spoken, command)
+        return
+    transition = transition_for(context.config, name, result.status)
+    running = result.period
+    if transition is None or transition.period is None:
+        return
+    if running is not None and running.transition == transition:
+        return  # under way already
+    step = await _vote(result, context, spoken, command, transition, "fcp")
+    if step.granted and not step.waiting:
+        started = spoken.latest or when
+        period = RunningPeriod(transition, started, spoken, command)
+        result.period = period
+        result.steps[-1] = dataclasses.replace(step, period=period)
+
+
+async def _cancel(result: Replay, context: _Context, spoken: Spoken, command: Command) -> None:
+    running = result.period
+    if running is None:
+        return
+    grant = await by_or_approver(
+        context.can,
+        spoken.login,
+        running.starter.login,
+        running.transition,
+        context.path,
+        "started the comment period",
+    )
+    step = Step(spoken, command, result.status, running.transition, grant, action="cancel")
+    result.steps.append(step)
+    if grant.granted:
+        result.period = None
+        result.votes.pop(running.transition.to, None)
+
+
+def _settle(result: Replay, at: datetime.datetime | None) -> None:
+    """If the running period has ended by `at`, its transition applies."""
+    running = result.period
+    if running is None or at is None:
+        return
+    end = running.ends_at(result.concerns)
+    if end is None or end > at:
+        return
+    grant = Grant("period", True, f"the comment period ended {end:%Y-%m-%d %H:%M} UTC")
+    step = Step(
+        running.starter,
+        running.command,
+        result.status,
+        running.transition,
+        grant,
+        action="period-end",
+        period=running,
+    )
+    result.steps.append(step)
+    result.apply(running.transition.to)
 
 
 def verdict(config: Config, replayed: Replay, head: str | None) -> Verdict:

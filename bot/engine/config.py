@@ -93,6 +93,14 @@ NEW = "new"  # the pseudo-status of a proposal the default branch does not have 
 ANY = "*"
 
 
+class Period(Model):
+    """A comment period: `fcp <verb>` starts it and the transition happens when it ends."""
+
+    days: Annotated[float, Field(gt=0, le=365)]
+    # Count only Monday to Friday (UTC).
+    business_days: bool = False
+
+
 class Transition(Model):
     """A move between statuses, the verbs that request it, and who may perform it."""
 
@@ -106,6 +114,10 @@ class Transition(Model):
     # approvers listed in the proposal's default-branch metadata (`any` when it lists
     # none, as for a new proposal), or a number of people holding one of `roles`.
     quorum: Literal["any", "all"] | Annotated[int, Field(ge=1)] = "any"
+    # When set, the verb alone does not move the proposal: `fcp <verb>` starts a comment
+    # period (once the quorum has given it) and the bot makes the move when it ends with
+    # no concern open (see bot.engine.periods).
+    period: Period | None = None
 
 
 class RoleRule(Model):
@@ -396,6 +408,10 @@ def _consistency_problems(config: Config) -> list[tuple[tuple[str, ...], str]]:
         for role in transition.roles:
             if role not in config.roles and role != "author":
                 problems.append((loc, _choice_message("role", role, [*config.roles, "author"])))
+        if transition.period is not None and transition.argument is not None:
+            problems.append(
+                (loc, "a transition that takes an argument cannot have a comment period")
+            )
     return problems
 
 

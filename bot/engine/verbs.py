@@ -2,7 +2,8 @@
 
 This module owns what each `/<command> <verb>` means for a configuration: the info
 verbs (`help`, `status`), every transition verb, every status name (a verb that moves
-to that status), `undo`, and the implementation-link verbs (`link`, `unlink`). The help text,
+to that status), `undo`, the comment-period verbs (`fcp`, `concern`, `resolve`, where some
+transition has a period), and the implementation-link verbs (`link`, `unlink`). The help text,
 and the README's command reference generated from it, come from `registry`, so they
 never disagree with what the bot accepts.
 """
@@ -15,7 +16,7 @@ from typing import Literal
 
 from bot.engine.config import ANY, NEW, Config, Transition
 
-Kind = Literal["transition", "info", "undo", "link"]
+Kind = Literal["transition", "info", "undo", "period", "link"]
 INFO_VERBS = {
     "help": "shows this list of commands",
     "status": "shows the proposal's status, what is missing, and who can act next",
@@ -29,7 +30,19 @@ LINK_VERBS = {
 }
 UNDO = "undo"
 UNDO_SUMMARY = "reverts the bot's last transition on this pull request (its metadata edit too)"
-RESERVED = frozenset(INFO_VERBS) | frozenset(LINK_VERBS) | {UNDO}
+FCP, CONCERN, RESOLVE = "fcp", "concern", "resolve"
+FCP_CANCEL = "cancel"
+PERIOD_VERBS = {
+    FCP: (
+        "<verb>",
+        "starts the comment period of a transition that has one (once its quorum has given "
+        "it); when the period ends with no concern open, the bot makes the move. "
+        f"`{FCP} {FCP_CANCEL}` stops it",
+    ),
+    CONCERN: ("<name>", "raises a concern: the comment period pauses until it is resolved"),
+    RESOLVE: ("<name>", "resolves a concern; the comment period resumes"),
+}
+RESERVED = frozenset(INFO_VERBS) | frozenset(LINK_VERBS) | {UNDO} | frozenset(PERIOD_VERBS)
 # Logical fields whose values are references to other proposals.
 _REFERENCE_FIELDS = frozenset({"superseded-by", "replaces", "see-also"})
 
@@ -57,8 +70,17 @@ def registry(config: Config) -> list[Verb]:
             found.append(_transition_verb(config, status.lower()))
             taken.add(status.lower())
     found.append(Verb(UNDO, UNDO_SUMMARY, "undo", None, f"/{config.command} {UNDO}"))
+    if has_periods(config):
+        for name, (argument, summary) in PERIOD_VERBS.items():
+            usage = f"/{config.command} {name} {argument}"
+            found.append(Verb(name, summary, "period", None, usage))
     found += [_link_verb(config, name) for name in LINK_VERBS]
     return found
+
+
+def has_periods(config: Config) -> bool:
+    """Whether some transition of `config` waits out a comment period."""
+    return any(t.period is not None for t in config.transitions)
 
 
 def resolve(config: Config, verb: str, current_status: str | None) -> list[Transition]:
@@ -147,6 +169,11 @@ def _transition_verb(config: Config, name: str) -> Verb:
         usage += f" {placeholder}"
         summary += f" and records `{placeholder}` as `{argument}`"
     summary += _quorum_text(transitions)
+    period = next((t.period for t in transitions if t.period is not None), None)
+    if period is not None:
+        unit = "business days" if period.business_days else "days"
+        starter = f"/{config.command} {FCP} {name}"
+        summary += f", after a comment period of {period.days:g} {unit}: give it as `{starter}`"
     return Verb(name, summary, "transition", targets[0], usage)
 
 
@@ -177,10 +204,20 @@ def _help_row(config: Config, verb: Verb) -> str:
         who = "the pull request's author, approvers"
     elif verb.kind == "undo":
         who = "whoever gave the undone command, approvers"
+    elif verb.kind == "period":
+        who = _period_who(config, verb.name)
     elif verb.kind == "transition":
         roles = dict.fromkeys(r for t in resolve(config, verb.name, None) for r in t.roles)
         who = ", ".join(_role_name(role) for role in roles)
     return f"| `{verb.usage}` | {verb.summary} | {who} |"
+
+
+def _period_who(config: Config, name: str) -> str:
+    if name == FCP:
+        return "whoever may run the transition; to stop it, its starter or approvers"
+    if name == RESOLVE:
+        return "whoever raised the concern, approvers"
+    return ", ".join(_role_name(role) for role in config.roles if role != "author")
 
 
 def _role_name(role: str) -> str:

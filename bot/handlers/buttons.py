@@ -31,7 +31,7 @@ from bot.github.comments import (
     quote_user_text,
     react,
 )
-from bot.handlers.commands import DONE, Outcome, run_commands
+from bot.handlers.commands import DONE, run_commands
 from bot.handlers.context import HandlerContext
 from bot.handlers.pr_state import (
     PullState,
@@ -39,8 +39,10 @@ from bot.handlers.pr_state import (
     button_marker,
     load_config,
     load_pull_state,
+    written,
 )
 from bot.handlers.proposals import check_pull_request, check_state
+from bot.handlers.status_edit import Outcome
 
 router = routing.Router()
 log = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ async def _refusals(state: PullState, login: str, verb: str) -> list[str]:
             continue
         current = (await state.replay(pair.path)).status
         transition = transition_for(state.config, verb, current)
-        if transition is None or transition.argument:
+        if transition is None or transition.argument or transition.period:
             reasons.append(f"{code_span(pair.path)}: `{verb}` does not apply to its status.")
             continue
         grant = await state.can(login, transition, pair.path)
@@ -107,7 +109,7 @@ async def click(
         return  # this click was recorded (and run) already
     body = f"{marker_tag(marker)}\n{quoted}\n\n{who} clicked {code_span(verb)} on the check run."
     made = await ctx.gh.post(f"/repos/{name}/issues/{number}/comments", data={"body": body})
-    spoken = Spoken(login, (command,), int(made["id"]))
+    spoken = Spoken(login, (command,), int(made["id"]), *written(made))
     outcome = Outcome()
     after = await run_commands(ctx, repo, pull, spoken, [command], outcome)
     content = DONE[1] if outcome.refused else DONE[0]

@@ -12,13 +12,9 @@ suggestion.
 from __future__ import annotations
 
 import asyncio
-import datetime
-import difflib
-import hashlib
+import dataclasses
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from gidgethub import BadRequest, routing, sansio
@@ -35,28 +31,33 @@ from bot.engine.authorize import (
 )
 from bot.engine.commands import Command, new_commands, parse_commands
 from bot.engine.config import Config, Transition
-from bot.engine.edits import transition_edit
-from bot.engine.formats import FormatError
-from bot.engine.markdown import set_status_bullet
 from bot.engine.process import next_statuses
 from bot.engine.proposal import document_path
 from bot.engine.roles import normalize
-from bot.engine.verbs import UNDO, closest, help_text, resolve
-from bot.github.comments import claim, code_span, fenced, post_once, quote_user_text, react
+from bot.engine.verbs import PERIOD_VERBS, UNDO, closest, has_periods, help_text, resolve
+from bot.github.comments import claim, code_span, fenced, quote_user_text, react
 from bot.github.repo import (
     BranchProtected,
     RepoConflict,
     Snapshot,
-    UpdateResult,
     commit_files,
     read_file,
-    update_file,
 )
 from bot.handlers import links
 from bot.handlers.context import HandlerContext
 from bot.handlers.merge import assign_on_accept
-from bot.handlers.pr_state import PullState, load_config, load_pull_state
+from bot.handlers.period_text import needs_period
+from bot.handlers.periods import complete_periods, run_period_command
+from bot.handlers.pr_state import PullState, load_config, load_pull_state, written
 from bot.handlers.proposals import check_pull_request, check_state
+from bot.handlers.status_edit import (
+    Outcome,
+    editor,
+    reply,
+    reply_key,
+    unified_diff,
+    write_status,
+)
 
 router = routing.Router()
 log = logging.getLogger(__name__)
@@ -66,22 +67,6 @@ LOGIN = re.compile(r"@?[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
 # The outcome reactions that mark a comment's commands as handled (reconcile looks for them).
 DONE = ("+1", "-1")
 LINK_VERBS = {"link", "unlink"}
-
-
-@dataclass
-class Outcome:
-    """How many of one comment's commands were refused (each got a reply)."""
-
-    refused: int = 0
-
-
-def _quote(command: Command) -> str:
-    return f"> {quote_user_text(command.raw)}"
-
-
-async def _reply(state: PullState, key: str, command: Command, text: str) -> None:
-    body = f"{_quote(command)}\n\n{text}"
-    await post_once(state.ctx.gh, state.repo, state.number, key, body, state.ctx.bot_login)
 
 
 def _is_transition_verb(config: Config, verb: str) -> bool:
@@ -106,13 +91,10 @@ async def run_commands(
     key = f"c{spoken.comment_id or 'body'}"
     for command in commands:
         await _run_one(state, earlier, spoken, command, f"{key}-{command.line}", outcome)
-        earlier.append(Spoken(spoken.login, (command,), spoken.comment_id))
+        earlier.append(dataclasses.replace(spoken, commands=(command,)))
+    if has_periods(state.config):
+        await complete_periods(state)
     return state
-
-
-def _reply_key(key: str, path: str) -> str:
-    """The marker of a reply about one proposal: paths may hold any character, so a hash."""
-    return f"{key}-{hashlib.sha1(path.encode()).hexdigest()[:12]}"
 
 
 def _history_before(history: list[Spoken], spoken: Spoken) -> list[Spoken]:
@@ -132,7 +114,7 @@ async def _run_one(
 ) -> None:
     config, verb = state.config, command.verb
     if verb == "help":
-        await _reply(state, key, command, help_text(config))
+        await reply(state, key, command, help_text(config))
         return
     if verb == "status":
         return  # the status comment is refreshed after every command
@@ -142,9 +124,12 @@ async def _run_one(
     if verb == UNDO:
         await _undo(state, earlier, spoken, command, key, outcome)
         return
+    if verb in PERIOD_VERBS and has_periods(config):
+        await run_period_command(state, earlier, spoken, command, key, outcome)
+        return
     if verb in LINK_VERBS:
         outcome.refused += 1
-        await _reply(state, key, command, "`link` and `unlink` are for implementation PRs.")
+        await reply(state, key, command, "`link` and `unlink` are for implementation PRs.")
         return
     if not _is_transition_verb(config, verb):
         outcome.refused += 1
@@ -153,18 +138,18 @@ async def _run_one(
             f"Unknown command `{quote_user_text(verb, 40)}`. Closest: {suggestions}. "
             f"`/{config.command} help` lists them all."
         )
-        await _reply(state, key, command, text)
+        await reply(state, key, command, text)
         return
     if not state.pairs:
         outcome.refused += 1
-        await _reply(state, key, command, "This pull request changes no proposal.")
+        await reply(state, key, command, "This pull request changes no proposal.")
         return
     for pair in state.pairs:
         if pair.head is None:
             continue
         current = (await state.replay(pair.path, earlier)).status
         transition = transition_for(config, verb, current)
-        where = _reply_key(key, pair.path)
+        where = reply_key(key, pair.path)
         if transition is None:
             outcome.refused += 1
             allowed = ", ".join(next_statuses(config, current)) or "none (the status is final)"
@@ -173,21 +158,25 @@ async def _run_one(
                 f"{code_span(pair.path)} is {state_text}; `{verb}` does not apply. "
                 f"Allowed next: {allowed}."
             )
-            await _reply(state, where, command, text)
+            await reply(state, where, command, text)
+            continue
+        if transition.period is not None:
+            outcome.refused += 1
+            await reply(state, where, command, needs_period(config, verb, transition))
             continue
         grant = await state.can(spoken.login, transition, pair.path)
         if not grant.granted:
             outcome.refused += 1
             who = await state.who_can(transition, pair.path)
             text = f"Not applied: {grant.reason}.\n\n{who}"
-            await _reply(state, where, command, text)
+            await reply(state, where, command, text)
             continue
         args = [arg for arg in command.args if arg.lower() != DRY_RUN]
         argument = " ".join(args) if transition.argument else None
         if transition.argument and not argument:
             outcome.refused += 1
             usage = f"/{config.command} {verb} <{transition.argument}>"
-            await _reply(state, where, command, f"`{verb}` needs an argument: `{usage}`.")
+            await reply(state, where, command, f"`{verb}` needs an argument: `{usage}`.")
             continue
         if transition.to in config.implementations.require_merged and pair.head is not None:
             pending = await links.unmerged_links(state.ctx, state.repo, pair.head)
@@ -195,7 +184,7 @@ async def _run_one(
                 outcome.refused += 1
                 listed = ", ".join(quote_user_text(p, 80) for p in pending)
                 text = f"Not applied: linked implementation PRs are not merged yet: {listed}."
-                await _reply(state, where, command, text)
+                await reply(state, where, command, text)
                 continue
         if is_dry_run(command):
             await _dry_run(state, pair.path, earlier, spoken, command, transition, argument, where)
@@ -205,12 +194,12 @@ async def _run_one(
         if mine is not None and mine.waiting:
             votes = state.votes_text(transition, pair.path, full)
             text = f"Recorded {code_span('@' + normalize(spoken.login))}'s `{verb}`. {votes}"
-            await _reply(state, where, command, text)
+            await reply(state, where, command, text)
             continue
         # The status every authorised command so far leads to: when deliveries are handled
         # out of order, a later decision must not be undone by an earlier one.
         target = full.status or transition.to
-        await _write_status(state, pair.path, target, argument, command, where)
+        await write_status(state, pair.path, target, argument, command, where)
         if config.numbering.when == "accept" and "accept" in transition.verbs:
             number = await assign_on_accept(state.ctx, state.repository, state.pull, pair.path)
             state.stale = number is not None
@@ -222,28 +211,6 @@ def _step_of(steps: list[Step], spoken: Spoken, command: Command) -> Step | None
         if step.spoken.comment_id == spoken.comment_id and step.command == command:
             return step
     return None
-
-
-def _editor(config: Config, status: str, argument: str | None) -> Callable[[str], str | None]:
-    """The metadata edit moving a proposal's text to `status` (None: not editable)."""
-    today = datetime.datetime.now(datetime.UTC).date()
-
-    def edit(text: str) -> str | None:
-        if not text:
-            return None
-        try:
-            return transition_edit(config, text, status=status, today=today, argument=argument)
-        except (FormatError, ValueError):
-            return None
-
-    return edit
-
-
-def _diff(path: str, before: str, after: str) -> str:
-    lines = difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True), path, path
-    )
-    return "".join(lines)
 
 
 async def _dry_run(
@@ -258,7 +225,7 @@ async def _dry_run(
 ) -> None:
     """Reply with what `command` would change, changing nothing."""
     real = Command(command.verb, tuple(a for a in command.args if a.lower() != DRY_RUN), 0, "")
-    tried = [*earlier, Spoken(spoken.login, (real,), spoken.comment_id)]
+    tried = [*earlier, dataclasses.replace(spoken, commands=(real,))]
     pair = state.pair(path)
     replayed = await replay(
         state.config, path, pair.base_status, tried, state.can, pair.approvers()
@@ -267,16 +234,16 @@ async def _dry_run(
     if last is not None and last.waiting:
         votes = state.votes_text(transition, path, replayed)
         text = f"Dry run: this would record a vote and change nothing yet. {votes}"
-        await _reply(state, key, command, text)
+        await reply(state, key, command, text)
         return
     before = state.trees.head.read(path) or ""
-    after = _editor(state.config, transition.to, argument)(before)
+    after = editor(state.config, transition.to, argument, state.ctx.clock().date())(before)
     if after is None or after == before:
         text = f"Dry run: {code_span(path)} would not change."
     else:
-        diff = _diff(path, before, after)
+        diff = unified_diff(path, before, after)
         text = f"Dry run: nothing was changed. This would commit:\n\n{fenced(diff, 'diff')}"
-    await _reply(state, key, command, text)
+    await reply(state, key, command, text)
 
 
 async def _explain(
@@ -287,11 +254,11 @@ async def _explain(
     if not LOGIN.fullmatch(named):
         outcome.refused += 1
         text = f"{code_span(quote_user_text(named, 40))} is not a GitHub login."
-        await _reply(state, key, command, text)
+        await reply(state, key, command, text)
         return
     if not state.pairs:
         outcome.refused += 1
-        await _reply(state, key, command, "This pull request changes no proposal.")
+        await reply(state, key, command, "This pull request changes no proposal.")
         return
     who = normalize(named)
     lines = [f"How the roles resolve for {code_span('@' + who)}:"]
@@ -306,61 +273,7 @@ async def _explain(
                 f"- `/{state.config.command} {verb}` → {code_span(transition.to)} "
                 f"(roles: {roles}): **{mark}**: {grant.reason}"
             )
-    await _reply(state, key, command, "\n".join(lines))
-
-
-async def _write_status(
-    state: PullState, path: str, status: str, argument: str | None, command: Command, key: str
-) -> bool:
-    """Edit the proposal's metadata on the PR's head branch; on a fork, suggest it instead.
-
-    One commit: the metadata file alone through the Contents API (conditional on its blob),
-    or, where the process repeats the status in the document (Gateway API's `* Status:`),
-    both files through the Git Data API (conditional on the branch head).
-    """
-    config = state.config
-    edit = _editor(config, status, argument)
-    head = state.pull["head"]
-    head_repo = (head.get("repo") or {}).get("full_name") or state.repo
-    message = (
-        f"{config.kind}: {path} → {status}\n\nRequested with `{command.raw}` on #{state.number}."
-    )
-    document = document_path(config.proposals, path)
-    also_document = config.validation.status_bullet and document != path
-
-    async def plan(snapshot: Snapshot) -> dict[str, str | None] | None:
-        changes: dict[str, str | None] = {}
-        text = await snapshot.read(path) or ""
-        edited = edit(text)
-        if edited is not None and edited != text:
-            changes[path] = edited
-        page = await snapshot.read(document)
-        if page is not None and set_status_bullet(page, status) != page:
-            changes[document] = set_status_bullet(page, status)
-        return changes or None
-
-    gh, branch = state.ctx.gh, head["ref"]
-    result: UpdateResult
-    try:
-        if also_document:
-            result = await commit_files(gh, head_repo, branch, plan, message)
-        else:
-            known = state.trees.versions.get(path)
-            result = await update_file(gh, head_repo, branch, path, edit, message, known=known)
-    except (BranchProtected, RepoConflict, BadRequest) as error:
-        log.info("cannot write %s on %s:%s (%s); suggesting", path, head_repo, branch, error)
-        await _suggest(state, path, edit, command, key)
-        return False
-    if result.unchanged:
-        return False
-    text = state.trees.head.read(path) or ""
-    after = edit(text)
-    if after is not None:
-        state.written(path, after, result.commit)
-    page = state.trees.head.read(document) if also_document else None
-    if page is not None:
-        state.written(document, set_status_bullet(page, status), result.commit)
-    return True
+    await reply(state, key, command, "\n".join(lines))
 
 
 async def _undo(
@@ -377,7 +290,7 @@ async def _undo(
     for pair in state.pairs:
         if pair.head is None:
             continue
-        where = _reply_key(key, pair.path)
+        where = reply_key(key, pair.path)
         target = undoable((await state.replay(pair.path, earlier)).steps)
         if target is None or target.transition is None:
             continue
@@ -388,13 +301,13 @@ async def _undo(
                 f"Not undone: {grant.reason}. Only {code_span('@' + target.spoken.login)} "
                 f"(who gave {code_span(target.command.raw)}) or an approver may undo it."
             )
-            await _reply(state, where, command, text)
+            await reply(state, where, command, text)
             continue
         undone += 1
         await _revert(state, pair.path, target.transition.to, command, where)
     if not undone and not outcome.refused:
         outcome.refused += 1
-        await _reply(state, key, command, "Nothing to undo: no command has moved a proposal.")
+        await reply(state, key, command, "Nothing to undo: no command has moved a proposal.")
 
 
 def _first_line(commit: dict[str, Any]) -> str:
@@ -446,31 +359,17 @@ async def _revert(state: PullState, path: str, moved_to: str, command: Command, 
     except (BranchProtected, RepoConflict, BadRequest) as error:
         log.info("cannot undo %s on %s (%s)", path, head_repo, error)
         text = f"The bot cannot push to this branch: please revert commit {sha[:12]} by hand."
-        await _reply(state, f"{key}-undo", command, text)
+        await reply(state, f"{key}-undo", command, text)
         return
     if changed_since:
         listed = ", ".join(code_span(name) for name in changed_since)
         text = f"Not reverted: {listed} changed after commit {sha[:12]}; edit it by hand."
-        await _reply(state, f"{key}-undo", command, text)
+        await reply(state, f"{key}-undo", command, text)
         return
     for name in result.paths:
         version = await read_file(gh, head_repo, name, result.commit or head["ref"])
         if version is not None:
             state.written(name, version.text, result.commit)
-
-
-async def _suggest(state: PullState, path: str, edit: Any, command: Command, key: str) -> None:
-    before = state.trees.head.read(path) or ""
-    after = edit(before)
-    if after is None:
-        return
-    diff = _diff(path, before, after)
-    text = (
-        f"The bot cannot push to this pull request's branch. Please apply this change to "
-        f"{code_span(path)} (the check passes once it is on the branch):\n\n"
-        f"{fenced(diff, 'diff')}"
-    )
-    await _reply(state, f"{key}-suggest", command, text)
 
 
 async def handle(
@@ -533,7 +432,8 @@ async def on_comment(event: sansio.Event, ctx: HandlerContext) -> None:
         return
     if await links.is_implementation_pull(ctx, repo, int(issue["number"]), body):
         return  # bot.handlers.links runs the commands of implementation PRs
-    spoken = Spoken(str(comment["user"]["login"]), tuple(commands), int(comment["id"]))
+    login, number = str(comment["user"]["login"]), int(comment["id"])
+    spoken = Spoken(login, tuple(commands), number, *written(comment))
     await handle(ctx, repo, int(issue["number"]), spoken, commands, data["action"] == "created")
 
 
@@ -551,5 +451,6 @@ async def on_opened(event: sansio.Event, ctx: HandlerContext) -> None:
         return
     commands = parse_commands(pull.get("body") or "", result.config.command)
     if commands:
-        spoken = Spoken(str(pull["user"]["login"]), tuple(commands), None)
+        opened = written(pull)[0]
+        spoken = Spoken(str(pull["user"]["login"]), tuple(commands), None, opened)
         await handle(ctx, repo, int(pull["number"]), spoken, commands, claim_first=True)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gidgethub.abc import GitHubAPI
 
 from bot.github.people import Directory
 from bot.github.repo_config import ConfigCache
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
 
 
 @dataclass(frozen=True)
@@ -17,3 +23,5 @@ class HandlerContext:
     config_cache: ConfigCache
     app_mode: bool = True  # False with a personal token: no check runs, commit statuses instead
     directory: Directory = field(default_factory=Directory)
+    # What time it is (UTC): comment periods end by it; tests move it forward.
+    clock: Callable[[], datetime.datetime] = field(default=utcnow)

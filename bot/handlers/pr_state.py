@@ -9,6 +9,7 @@ runs and commands both start from here, so both see GitHub the same way.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,11 +20,13 @@ from bot.engine.config import Config, Transition
 from bot.engine.process import first_step
 from bot.engine.proposal import Proposal, document_path, load_proposal
 from bot.engine.roles import Grant, normalize, rule_for
+from bot.engine.verbs import FCP
 from bot.github.comments import code_span
 from bot.github.pull_request import ChangeTrees, change_trees
 from bot.github.repo_config import ConfigResult, load_repo_config
 from bot.github.roles import holds, who_can
 from bot.handlers.context import HandlerContext
+from bot.handlers.period_text import period_text
 
 ROLE_FIELDS = ("approvers", "reviewers", "authors")
 # The hidden marker of the bot's comment recording a check-run button click (its clicker,
@@ -162,6 +165,7 @@ class PullState:
             self.history if history is None else history,
             self.can,
             pair.approvers(),
+            self.ctx.clock(),
         )
 
     def votes_text(self, transition: Transition, path: str, replayed: Replay) -> str:
@@ -184,6 +188,11 @@ class PullState:
         if transition is None:
             return "its status cannot be reached from the one the commands authorised"
         verb = (transition.verbs or [transition.to])[0]
+        if transition.period is not None:
+            running = replayed.period
+            if running is not None and running.transition == transition:
+                return period_text(running, replayed, self.ctx.clock())
+            verb = f"{FCP} {verb}"
         start = replayed.status or "new"
         who = await self.who_can(transition, path)
         toward = "" if transition.to == head else f" (on the way to {code_span(head or '')})"
@@ -207,6 +216,21 @@ async def read_thread(ctx: HandlerContext, repo: str, number: int) -> list[dict[
     return [comment async for comment in ctx.gh.getiter(url)]
 
 
+def _moment(value: object) -> datetime.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def written(item: dict[str, Any]) -> tuple[datetime.datetime | None, datetime.datetime | None]:
+    """When a comment (or a PR's body) was written, and last edited if it was."""
+    created, updated = _moment(item.get("created_at")), _moment(item.get("updated_at"))
+    return created, updated if updated is not None and created != updated else None
+
+
 def command_history(
     ctx: HandlerContext, pull: dict[str, Any], thread: list[dict[str, Any]], word: str
 ) -> list[Spoken]:
@@ -217,20 +241,25 @@ def command_history(
     if author.get("type") != "Bot":
         body = parse_commands(pull.get("body") or "", word)
         if body:
-            history.append(Spoken(str(author["login"]), tuple(body), None))
+            # Only an opened PR's body runs commands, and a PR's `updated_at` moves with every
+            # push and label, so its body counts from its creation.
+            opened = _moment(pull.get("created_at"))
+            history.append(Spoken(str(author["login"]), tuple(body), None, opened))
     for comment in thread:
         user = comment.get("user") or {}
         if user.get("login") == ctx.bot_login:
             click = BUTTON.match(comment.get("body") or "")
             if click is not None:
                 command = button_command(word, click.group(2))
-                history.append(Spoken(click.group(1), (command,), int(comment["id"])))
+                spoken = Spoken(click.group(1), (command,), int(comment["id"]), *written(comment))
+                history.append(spoken)
             continue
         if user.get("type") == "Bot":
             continue
         commands = parse_commands(comment.get("body") or "", word)
         if commands:
-            history.append(Spoken(str(user["login"]), tuple(commands), int(comment["id"])))
+            login, number = str(user["login"]), int(comment["id"])
+            history.append(Spoken(login, tuple(commands), number, *written(comment)))
     return history
 
 

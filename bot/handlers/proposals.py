@@ -12,7 +12,7 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
-from bot.check_output import Decision, button_actions, check_output
+from bot.check_output import Decision, button_actions, check_output, period_lines
 from bot.engine.authorize import transition_for
 from bot.engine.validate import Report, validate_change
 from bot.engine.verbs import registry
@@ -20,6 +20,7 @@ from bot.github.comments import code_span, upsert_comment
 from bot.github.feedback import publish_check, publish_status
 from bot.github.labels import desired_labels, managed_labels, sync_labels
 from bot.handlers.context import HandlerContext
+from bot.handlers.period_text import period_status
 from bot.handlers.pr_state import PullState, load_config, load_pull_state
 
 router = routing.Router()
@@ -56,10 +57,13 @@ async def check_state(state: PullState) -> None:
     verbs = [v.name for v in registry(state.config) if v.kind == "transition"]
     for pair, found, replayed in await state.verdicts():
         step = await state.next_step(pair.path, replayed) if found == "waiting" else ""
-        decisions.append(Decision(pair.path, found, pair.base_status, pair.head_status, step))
+        period = period_status(replayed, ctx.clock())
+        decisions.append(
+            Decision(pair.path, found, pair.base_status, pair.head_status, step, period)
+        )
         for verb in verbs:
             transition = transition_for(state.config, verb, replayed.status)
-            usable = transition is not None and not transition.argument
+            usable = transition is not None and not transition.argument and not transition.period
             if transition is not None and usable and all(t != transition.to for _, t in moves):
                 moves.append((verb, transition.to))
     output = check_output(report, decisions=decisions, actions=button_actions(moves))
@@ -104,6 +108,7 @@ async def _status_comment(state: PullState, decisions: list[Decision], conclusio
     if steps:
         lines += ["", "**Next:**", ""]
         lines += [f"- {code_span(d.path)}: {d.next_step}" for d in steps]
+    lines += period_lines(decisions)
     lines += ["", f"Commands: `/{word} help`."]
     await upsert_comment(
         state.ctx.gh,

@@ -8,6 +8,7 @@ the GitHub client, with every effect read back from the double.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.app import POOL, create_app
+from bot.handlers.context import utcnow
 from bot.routing import Bot
 from bot.sandbox.double import GitHubDouble
 from bot.sandbox.model import CheckRun
@@ -99,11 +101,12 @@ async def harness(
     base_path: str = "",
     client_options: dict[str, Any] | None = None,
     settings: dict[str, Any] | None = None,
+    clock: Callable[[], datetime.datetime] = utcnow,
 ) -> AsyncIterator[Harness]:
     """The double and the bot both on loopback; App mode unless a personal `token` is given."""
     async with running(double, base_path=base_path) as api_url:
         configured = settings_for(api_url, credentials, token, **(settings or {}))
-        bot = Bot(configured, client_options=client_options)
+        bot = Bot(configured, client_options=client_options, clock=clock)
         app = create_app(configured, bot.dispatch, contexts=[bot.lifecycle])
         bot.install_routes(app)
         runner = web.AppRunner(app, access_log=None)

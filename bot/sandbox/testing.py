@@ -10,6 +10,7 @@ and gidgethub clients pointed at it. Import these instead of copying fixtures.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import time
 from collections.abc import AsyncIterator, MutableMapping
@@ -70,6 +71,10 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+    def utc(self) -> datetime.datetime:
+        """The same moment for the bot (`Bot(clock=...)`), which keeps UTC datetimes."""
+        return datetime.datetime.fromtimestamp(self.now, datetime.UTC)
 
 
 def app_credentials(app_id: int = 1) -> AppCredentials:

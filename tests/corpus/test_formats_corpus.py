@@ -17,8 +17,15 @@ HEADERS = HeaderLines()
 TABLE = FieldTable()
 
 GEP_STATUSES = {
-    "Accepted", "Completed", "Declined", "Deferred", "Experimental", "Implementable",
-    "Memorandum", "Provisional", "Standard",
+    "Accepted",
+    "Completed",
+    "Declined",
+    "Deferred",
+    "Experimental",
+    "Implementable",
+    "Memorandum",
+    "Provisional",
+    "Standard",
 }
 
 

@@ -171,3 +171,21 @@ def test_the_readme_command_reference_is_the_registrys() -> None:
     start = readme.index("<!-- commands:start")
     body = readme[readme.index("\n", start) + 1 : readme.index("<!-- commands:end -->")]
     assert body.strip() == help_text(load_preset("kep")).strip(), "run `kepbot commands`"
+
+
+def _rows_a_period_adds() -> str:
+    root = Path(__file__).resolve().parents[2]
+    example = (root / "config" / "examples" / "comment-period.yml").read_text()
+    plain = help_text(load_preset("kep")).splitlines()
+    with_period = help_text(load_config(example)).splitlines()
+    return "\n".join(line for line in with_period if line not in plain)
+
+
+def test_the_readme_rows_for_comment_periods_are_the_registrys() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start = readme.index("<!-- period-commands:start")
+    body = readme[readme.index("\n", start) + 1 : readme.index("<!-- period-commands:end -->")]
+    rows = _rows_a_period_adds()
+    assert rows.count("\n") >= 4, "fcp, concern, resolve and the changed transition rows"
+    listed = "\n".join(line for line in body.splitlines() if line.startswith("| `"))
+    assert listed == rows, f"the README should list:\n{rows}"

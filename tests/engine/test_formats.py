@@ -150,7 +150,14 @@ def test_yaml_reads_every_scalar_as_its_source_text() -> None:
 def test_yaml_null_forms_read_as_none_but_quoted_ones_do_not() -> None:
     metadata = YAML.parse("a: null\nb: ~\nc:\nd: 'null'\ne: \"~\"\nf: ''\ng: NULL\nh: nil\n")
     assert [metadata.get(key) for key in "abcdefgh"] == [
-        None, None, None, "null", "~", "", None, "nil",
+        None,
+        None,
+        None,
+        "null",
+        "~",
+        "",
+        None,
+        "nil",
     ]
 
 
@@ -449,9 +456,7 @@ def test_yaml_list_defaults_and_empty_list() -> None:
 
 def test_yaml_absent_list_key_is_a_block() -> None:
     edited = YAML.set_value(KEP, "see-also", ["/keps/sig-apps/1", "x"])
-    assert changed_lines(KEP, edited) == (
-        [], ["see-also:\n", "  - /keps/sig-apps/1\n", "  - x\n"]
-    )
+    assert changed_lines(KEP, edited) == ([], ["see-also:\n", "  - /keps/sig-apps/1\n", "  - x\n"])
 
 
 def test_yaml_flow_mapping_allows_inline_scalar_edits_only() -> None:

@@ -22,9 +22,7 @@ from hypothesis import strategies as st
 from bot.engine.formats import FieldTable, FrontMatter, HeaderLines, YamlFile
 from bot.engine.formats.base import MetadataFormat, NewValue
 
-SETTINGS = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 YAML = YamlFile()
 FRONT = FrontMatter()
@@ -75,16 +73,53 @@ PLAIN = st.lists(WORD, min_size=1, max_size=3).map(" ".join)
 COMMENT = st.one_of(st.just(""), st.text(PRINTABLE, max_size=12).map(lambda c: " # " + c))
 TRICKY = st.sampled_from(
     [
-        "", "null", "~", "NULL", "true", "0000", "1.20", "2023-14-05", "a: b", "a:", "#x",
-        "x #y", "- x", "-", "?", "'q'", '"dq"', "it's", "ünïcödé ✓", " lead", "trail ",
-        "multi\nline", "tab\there", "---", "...", "[a, b]", "{a: b}", "*alias", "&anchor",
-        "!tag", "|", ">", "%", "@at", "`tick`", "a\\b", "\\", "\x00\x07\x1b", "\u2028",
-        "\x85", "\ufeff", "😀", "a,b", "key: value # c",
+        "",
+        "null",
+        "~",
+        "NULL",
+        "true",
+        "0000",
+        "1.20",
+        "2023-14-05",
+        "a: b",
+        "a:",
+        "#x",
+        "x #y",
+        "- x",
+        "-",
+        "?",
+        "'q'",
+        '"dq"',
+        "it's",
+        "ünïcödé ✓",
+        " lead",
+        "trail ",
+        "multi\nline",
+        "tab\there",
+        "---",
+        "...",
+        "[a, b]",
+        "{a: b}",
+        "*alias",
+        "&anchor",
+        "!tag",
+        "|",
+        ">",
+        "%",
+        "@at",
+        "`tick`",
+        "a\\b",
+        "\\",
+        "\x00\x07\x1b",
+        "\u2028",
+        "\x85",
+        "\ufeff",
+        "😀",
+        "a,b",
+        "key: value # c",
     ]
 )
-ANY_TEXT = st.one_of(
-    TRICKY, PLAIN, st.text(max_size=30), st.text(PRINTABLE, max_size=30)
-)
+ANY_TEXT = st.one_of(TRICKY, PLAIN, st.text(max_size=30), st.text(PRINTABLE, max_size=30))
 YAML_VALUE: st.SearchStrategy[NewValue] = st.one_of(ANY_TEXT, st.none())
 YAML_LIST = st.lists(ANY_TEXT, max_size=4)
 
@@ -116,8 +151,9 @@ def yaml_entry(draw: st.DrawFn, key: str, kind: str, list_style: tuple[int, int]
         return [f"{key}:{draw(yaml_scalar())}{comment}"]
     if kind == "block-list":
         offset, gap = list_style
-        items = draw(st.lists(st.one_of(PLAIN, yaml_scalar().map(str.strip)), min_size=1,
-                              max_size=3))
+        items = draw(
+            st.lists(st.one_of(PLAIN, yaml_scalar().map(str.strip)), min_size=1, max_size=3)
+        )
         return [f"{key}:{comment}"] + [" " * offset + "-" + " " * gap + i for i in items]
     if kind == "mapping":
         subs = draw(st.lists(KEY, min_size=1, max_size=3, unique=True))
@@ -134,8 +170,16 @@ def yaml_entry(draw: st.DrawFn, key: str, kind: str, list_style: tuple[int, int]
     return [f'{key}: "{first}', f'  {second}"'] if quoted else [f"{key}: {first}", f"  {second}"]
 
 
-YAML_KINDS = ["scalar", "scalar", "scalar", "block-list", "mapping", "flow-list",
-              "block-scalar", "multi-line"]
+YAML_KINDS = [
+    "scalar",
+    "scalar",
+    "scalar",
+    "block-list",
+    "mapping",
+    "flow-list",
+    "block-scalar",
+    "multi-line",
+]
 FILLER = st.sampled_from(["", "# a comment", "#", "# status: not a key"])
 
 
@@ -197,7 +241,8 @@ def assert_span_replaced(before: str, after: str, start: int, end: int, count: i
     assert new[len(new) - kept_after :] == old[end:]
     assert len(new) == len(old) - (end - start) + count
     changes = [
-        op for op in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+        op
+        for op in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
         if op[0] != "equal"
     ]
     assert all(start <= i1 and i2 <= end for _, i1, i2, _, _ in changes)
@@ -206,7 +251,8 @@ def assert_span_replaced(before: str, after: str, start: int, end: int, count: i
 def assert_one_line_replaced(before: str, after: str, index: int) -> None:
     assert_span_replaced(before, after, index, index + 1, 1)
     changes = [
-        op for op in difflib.SequenceMatcher(None, lines(before), lines(after)).get_opcodes()
+        op
+        for op in difflib.SequenceMatcher(None, lines(before), lines(after)).get_opcodes()
         if op[0] != "equal"
     ]
     assert changes in ([], [("replace", index, index + 1, index, index + 1)])
@@ -295,14 +341,17 @@ def test_yaml_generated_documents_read_with_the_generated_lines(
 
 
 @st.composite
-def front_matter_doc(
-    draw: st.DrawFn, target_kinds: tuple[str, ...] = ()
-) -> tuple[Doc, str]:
+def front_matter_doc(draw: st.DrawFn, target_kinds: tuple[str, ...] = ()) -> tuple[Doc, str]:
     inner, key = draw(yaml_doc(target_kinds=target_kinds, fenced=True))
     newline = "\r\n" if "\r\n" in inner.text else "\n"
     body = draw(st.lists(st.one_of(PLAIN, st.just("status: prose"), st.just("---")), max_size=3))
-    text = "---" + newline + inner.text + "---" + newline + join(
-        ["", "# Title", *body], newline, draw(st.booleans())
+    text = (
+        "---"
+        + newline
+        + inner.text
+        + "---"
+        + newline
+        + join(["", "# Title", *body], newline, draw(st.booleans()))
     )
     shifted = tuple(Entry(e.key, e.kind, e.start + 1, e.end + 1) for e in inner.entries)
     return Doc(text, shifted, inner.insert_at + 1), key
@@ -339,8 +388,11 @@ def test_front_matter_absent_key_adds_only_its_lines(
 HEADER_KEY = st.one_of(
     st.sampled_from(["Status", "Date", "Authors", "Last updated", "Tracking issue", "Created"]),
     st.text(LOWER, min_size=2, max_size=8).map(str.capitalize),
-    st.builds("{} {}".format, st.text(LOWER, min_size=2, max_size=6).map(str.capitalize),
-              st.text(LOWER, min_size=1, max_size=6)),
+    st.builds(
+        "{} {}".format,
+        st.text(LOWER, min_size=2, max_size=6).map(str.capitalize),
+        st.text(LOWER, min_size=1, max_size=6),
+    ),
 )
 LINE_TEXT = st.text(
     st.characters(exclude_categories=["Cs"], exclude_characters="\n\r"), max_size=25
@@ -434,8 +486,10 @@ def table_doc(draw: st.DrawFn) -> Doc:
         if index == 1 and not aligned:
             table.append("|---|---|")
             continue
-        table.append(f"|{fill}{left.ljust(widths[0], fill)}{fill}|{fill}"
-                     f"{right.ljust(widths[1], fill)}{fill}|")
+        table.append(
+            f"|{fill}{left.ljust(widths[0], fill)}{fill}|{fill}"
+            f"{right.ljust(widths[1], fill)}{fill}|"
+        )
     lines = [f"# KPEP-{draw(st.integers(0, 9999)):04d}: {draw(PLAIN)}"]
     lines += draw(st.sampled_from([[""], ["", "<!--", "| not | this |", "-->", ""]]))
     start = len(lines) + 2

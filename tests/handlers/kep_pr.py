@@ -1,6 +1,7 @@
 """A new KEP's pull request in the demo repository, shared by the end-to-end tests."""
 
 from bot import demo
+from bot.sandbox.double import GitHubDouble
 from bot.sandbox.harness import Harness
 from bot.sandbox.payloads import issue_comment_event
 
@@ -28,3 +29,41 @@ def head(box: Harness, branch: str = "kep") -> str:
 
 def kep_text(box: Harness, branch: str = "kep") -> str:
     return (box.double.file_at(REPO, branch, KEP) or b"").decode()
+
+
+def bot_replies(box: Harness, number: int) -> list[str]:
+    return [c.body for c in box.double.comments(REPO, number) if c.user == "kepbot[bot]"]
+
+
+# A KEP already on the default branch, provisional, listing two approvers (carol and dave).
+EXISTING_DIR = "keps/sig-node/1234-quorum-demo"
+EXISTING_KEP = f"{EXISTING_DIR}/kep.yaml"
+_SECTIONS = ("Proposal", "Design Details", "Test Plan", "Graduation Criteria")
+EXISTING_README = (
+    demo.README.format(number=1234, title="Quorum demo", summary="A demo.")
+    + "".join(f"## {section}\nText.\n" for section in _SECTIONS)
+    + "## Production Readiness Review Questionnaire\nText.\n"
+)
+EXISTING = """\
+title: Quorum demo
+kep-number: 1234
+authors:
+  - "@alice"
+owning-sig: sig-node
+status: provisional
+creation-date: 2026-01-05
+reviewers:
+  - "@bob"
+approvers:
+  - "@carol"
+  - "@dave"
+stage: alpha
+"""
+
+
+def seed_existing(double: GitHubDouble) -> None:
+    """The proposal on the default branch, approved by carol and dave."""
+    double.add_user("dave")
+    double.push(
+        REPO, "main", {EXISTING_KEP: EXISTING, f"{EXISTING_DIR}/README.md": EXISTING_README}
+    )

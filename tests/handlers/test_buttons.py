@@ -3,6 +3,7 @@ person applies the step once, a click by anyone else changes nothing and gets on
 
 from kep_pr import REPO, head, kep_text, open_pr
 
+from bot.reconcile import Reconciler
 from bot.sandbox.harness import Harness
 from bot.sandbox.payloads import check_run_event, pull_request_event
 
@@ -72,3 +73,19 @@ async def test_an_ineligible_click_changes_nothing_and_gets_one_reply(box: Harne
     assert len(box.double.commits(REPO, "kep")) == commits
     (refusal,) = [b for b in bot_comments(box, number) if "not applied" in b]
     assert "`@mallory` clicked `approve`" in refusal
+
+
+async def test_a_click_whose_handler_died_after_recording_it_is_run_by_reconcile(
+    box: Harness,
+) -> None:
+    number = await accepted(box)
+    run = await box.check_run(REPO, head(box), count=2)
+    # The instance recorded carol's click, then died before running it.
+    body = f"<!-- kepbot:button:carol:approve:{run.id} -->\n> /kep approve\n\ncarol clicked."
+    made = box.double.add_comment(REPO, number, body, "kepbot[bot]")
+    assert "status: provisional" in kep_text(box)
+    summary = await Reconciler(box.bot).pass_once()
+    assert summary.commands == 1
+    assert "status: implementable" in kep_text(box)
+    assert {r.content for r in box.double.reactions(REPO, comment_id=made.id)} >= {"+1"}
+    assert (await Reconciler(box.bot).pass_once()).commands == 0, "once"

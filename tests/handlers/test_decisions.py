@@ -1,40 +1,21 @@
 """Decision rules end to end: a quorum of listed approvers, `--dry-run`, `explain`."""
 
+from kep_pr import (
+    EXISTING,
+    EXISTING_DIR,
+    EXISTING_KEP,
+    EXISTING_README,
+    bot_replies,
+    seed_existing,
+)
+
 from bot import demo
 from bot.sandbox.harness import Harness
 from bot.sandbox.payloads import issue_comment_event, pull_request_event
 
 REPO = demo.REPO
-DIR = "keps/sig-node/1234-quorum-demo"
-KEP = f"{DIR}/kep.yaml"
 BRANCH = "quorum"
-SECTIONS = ("Proposal", "Design Details", "Test Plan", "Graduation Criteria")
-README = (
-    demo.README.format(number=1234, title="Quorum demo", summary="A demo.")
-    + "".join(f"## {section}\nText.\n" for section in SECTIONS)
-    + "## Production Readiness Review Questionnaire\nText.\n"
-)
-EXISTING = """\
-title: Quorum demo
-kep-number: 1234
-authors:
-  - "@alice"
-owning-sig: sig-node
-status: provisional
-creation-date: 2026-01-05
-reviewers:
-  - "@bob"
-approvers:
-  - "@carol"
-  - "@dave"
-stage: alpha
-"""
-
-
-def seed_existing(box: Harness) -> None:
-    """The proposal on the default branch, approved by carol and dave."""
-    box.double.add_user("dave")
-    box.double.push(REPO, "main", {KEP: EXISTING, f"{DIR}/README.md": README})
+DIR, KEP, README = EXISTING_DIR, EXISTING_KEP, EXISTING_README
 
 
 def open_pr(box: Harness, files: dict[str, str | None]) -> int:
@@ -51,16 +32,12 @@ def kep_text(box: Harness) -> str:
     return (box.double.file_at(REPO, BRANCH, KEP) or b"").decode()
 
 
-def bot_replies(box: Harness, number: int) -> list[str]:
-    return [c.body for c in box.double.comments(REPO, number) if c.user == "kepbot[bot]"]
-
-
 def head(box: Harness) -> str:
     return box.double.branch_sha(REPO, BRANCH) or ""
 
 
 async def test_all_listed_approvers_move_it_one_by_one(box: Harness) -> None:
-    seed_existing(box)
+    seed_existing(box.double)
     number = open_pr(box, {f"{DIR}/README.md": README + "More text.\n"})
     commits = len(box.double.commits(REPO, BRANCH))
 
@@ -79,7 +56,7 @@ async def test_all_listed_approvers_move_it_one_by_one(box: Harness) -> None:
 
 
 async def test_partial_approvals_show_in_the_check_and_status_comment(box: Harness) -> None:
-    seed_existing(box)
+    seed_existing(box.double)
     moved = EXISTING.replace("status: provisional", "status: implementable")
     number = open_pr(box, {KEP: moved})
     await box.deliver(pull_request_event(box.double, REPO, number, "opened"))
@@ -122,7 +99,7 @@ async def test_dry_run_replies_with_the_diff_and_changes_nothing(box: Harness) -
 
 
 async def test_explain_names_the_rule(box: Harness) -> None:
-    seed_existing(box)
+    seed_existing(box.double)
     number = open_pr(box, {f"{DIR}/README.md": README + "More.\n"})
     await comment(box, number, "/kep explain @bob", "alice")
     (reply,) = [r for r in bot_replies(box, number) if "How the roles resolve" in r]
@@ -136,7 +113,7 @@ async def test_explain_names_the_rule(box: Harness) -> None:
 
 
 async def test_explain_refuses_what_is_not_a_login(box: Harness) -> None:
-    seed_existing(box)
+    seed_existing(box.double)
     number = open_pr(box, {f"{DIR}/README.md": README + "More.\n"})
     await comment(box, number, "/kep explain <b>x</b>", "alice")
     assert any("is not a GitHub login" in r for r in bot_replies(box, number))

@@ -1,0 +1,224 @@
+"""Comment periods on proposal pull requests: `fcp`, `concern`, `resolve`, and the move a
+period makes when it ends.
+
+Replay (bot.engine.authorize) decides everything from the PR's comments and their times;
+this module answers the commands and, from the reconcile pass or any later command, makes
+the move of a period that has run out: the status edit on the branch (a no-op when it is
+there already) and one comment saying so. Both are safe to repeat, so a restart, a second
+instance or a late pass changes nothing twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+
+from bot.engine.authorize import (
+    CONCERN_NAME,
+    DRY_RUN,
+    Replay,
+    RunningPeriod,
+    Spoken,
+    Step,
+    concern_roles,
+    is_dry_run,
+    transition_for,
+    undoable,
+)
+from bot.engine.commands import Command
+from bot.engine.config import Config
+from bot.engine.periods import find_open
+from bot.engine.verbs import CONCERN, FCP, FCP_CANCEL, RESOLVE, registry
+from bot.github.comments import claim, code_span, post_once, quote_user_text
+from bot.handlers.period_text import period_text, when, who
+from bot.handlers.pr_state import PullState
+from bot.handlers.status_edit import Outcome, reply, reply_key, write_status
+
+ANNOUNCED = "rocket"  # the bot's reaction on the comment whose period ended and moved
+# A proposal moved by an ended period: its path, the period, and when the period ended.
+Move = tuple[str, RunningPeriod, datetime.datetime | None]
+
+
+async def run_period_command(
+    state: PullState,
+    earlier: list[Spoken],
+    spoken: Spoken,
+    command: Command,
+    key: str,
+    outcome: Outcome,
+) -> None:
+    """Answer `fcp`, `concern` or `resolve` for each proposal of the PR (replay records them)."""
+    config = state.config
+    real = Command(command.verb, tuple(a for a in command.args if a.lower() != DRY_RUN), 0, "")
+    if not real.args or (command.verb != FCP and not CONCERN_NAME.fullmatch(real.args[0])):
+        outcome.refused += 1
+        usage = "<verb>" if command.verb == FCP else "<name>"
+        text = f"Usage: `/{config.command} {command.verb} {usage}` ({usage[1:-1]}: letters, "
+        text += "digits, `.`, `_` or `-`)."
+        await reply(state, key, command, text)
+        return
+    if not state.pairs:
+        outcome.refused += 1
+        await reply(state, key, command, "This pull request changes no proposal.")
+        return
+    dry = "Dry run, nothing was recorded: " if is_dry_run(command) else ""
+    tried = dataclasses.replace(spoken, commands=(real,))
+    for pair in state.pairs:
+        if pair.head is None:
+            continue
+        before = await state.replay(pair.path, earlier)
+        after = await state.replay(pair.path, [*earlier, tried])
+        text, refused = await _answer(state, pair.path, spoken, real, before, after)
+        if refused:
+            outcome.refused += 1
+        if text:
+            await reply(state, reply_key(key, pair.path), command, dry + text)
+
+
+async def _answer(
+    state: PullState,
+    path: str,
+    spoken: Spoken,
+    command: Command,
+    before: Replay,
+    after: Replay,
+) -> tuple[str, bool]:
+    """What to reply about `command` on the proposal at `path`, and whether it was refused."""
+    name = command.args[0]
+    where = code_span(path)
+    if command.verb == CONCERN:
+        if find_open(before.concerns, name) is not None:
+            return f"A concern {code_span(name)} is open already.", False
+        if find_open(after.concerns, name) is not None:
+            return "", False  # recorded: the status comment lists it
+        grant = await state.can(spoken.login, concern_roles(state.config), path)
+        return f"Not raised on {where}: {grant.reason}.", True
+    if command.verb == RESOLVE:
+        concern = find_open(before.concerns, name)
+        if concern is None:
+            return f"No open concern is called {code_span(name)}.", True
+        if find_open(after.concerns, name) is None:
+            return "", False
+        return (
+            f"Not resolved: only {who(concern.raised_by)}, who raised it, or an approver "
+            "may resolve it.",
+            True,
+        )
+    return await _fcp_answer(state, path, spoken, command, before, after)
+
+
+async def _fcp_answer(
+    state: PullState,
+    path: str,
+    spoken: Spoken,
+    command: Command,
+    before: Replay,
+    after: Replay,
+) -> tuple[str, bool]:
+    config, verb, where = state.config, command.args[0].lower(), code_span(path)
+    now = state.ctx.clock()
+    mine = [s for s in after.steps[len(before.steps) :] if s.action in ("fcp", "cancel")]
+    if verb == FCP_CANCEL:
+        if before.period is None:
+            return "No comment period is under way.", True
+        if mine and mine[-1].granted:
+            return (
+                f"The comment period for {code_span(before.period.transition.to)} is stopped.",
+                False,
+            )
+        return (
+            f"Not stopped: only {who(before.period.starter.login)}, who started it, or an "
+            "approver may stop it.",
+            True,
+        )
+    if before.period is not None and after.period == before.period:
+        return period_text(before.period, before, now), False
+    if not mine:
+        names = _period_verbs(config, before.status)
+        listed = ", ".join(f"`{name}`" for name in names) or "none from its status"
+        return (
+            f"{where}: `{quote_user_text(verb, 40)}` is not a transition with a comment period "
+            f"here. Verbs with one: {listed}.",
+            True,
+        )
+    step = mine[-1]
+    assert step.transition is not None
+    if not step.granted:
+        can = await state.who_can(step.transition, path)
+        reason = step.grant.reason if step.grant is not None else "not allowed"
+        return f"Not started: {reason}.\n\n{can}", True
+    if step.waiting:
+        votes = state.votes_text(step.transition, path, after)
+        return f"Recorded {who(spoken.login)}'s `{FCP} {verb}`. {votes}", False
+    if after.period is not None:
+        return period_text(after.period, after, now), False
+    return f"The comment period for {code_span(step.transition.to)} has ended already.", False
+
+
+def _period_verbs(config: Config, status: str | None) -> list[str]:
+    names = []
+    for verb in registry(config):
+        transition = (
+            transition_for(config, verb.name, status) if verb.kind == "transition" else None
+        )
+        if transition is not None and transition.period is not None:
+            names.append(verb.name)
+    return names
+
+
+def ended(replayed: Replay) -> Step | None:
+    """The period-end step that made the proposal's status, if a period made it."""
+    top = undoable(replayed.steps)
+    if top is None or top.action != "period-end" or top.transition is None:
+        return None
+    if replayed.status != top.transition.to:
+        return None
+    return top
+
+
+async def complete_periods(state: PullState) -> bool:
+    """Make the moves of the periods that have run out; whether the branch changed.
+
+    Every instance may write (the edit is a no-op at the target); only the one whose 🚀 on
+    the comment that started the period is first announces it, so it is said once.
+    """
+    changed = False
+    announce: dict[int | None, list[Move]] = {}
+    for pair in state.pairs:
+        if pair.head is None:
+            continue
+        replayed = await state.replay(pair.path)
+        step = ended(replayed)
+        if step is None or step.period is None:
+            continue
+        running = step.period
+        target = running.transition.to
+        if pair.head_status != target:
+            key = reply_key(f"period-{running.started_at:%Y%m%dT%H%M%S}", pair.path)
+            changed |= await write_status(state, pair.path, target, None, running.command, key)
+        end = running.ends_at(replayed.concerns)
+        announce.setdefault(running.starter.comment_id, []).append((pair.path, running, end))
+    for comment_id, moves in announce.items():
+        where = {"comment_id": comment_id} if comment_id else {"number": state.number}
+        if await claim(state.ctx.gh, state.repo, content=ANNOUNCED, **where):
+            await post_once(
+                state.ctx.gh,
+                state.repo,
+                state.number,
+                f"period-end-{comment_id or 'body'}",
+                _announcement(moves),
+                state.ctx.bot_login,
+            )
+    return changed
+
+
+def _announcement(moves: list[Move]) -> str:
+    lines = []
+    for path, running, end in moves:
+        lines.append(
+            f"The comment period that {who(running.starter.login)} started "
+            f"{when(running.started_at)} with `{running.command.raw}` ended "
+            f"{when(end) if end else ''} with no concern open: {code_span(path)} moves to "
+            f"{code_span(running.transition.to)}."
+        )
+    return "\n\n".join(lines)
