@@ -68,32 +68,44 @@ async def run_period_command(
             continue
         before = await state.replay(pair.path, earlier)
         after = await state.replay(pair.path, [*earlier, tried])
-        text, refused = await _answer(state, pair.path, spoken, real, before, after)
+        text, refused = await _answer(Asked(state, pair.path, spoken, real, before, after))
         if refused:
             outcome.refused += 1
         if text:
             await reply(state, reply_key(key, pair.path), command, dry + text)
 
 
-async def _answer(
-    state: PullState,
-    path: str,
-    spoken: Spoken,
-    command: Command,
-    before: Replay,
-    after: Replay,
-) -> tuple[str, bool]:
-    """What to reply about `command` on the proposal at `path`, and whether it was refused."""
-    name = command.args[0]
+@dataclasses.dataclass(frozen=True)
+class Asked:
+    """One period command about one proposal, with the replays before and after it."""
+
+    state: PullState
+    path: str
+    spoken: Spoken
+    command: Command  # without --dry-run
+    before: Replay
+    after: Replay
+
+
+async def _answer(asked: Asked) -> tuple[str, bool]:
+    """What to reply about the command on the proposal, and whether it was refused."""
+    state, path, spoken, before, after = (
+        asked.state,
+        asked.path,
+        asked.spoken,
+        asked.before,
+        asked.after,
+    )
+    name = asked.command.args[0]
     where = code_span(path)
-    if command.verb == CONCERN:
+    if asked.command.verb == CONCERN:
         if find_open(before.concerns, name) is not None:
             return f"A concern {code_span(name)} is open already.", False
         if find_open(after.concerns, name) is not None:
             return "", False  # recorded: the status comment lists it
         grant = await state.can(spoken.login, concern_roles(state.config), path)
         return f"Not raised on {where}: {grant.reason}.", True
-    if command.verb == RESOLVE:
+    if asked.command.verb == RESOLVE:
         concern = find_open(before.concerns, name)
         if concern is None:
             return f"No open concern is called {code_span(name)}.", True
@@ -104,18 +116,12 @@ async def _answer(
             "may resolve it.",
             True,
         )
-    return await _fcp_answer(state, path, spoken, command, before, after)
+    return await _fcp_answer(asked)
 
 
-async def _fcp_answer(
-    state: PullState,
-    path: str,
-    spoken: Spoken,
-    command: Command,
-    before: Replay,
-    after: Replay,
-) -> tuple[str, bool]:
-    config, verb, where = state.config, command.args[0].lower(), code_span(path)
+async def _fcp_answer(asked: Asked) -> tuple[str, bool]:
+    state, path, before, after = asked.state, asked.path, asked.before, asked.after
+    config, verb, where = state.config, asked.command.args[0].lower(), code_span(path)
     now = state.ctx.clock()
     mine = [s for s in after.steps[len(before.steps) :] if s.action in ("fcp", "cancel")]
     if verb == FCP_CANCEL:
@@ -149,7 +155,7 @@ async def _fcp_answer(
         return f"Not started: {reason}.\n\n{can}", True
     if step.waiting:
         votes = state.votes_text(step.transition, path, after)
-        return f"Recorded {who(spoken.login)}'s `{FCP} {verb}`. {votes}", False
+        return f"Recorded {who(asked.spoken.login)}'s `{FCP} {verb}`. {votes}", False
     if after.period is not None:
         return period_text(after.period, after, now), False
     return f"The comment period for {code_span(step.transition.to)} has ended already.", False

@@ -3,6 +3,7 @@ replay starts, pauses, resumes, cancels and completes them from comment timestam
 
 import datetime
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -225,8 +226,6 @@ def test_a_transition_with_an_argument_cannot_have_a_period() -> None:
 
 
 def test_the_example_configuration_loads() -> None:
-    from pathlib import Path
-
     example = Path(__file__).resolve().parents[2] / "config" / "examples" / "comment-period.yml"
     config = load_config(example.read_text())
     (approve,) = [t for t in config.transitions if "approve" in t.verbs]

@@ -57,6 +57,16 @@ async def running(
         yield box
 
 
+@asynccontextmanager
+async def fcp_pr(credentials: AppCredentials) -> AsyncIterator[tuple[Harness, ManualClock, int]]:
+    """The bot, its clock, and a PR on the existing KEP whose period is not started yet."""
+    clock = ManualClock()
+    double = seeded(credentials, clock)
+    seed_existing(double)
+    async with running(double, credentials, clock) as box:
+        yield box, clock, open_pr(box)
+
+
 def open_pr(box: Harness) -> int:
     readme = {f"{EXISTING_DIR}/README.md": EXISTING_README + "More text.\n"}
     return box.double.open_pull_request(REPO, BRANCH, readme, "FCP", "", author="alice")
@@ -97,11 +107,7 @@ async def both_approvers_start_it(box: Harness, number: int) -> None:
 async def test_a_period_completes_and_the_bot_makes_the_move(
     credentials: AppCredentials,
 ) -> None:
-    clock = ManualClock()
-    double = seeded(credentials, clock)
-    seed_existing(double)
-    async with running(double, credentials, clock) as box:
-        number = open_pr(box)
+    async with fcp_pr(credentials) as (box, clock, number):
         await comment(box, number, "/kep approve", "carol")
         assert any("only after a comment period of 10 days" in r for r in bot_replies(box, number))
         await both_approvers_start_it(box, number)
@@ -131,11 +137,7 @@ async def test_a_period_completes_and_the_bot_makes_the_move(
 async def test_a_concern_blocks_the_period_until_it_is_resolved(
     credentials: AppCredentials,
 ) -> None:
-    clock = ManualClock()
-    double = seeded(credentials, clock)
-    seed_existing(double)
-    async with running(double, credentials, clock) as box:
-        number = open_pr(box)
+    async with fcp_pr(credentials) as (box, clock, number):
         await both_approvers_start_it(box, number)
 
         clock.advance(2 * DAY)
@@ -188,11 +190,7 @@ def status_of(double: GitHubDouble) -> str:
 
 
 async def test_fcp_usage_errors_and_dry_run(credentials: AppCredentials) -> None:
-    clock = ManualClock()
-    double = seeded(credentials, clock)
-    seed_existing(double)
-    async with running(double, credentials, clock) as box:
-        number = open_pr(box)
+    async with fcp_pr(credentials) as (box, clock, number):
         await comment(box, number, "/kep fcp defer", "carol")
         assert any(
             "is not a transition with a comment period" in r for r in bot_replies(box, number)
@@ -211,11 +209,7 @@ async def test_fcp_usage_errors_and_dry_run(credentials: AppCredentials) -> None
 async def test_two_instances_finishing_one_period_move_and_announce_it_once(
     credentials: AppCredentials,
 ) -> None:
-    clock = ManualClock()
-    double = seeded(credentials, clock)
-    seed_existing(double)
-    async with running(double, credentials, clock) as box:
-        number = open_pr(box)
+    async with fcp_pr(credentials) as (box, clock, number):
         await both_approvers_start_it(box, number)
         commits = len(box.double.commits(REPO, BRANCH))
         clock.advance(10 * DAY + 60)
