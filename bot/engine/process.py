@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.engine.config import ANY, NEW, Config, Transition
+from bot.engine.verbs import resolve
 
 
 @dataclass(frozen=True)
@@ -81,4 +82,13 @@ def first_step(config: Config, before: str | None, after: str) -> Transition | N
             if status not in seen:
                 seen.add(status)
                 queue.append((status, lead))
+    return None
+
+
+def transition_for(config: Config, verb: str, current: str | None) -> Transition | None:
+    """The transition `verb` asks for from `current` (None: a new proposal), if legal."""
+    for candidate in resolve(config, verb, current):
+        legal = find_transition(config, current, candidate.to)
+        if legal is not None and legal == candidate:
+            return candidate
     return None

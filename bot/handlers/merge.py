@@ -1,393 +1,35 @@
 """Numbers at merge (SPEC B4) and the proposal index (B7), in one commit on the base branch.
 
-On `pull_request` closed with `merged`, the PR is read again (the webhook's copy right after
-a merge is not final) and the configuration comes from the default branch. Every proposal
-the PR touched that still carries a placeholder number gets one, by `numbering.source`:
-`next` (past every number the branch has used and every reserved number), `pr` (the PR's
-number) or `issue` (the tracking issue the proposal or the PR description names). The
-renames, number fields, headings, self-references and the regenerated index go in one
-commit made by `commit_files`, whose `plan` recomputes everything from the snapshot it is
-given; the ref update is fast-forward only, so a commit that lands meanwhile (another
-merge, a person's push) is re-read, kept, and planned around.
-
-Why numbers never collide (SPEC invariant 1): a `next` number is used only by the job that
-created its ref `refs/kepbot/numbers/<N>` (GitHub creates a ref once), and a job only
-commits a number that no other proposal holds in the exact commit its change is made on
-top of (fast-forward only). `pr` and `issue` numbers are checked the same way. A redelivered
-event finds no placeholder left and changes nothing; its reservations (refs that point at
-the merge commit) are reused after a crash, and unused ones are given back.
-
-When the base branch refuses the bot (protection), the change goes to the branch
-`kepbot/number-pr-<n>` and a follow-up PR, and the original PR says so. With
+This module owns the entry points. On `pull_request` closed with `merged`, the PR is read
+again (the webhook's copy right after a merge is not final) and the configuration comes
+from the default branch; a `Numbering` job (bot.handlers.numbering_job) then numbers every
+proposal the PR touched that still carries a placeholder number and refreshes the index,
+in one commit. When the base branch refuses the bot (protection), the change goes to a
+follow-up PR instead, and the original PR says so (bot.handlers.numbering_report). With
 `numbering.when: accept`, `assign_on_accept` does the numbering on the PR's head branch.
 """
 
 from __future__ import annotations
 
 import logging
-import posixpath
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from gidgethub import BadRequest, routing, sansio
-from gidgethub.abc import GitHubAPI
 
-from bot.engine.config import Config
-from bot.engine.numbering import format_number, is_placeholder, next_number
-from bot.engine.proposal import (
-    document_path,
-    is_proposal_path,
-    load_proposal,
-    name_parts,
-    owning_proposal,
-)
-from bot.engine.renumber import (
-    Changes,
-    OverlayTree,
-    RenumberError,
-    index_changes,
-    issue_in_body,
-    named_numbers,
-    needs_number,
-    numbered_path,
-    proposal_files,
-    renumber,
-    renumber_all,
-    tracking_issue,
-    used_numbers,
-)
-from bot.engine.tree import FetchedTree
-from bot.github.comments import post_once
-from bot.github.numbers import (
-    TreeReader,
-    create_branch,
-    followup_branch,
-    list_reservations,
-    open_followup,
-    release,
-    reserve,
-)
+from bot.engine.numbering import format_number
+from bot.engine.renumber import named_numbers
 from bot.github.pull_request import changed_paths
-from bot.github.repo import (
-    BranchProtected,
-    CommitResult,
-    RepoConflict,
-    Snapshot,
-    commit_files,
-    list_paths,
-)
+from bot.github.repo import BranchProtected, list_paths
 from bot.github.repo_config import load_repo_config
 from bot.handlers import links
 from bot.handlers.context import HandlerContext
+from bot.handlers.numbering_job import Numbering, Outcome
+from bot.handlers.numbering_report import follow_up, report
 
-__all__ = ["Numbering", "Outcome", "assign_on_accept", "number_merged_pull", "router"]
+__all__ = ["assign_on_accept", "number_merged_pull", "router"]
 
 router = routing.Router()
 log = logging.getLogger(__name__)
-
-# commit_files calls per job, each with its own retries: every conflict means another writer
-# succeeded, so with many concurrent merges a job keeps its back-off short and tries again.
-COMMIT_ROUNDS = 4
-
-
-@dataclass
-class Outcome:
-    """What one numbering job did."""
-
-    commit: str | None = None
-    branch: str | None = None
-    numbers: dict[str, int] = field(default_factory=dict)  # new metadata path → number
-    problems: dict[str, str] = field(default_factory=dict)  # metadata path → why not
-    followup: dict[str, Any] | None = None
-
-
-class Numbering:
-    """The numbering of one PR's proposals, planned again on every snapshot it is given.
-
-    `holder` is the commit the job's reservation refs point at (the merge commit, or the
-    head commit on accept); `reuse_owned` lets a redelivered merge pick up refs an earlier
-    run reserved and did not get to use.
-    """
-
-    def __init__(
-        self,
-        gh: GitHubAPI,
-        repo: str,
-        config: Config,
-        pull: dict[str, Any],
-        changed: list[str],
-        *,
-        holder: str,
-        number_now: bool,
-        reuse_owned: bool = True,
-        only: str | None = None,
-        extra_used: set[int] | None = None,
-    ) -> None:
-        self.gh, self.repo, self.config, self.pull = gh, repo, config, pull
-        self.changed, self.holder, self.number_now = changed, holder, number_now
-        self.reuse_owned, self.only = reuse_owned, only
-        self.extra_used = extra_used or set()
-        self.held: list[int] = []  # numbers this job may use, ascending
-        self.mine: list[int] = []  # numbers this job reserved itself
-        self._listed = False
-        self._issues: dict[int, str | None] = {}
-        self.assigned: dict[str, int] = {}  # old metadata path → number, of the last plan
-        self.problems: dict[str, str] = {}
-        self.existing: dict[str, str] = {}  # candidate → its number, when it has one
-        self.reader = TreeReader(gh)
-        self.seen: set[int] = set()  # numbers in the names of the last snapshot planned on
-
-    # -- planning -----------------------------------------------------------------------
-
-    def _candidates(self, listed: set[str]) -> list[str]:
-        if not self.number_now:
-            return []
-        if self.only is not None:
-            return [self.only] if self.only in listed else []
-        owners = (owning_proposal(self.config, p, listed.__contains__) for p in self.changed)
-        return sorted({p for p in owners if p is not None and p in listed})
-
-    def _renamed(self, listed: set[str]) -> str | None:
-        """The number of the proposal `only` became, if an earlier run renamed it."""
-        layout, only = self.config.proposals, str(self.only)
-        old = name_parts(layout, only)
-        home = posixpath.dirname(posixpath.dirname(only) if layout.name_of == "folder" else only)
-        for path in sorted(listed):
-            here = posixpath.dirname(
-                posixpath.dirname(path) if layout.name_of == "folder" else path
-            )
-            parts = name_parts(layout, path) if here == home else None
-            if (
-                old is not None
-                and parts is not None
-                and is_proposal_path(layout, path)
-                and parts.get("slug") == old.get("slug")
-                and not is_placeholder(self.config, parts.get("number"))
-            ):
-                return parts.get("number")
-        return None
-
-    def _touches_proposals(self, listed: set[str]) -> bool:
-        known = listed | set(self.changed)
-        return any(
-            owning_proposal(self.config, p, known.__contains__) is not None for p in self.changed
-        )
-
-    def _wanted(self, paths: list[str], candidates: list[str], index: bool) -> set[str]:
-        layout = self.config.proposals
-        listing = FetchedTree(paths, {})
-        wanted = {f for c in candidates for f in proposal_files(self.config, listing, c)}
-        if index:
-            metadata = [p for p in paths if is_proposal_path(layout, p)]
-            wanted |= {f for p in metadata for f in (p, document_path(layout, p))}
-            wanted.add(str(self.config.index.path))
-        return wanted
-
-    async def plan(self, snapshot: Snapshot) -> Changes | None:
-        listing = await self.reader.listing(snapshot)
-        paths = listing.paths
-        listed = set(paths)
-        self.seen = named_numbers(self.config, paths)
-        candidates = self._candidates(listed)
-        index = self.config.index.path is not None and self._touches_proposals(listed)
-        tree = await self.reader.tree(snapshot, listing, self._wanted(paths, candidates, index))
-        self.problems, self.existing = {}, {}
-        if self.only is not None and self.only not in listed:
-            renamed = self._renamed(listed)
-            if renamed is not None:
-                self.existing[self.only] = renamed
-        todo = []
-        for path in candidates:
-            if any(f not in tree.files for f in proposal_files(self.config, tree, path)):
-                self.problems[path] = "holds files that are not UTF-8 text; rename it by hand"
-                continue
-            proposal = load_proposal(self.config, tree, path)
-            if proposal is not None and needs_number(self.config, proposal):
-                todo.append(path)
-            elif proposal is not None and proposal.number is not None:
-                self.existing[path] = proposal.number
-        numbers = await self._numbers(tree, todo) if todo else {}
-        self.assigned = {}
-        for path, number in numbers.items():
-            try:
-                renumber(self.config, tree, path, number)
-            except RenumberError as error:
-                self.problems[path] = str(error)
-            else:
-                self.assigned[path] = number
-        changes = renumber_all(self.config, tree, self.assigned)
-        if index:
-            try:
-                changes.update(index_changes(self.config, OverlayTree(tree, changes)))
-            except LookupError as error:
-                log.warning("%s: index not regenerated: %s", self.repo, error)
-        return changes or None
-
-    def _used(self, tree: FetchedTree) -> set[int]:
-        try:
-            used = used_numbers(self.config, tree)
-        except LookupError:  # not every proposal was read: the names say enough
-            used = named_numbers(self.config, tree.paths())
-        return used | self.extra_used
-
-    async def _numbers(self, tree: FetchedTree, todo: list[str]) -> dict[str, int]:
-        source = self.config.numbering.source
-        if source == "next":
-            return await self._reserved(tree, todo)
-        wanted: dict[str, int] = {}
-        if source == "pr":
-            if len(todo) > 1:
-                for path in todo:
-                    self.problems[path] = (
-                        "numbers come from the PR and this PR adds several proposals; "
-                        "open one PR per proposal"
-                    )
-                return {}
-            wanted[todo[0]] = int(self.pull["number"])
-        else:
-            for path in todo:
-                found = await self._issue_number(tree, path)
-                if isinstance(found, str):
-                    self.problems[path] = found
-                else:
-                    wanted[path] = found
-        used = self._used(tree)
-        taken: dict[int, str] = {}
-        for path, number in sorted(wanted.items()):
-            if number in used or number in taken:
-                other = taken.get(number, "another proposal")
-                self.problems[path] = f"number {number} is already used by {other}"
-            else:
-                taken[number] = path
-        return {path: number for number, path in taken.items()}
-
-    async def _reserved(self, tree: FetchedTree, todo: list[str]) -> dict[str, int]:
-        used = self._used(tree)
-        listing = await list_reservations(self.gh, self.repo)
-        if self.reuse_owned and not self._listed:
-            self.held = sorted(n for n, sha in listing.items() if sha == self.holder)
-        self._listed = True
-        usable = [n for n in self.held if n not in used]
-        need = len(todo) - len(usable)
-        if need > 0:
-            start = next_number(self.config, used | set(listing))
-            fresh = await reserve(self.gh, self.repo, self.holder, start, need)
-            self.mine += fresh
-            self.held = sorted({*self.held, *fresh})
-            usable = sorted({*usable, *fresh})
-        return dict(zip(sorted(todo), usable, strict=False))
-
-    async def _issue_number(self, tree: FetchedTree, path: str) -> int | str:
-        proposal = load_proposal(self.config, tree, path)
-        number = tracking_issue(self.config, proposal, self.repo) if proposal else None
-        if number is None:
-            number = issue_in_body(self.pull.get("body"), self.repo)
-        if number is None:
-            return (
-                "names no tracking issue: add `Tracking issue: #N` to the PR description "
-                "or to the proposal"
-            )
-        if number not in self._issues:
-            self._issues[number] = await self._check_issue(number)
-        problem = self._issues[number]
-        return number if problem is None else problem
-
-    async def _check_issue(self, number: int) -> str | None:
-        try:
-            issue = await self.gh.getitem(f"/repos/{self.repo}/issues/{number}")
-        except BadRequest as error:
-            if error.status_code in (404, 410):
-                return f"the tracking issue #{number} does not exist"
-            raise
-        if issue.get("pull_request"):
-            return f"#{number} is a pull request, not a tracking issue"
-        return None
-
-    # -- writing --------------------------------------------------------------------------
-
-    async def commit(self, repo: str, branch: str, message: str) -> CommitResult:
-        for round_ in range(1, COMMIT_ROUNDS + 1):
-            try:
-                return await commit_files(self.gh, repo, branch, self.plan, message)
-            except RepoConflict:
-                if round_ == COMMIT_ROUNDS:
-                    raise
-                log.info("%s@%s still moving; planning again", repo, branch)
-        raise AssertionError("unreachable")
-
-    def outcome(self, result: CommitResult, branch: str) -> Outcome:
-        numbers: dict[str, int] = {}
-        if result.commit is not None:
-            for path, number in self.assigned.items():
-                numbers[numbered_path(self.config, path, number) or path] = number
-        return Outcome(result.commit, branch, numbers, dict(self.problems))
-
-    async def give_back(self, outcome: Outcome) -> None:
-        """Delete the reservations this job made that no proposal holds.
-
-        A concurrent run of the same merge may have committed one of them (it reuses the
-        refs that point at the merge commit), so a number in the last snapshot stays.
-        """
-        unused = set(self.mine) - set(outcome.numbers.values()) - self.seen
-        if unused:
-            await release(self.gh, self.repo, unused)
-
-
-def _label(config: Config, number: int) -> str:
-    return f"{config.implementations.prefix}-{format_number(config, number)}"
-
-
-def _link(config: Config, repo: dict[str, Any], ref: str, path: str) -> str:
-    kind = "tree" if config.proposals.name_of == "folder" else "blob"
-    target = path.rsplit("/", 1)[0] if kind == "tree" else path
-    return f"[`{target}`]({repo['html_url']}/{kind}/{ref}/{quote(target)})"
-
-
-def _numbers_text(config: Config, repo: dict[str, Any], outcome: Outcome) -> list[str]:
-    ref = outcome.commit or outcome.branch or ""
-    return [
-        f"- **{_label(config, number)}**: {_link(config, repo, ref, path)}"
-        for path, number in sorted(outcome.numbers.items(), key=lambda item: item[1])
-    ]
-
-
-async def _report(
-    ctx: HandlerContext, config: Config, repo: dict[str, Any], number: int, outcome: Outcome
-) -> None:
-    name, gh = repo["full_name"], ctx.gh
-    if outcome.numbers and outcome.followup is None:
-        lines = ["Numbers assigned at merge:", "", *_numbers_text(config, repo, outcome)]
-        await post_once(gh, name, number, f"numbers/{number}", "\n".join(lines), ctx.bot_login)
-    if outcome.followup is not None:
-        lines = [
-            f"The branch `{repo['default_branch']}` refuses the bot's direct commits, so the "
-            f"numbers and the index are in #{outcome.followup['number']}; please merge it.",
-            "",
-            *_numbers_text(config, repo, outcome),
-        ]
-        marker = f"numbers-followup/{number}"
-        await post_once(gh, name, number, marker, "\n".join(lines), ctx.bot_login)
-    if outcome.problems:
-        lines = ["These proposals still have no number:", ""]
-        lines += [f"- `{path}`: {why}" for path, why in sorted(outcome.problems.items())]
-        marker = f"numbering-problems/{number}"
-        await post_once(gh, name, number, marker, "\n".join(lines), ctx.bot_login)
-
-
-async def _follow_up(
-    job: Numbering, config: Config, repo: dict[str, Any], base: str, message: str
-) -> Outcome:
-    name, number = repo["full_name"], int(job.pull["number"])
-    branch = followup_branch(number)
-    ref = await job.gh.getitem(f"/repos/{name}/git/ref/heads/{quote(base)}")
-    await create_branch(job.gh, name, branch, str(ref["object"]["sha"]))
-    outcome = job.outcome(await job.commit(name, branch, message), branch)
-    body = [f"Numbers and index for #{number}, which `{base}` refused as a direct commit.", ""]
-    body += _numbers_text(config, repo, outcome)
-    title = f"Assign proposal numbers for #{number}"
-    outcome.followup = await open_followup(job.gh, name, branch, base, title, "\n".join(body))
-    return outcome
 
 
 async def number_merged_pull(
@@ -421,7 +63,7 @@ async def number_merged_pull(
         outcome = job.outcome(await job.commit(name, base, message), base)
     except BranchProtected as refusal:
         log.info("%s: %s; opening a follow-up PR", name, refusal.message)
-        outcome = await _follow_up(job, config, repo, base, message)
+        outcome = await follow_up(job, config, repo, base, message)
     await job.give_back(outcome)
     log.info(
         "%s#%s merged: commit %s, numbers %s, problems %s",
@@ -431,7 +73,7 @@ async def number_merged_pull(
         sorted(outcome.numbers.values()),
         sorted(outcome.problems),
     )
-    await _report(ctx, config, repo, number, outcome)
+    await report(ctx, config, repo, number, outcome)
     return outcome
 
 

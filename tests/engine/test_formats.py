@@ -15,7 +15,7 @@ from bot.engine.formats import (
     HeaderLines,
     YamlFile,
     get_format,
-    yaml_file,
+    yaml_load,
 )
 from bot.engine.formats.base import Field, MetadataFormat, NewValue
 
@@ -298,7 +298,7 @@ def test_yaml_invalid_unicode_is_a_format_error() -> None:
 
 def test_yaml_pure_python_loader_reads_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     fast = YAML.parse(KEP)
-    monkeypatch.setattr(yaml_file, "_Loader", yaml_file._PureLoader)
+    monkeypatch.setattr(yaml_load, "_Loader", yaml_load._PureLoader)
     slow = YAML.parse(KEP)
     assert slow == fast
     with pytest.raises(FormatError, match="anchors and aliases") as caught:

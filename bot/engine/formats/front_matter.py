@@ -1,10 +1,10 @@
 """YAML front matter: the metadata block between two `---` lines at the top of a markdown file.
 
 This module owns finding that block (the first line must be `---`, the block ends at
-the next `---` line) and hands the YAML in between to the `yaml_file` reader and
-editor with a line offset, so line numbers, duplicates, safety limits and the
-minimal-diff edits are exactly those of a YAML file. The markdown around the block is
-never touched.
+the next `---` line) and hands the YAML in between to the `yaml` format's reader
+(`yaml_read`) and editor (`yaml_edit`) with a line offset, so line numbers, duplicates,
+safety limits and the minimal-diff edits are exactly those of a YAML file. The markdown
+around the block is never touched.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .base import FormatError, Metadata, NewValue, line_body, newline_of, split_lines
-from .yaml_file import edit_yaml, read_yaml
+from .yaml_edit import edit_yaml
+from .yaml_read import read_yaml
 
 FENCE = "---"
 EXPECTED = (

@@ -1,0 +1,75 @@
+"""What a numbering job tells people: its comments on the PR, and the follow-up PR.
+
+This module owns the comments on a merged PR (the numbers assigned, each linking to its
+proposal at the new commit, and the proposals still without a number) and the way around
+a base branch that refuses the bot's direct commits: the change goes to the branch
+`kepbot/number-pr-<n>` and a follow-up PR, and the original PR says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from bot.engine.config import Config
+from bot.engine.numbering import format_number
+from bot.github.comments import post_once
+from bot.github.numbers import create_branch, followup_branch, open_followup
+from bot.handlers.context import HandlerContext
+from bot.handlers.numbering_job import Numbering, Outcome
+
+
+def _label(config: Config, number: int) -> str:
+    return f"{config.implementations.prefix}-{format_number(config, number)}"
+
+
+def _link(config: Config, repo: dict[str, Any], ref: str, path: str) -> str:
+    kind = "tree" if config.proposals.name_of == "folder" else "blob"
+    target = path.rsplit("/", 1)[0] if kind == "tree" else path
+    return f"[`{target}`]({repo['html_url']}/{kind}/{ref}/{quote(target)})"
+
+
+def numbers_text(config: Config, repo: dict[str, Any], outcome: Outcome) -> list[str]:
+    ref = outcome.commit or outcome.branch or ""
+    return [
+        f"- **{_label(config, number)}**: {_link(config, repo, ref, path)}"
+        for path, number in sorted(outcome.numbers.items(), key=lambda item: item[1])
+    ]
+
+
+async def report(
+    ctx: HandlerContext, config: Config, repo: dict[str, Any], number: int, outcome: Outcome
+) -> None:
+    name, gh = repo["full_name"], ctx.gh
+    if outcome.numbers and outcome.followup is None:
+        lines = ["Numbers assigned at merge:", "", *numbers_text(config, repo, outcome)]
+        await post_once(gh, name, number, f"numbers/{number}", "\n".join(lines), ctx.bot_login)
+    if outcome.followup is not None:
+        lines = [
+            f"The branch `{repo['default_branch']}` refuses the bot's direct commits, so the "
+            f"numbers and the index are in #{outcome.followup['number']}; please merge it.",
+            "",
+            *numbers_text(config, repo, outcome),
+        ]
+        marker = f"numbers-followup/{number}"
+        await post_once(gh, name, number, marker, "\n".join(lines), ctx.bot_login)
+    if outcome.problems:
+        lines = ["These proposals still have no number:", ""]
+        lines += [f"- `{path}`: {why}" for path, why in sorted(outcome.problems.items())]
+        marker = f"numbering-problems/{number}"
+        await post_once(gh, name, number, marker, "\n".join(lines), ctx.bot_login)
+
+
+async def follow_up(
+    job: Numbering, config: Config, repo: dict[str, Any], base: str, message: str
+) -> Outcome:
+    name, number = repo["full_name"], int(job.pull["number"])
+    branch = followup_branch(number)
+    ref = await job.gh.getitem(f"/repos/{name}/git/ref/heads/{quote(base)}")
+    await create_branch(job.gh, name, branch, str(ref["object"]["sha"]))
+    outcome = job.outcome(await job.commit(name, branch, message), branch)
+    body = [f"Numbers and index for #{number}, which `{base}` refused as a direct commit.", ""]
+    body += numbers_text(config, repo, outcome)
+    title = f"Assign proposal numbers for #{number}"
+    outcome.followup = await open_followup(job.gh, name, branch, base, title, "\n".join(body))
+    return outcome
