@@ -23,18 +23,16 @@ import platform
 import re
 import statistics
 import sys
-import time
 from collections import Counter
 
 from bot import demo
-from bot.sandbox.harness import Harness, harness
-from bot.sandbox.payloads import issue_comment_event, pull_request_event
+from bot.sandbox.cost import approve, critical_path, open_checked_pr
+from bot.sandbox.harness import harness
 from bot.sandbox.pipeline import RecordedRequest
 from bot.sandbox.testing import app_credentials
 
 TARGET_ROUND_TRIPS = 6
 TARGET_REQUESTS = 10
-KEP = demo.NEW_KEP.replace("provisonal", "provisional").replace("11-31", "11-21")
 
 
 def shape(request: RecordedRequest) -> str:
@@ -42,40 +40,6 @@ def shape(request: RecordedRequest) -> str:
     path = re.sub(r"/contents/.*", "/contents/{path}", path)
     path = re.sub(r"/labels/[^/]+$", "/labels/{name}", path)
     return f"{request.method} {path}"
-
-
-def critical_path(requests: list[RecordedRequest]) -> list[RecordedRequest]:
-    """The longest chain of requests in which each starts after the one before ended."""
-    ordered = sorted(requests, key=lambda r: r.time)
-    best: list[list[RecordedRequest]] = []
-    for index, request in enumerate(ordered):
-        before = [
-            best[j] for j in range(index) if ordered[j].time + ordered[j].duration <= request.time
-        ]
-        chain = max(before, key=len, default=[])
-        best.append([*chain, request])
-    return max(best, key=len, default=[])
-
-
-async def open_checked_pr(box: Harness, index: int) -> int:
-    folder = demo.KEP_DIR.replace("pod-restart-budget", f"budget-{index}")
-    files: dict[str, str | None] = {
-        f"{folder}/kep.yaml": KEP,
-        f"{folder}/README.md": demo.NEW_README,
-    }
-    number = box.double.open_pull_request(demo.REPO, f"kep-{index}", files, "KEP", author="alice")
-    await box.deliver(pull_request_event(box.double, demo.REPO, number, "opened"))
-    await box.idle(60)
-    return number
-
-
-async def approve(box: Harness, number: int) -> tuple[float, list[RecordedRequest]]:
-    made = box.double.add_comment(demo.REPO, number, "/kep approve", "carol")
-    start = len(box.double.requests)
-    started = time.perf_counter()
-    await box.deliver(issue_comment_event(box.double, demo.REPO, made.id, "created"))
-    await box.idle(60)
-    return time.perf_counter() - started, box.double.requests[start:]
 
 
 async def measure(commands: int, rtt: float) -> tuple[list[float], list[list[RecordedRequest]]]:

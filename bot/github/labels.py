@@ -2,7 +2,9 @@
 
 `desired_labels` (pure) computes the kind label, the status label and area labels from the
 configuration and the PR's proposals. `sync_labels` makes the PR carry them: it creates
-missing repository labels with their colours, adds what is missing in one request, and
+missing repository labels with their colours (once: labels it created or saw on a PR are
+remembered for a while; one deleted since comes back in GitHub's default colour when added
+to the PR, and gets its colour back), adds what is missing in one request, and
 removes only the labels the bot manages (`Managed`: the status prefix and the kind label)
 that are no longer wanted. Other labels, area labels included (people and other bots set
 `sig/...` too), are never removed. A second sync with the same inputs writes nothing.
@@ -31,6 +33,7 @@ from bot.github.retry import RETRY_SAFE
 __all__ = ["LabelSpec", "Managed", "desired_labels", "managed_labels", "sync_labels"]
 
 MAX_DESCRIPTION = 100  # GitHub's limit on a label description
+GITHUB_DEFAULT_COLOR = "ededed"  # what GitHub gives a label created by adding it to an issue
 
 
 @dataclass(frozen=True)
@@ -103,14 +106,20 @@ def _known_labels(gh: GitHubAPI, repo: str) -> set[str]:
     return found
 
 
+def _looks(spec: LabelSpec) -> dict[str, str]:
+    """A label's colour and description as GitHub takes them."""
+    looks = {"color": spec.color.lower()}
+    if spec.description:
+        looks["description"] = spec.description[:MAX_DESCRIPTION]
+    return looks
+
+
 async def _create_repo_label(gh: GitHubAPI, repo: str, spec: LabelSpec) -> None:
     """Create the repository label; someone creating it meanwhile is fine (422)."""
     known = _known_labels(gh, repo)
     if spec.name.lower() in known:
         return
-    body: dict[str, Any] = {"name": spec.name, "color": spec.color.lower()}
-    if spec.description:
-        body["description"] = spec.description[:MAX_DESCRIPTION]
+    body = {"name": spec.name, **_looks(spec)}
     try:
         await gh.post(f"/repos/{repo}/labels", data=body, extra_headers=dict(RETRY_SAFE))
     except BadRequest as error:
@@ -120,11 +129,29 @@ async def _create_repo_label(gh: GitHubAPI, repo: str, spec: LabelSpec) -> None:
 
 
 async def _add(gh: GitHubAPI, repo: str, issue: str, missing: list[LabelSpec]) -> None:
-    for spec in missing:
-        await _create_repo_label(gh, repo, spec)
+    await asyncio.gather(*(_create_repo_label(gh, repo, spec) for spec in missing))
     if missing:
         names = [spec.name for spec in missing]
-        await gh.post(issue, data={"labels": names}, extra_headers=dict(RETRY_SAFE))
+        now = await gh.post(issue, data={"labels": names}, extra_headers=dict(RETRY_SAFE))
+        await _recolour(gh, repo, missing, now)
+
+
+async def _recolour(gh: GitHubAPI, repo: str, added: list[LabelSpec], now: Any) -> None:
+    """Give back their colour to labels GitHub created while adding them to the issue.
+
+    A label the bot knew to exist (so did not create) may have been deleted by someone
+    since: adding it to an issue then creates it in GitHub's default colour, which the
+    answer shows. A colour someone chose on purpose is left alone.
+    """
+    shown = {str(label.get("name", "")).lower(): label for label in now if isinstance(label, dict)}
+    for spec in added:
+        label = shown.get(spec.name.lower())
+        if label is None or str(label.get("color", "")).lower() != GITHUB_DEFAULT_COLOR:
+            continue
+        if spec.color.lower() == GITHUB_DEFAULT_COLOR:
+            continue
+        url = f"/repos/{repo}/labels/{quote(str(label['name']), safe='')}"
+        await gh.patch(url, data=_looks(spec), extra_headers=dict(RETRY_SAFE))
 
 
 async def _remove(gh: GitHubAPI, issue: str, name: str) -> None:
@@ -148,7 +175,8 @@ async def sync_labels(
     `managed_prefixes` is a `Managed` (see `managed_labels`) or plain name prefixes. A label
     to add is created in the repository first (POST per missing label, 422 tolerated), then
     all are added in one request; a managed label not desired is deleted (404 tolerated).
-    `current`, the PR's labels as the caller just read them, saves listing them.
+    `current`, the PR's labels as the caller just read them, saves listing them. Labels seen
+    on the PR or created are remembered for a while, and not created again.
     """
     managed = (
         managed_prefixes
@@ -159,6 +187,7 @@ async def sync_labels(
     if current is None:
         current = [label["name"] async for label in gh.getiter(f"{issue}?per_page=100")]
     current = list(current)
+    _known_labels(gh, repo).update(name.lower() for name in current)  # they exist
     present = {name.lower() for name in current}
     wanted = {name.lower() for name in desired}
     missing = [spec for name, spec in desired.items() if name.lower() not in present]

@@ -19,6 +19,7 @@ from bot.engine.config import Config
 from bot.engine.proposal import document_path, load_proposal, owning_proposal
 from bot.engine.prr import prr_files
 from bot.engine.tree import FetchedTree
+from bot.github.read_cache import COMMIT_SHA, read_cache
 from bot.github.repo import FileVersion, list_paths, read_file
 
 
@@ -45,7 +46,24 @@ class PullFiles:
     removed: set[str]
 
 
-async def pull_files(gh: GitHubAPI, repo: str, number: int) -> PullFiles:
+async def pull_files(
+    gh: GitHubAPI, repo: str, number: int, at: tuple[str, str] | None = None
+) -> PullFiles:
+    """The PR's diff; with `at` (its head sha and base branch), kept a short while for that
+    head and base (see `bot.github.read_cache`)."""
+    if at is None:
+        return await _list_files(gh, repo, number)
+    cache = read_cache(gh)
+    key = (repo.lower(), number, *at)
+    return await cache.kept(cache.pull_files, key, lambda: _list_files(gh, repo, number))
+
+
+def pull_at(pull: dict[str, Any]) -> tuple[str, str]:
+    """A PR's (head sha, base branch): what its file list depends on."""
+    return str(pull["head"]["sha"]), str(pull["base"]["ref"])
+
+
+async def _list_files(gh: GitHubAPI, repo: str, number: int) -> PullFiles:
     changed: set[str] = set()
     added: set[str] = set()
     removed: set[str] = set()
@@ -68,10 +86,21 @@ async def changed_paths(gh: GitHubAPI, repo: str, number: int) -> list[str]:
     return (await pull_files(gh, repo, number)).changed
 
 
-async def _read(gh: GitHubAPI, repo: str, ref: str, paths: set[str]) -> dict[str, FileVersion]:
+async def _read(
+    gh: GitHubAPI, repo: str, ref: str, paths: set[str], *, commit: bool = False
+) -> dict[str, FileVersion]:
+    """`paths` at `ref`; with `commit` (`ref` is a commit sha), through the client's cache."""
     wanted = sorted(paths)
-    found = await asyncio.gather(*(read_file(gh, repo, p, ref) for p in wanted))
+    reader = _at_commit if commit and COMMIT_SHA.fullmatch(ref) else read_file
+    found = await asyncio.gather(*(reader(gh, repo, p, ref) for p in wanted))
     return {p: f for p, f in zip(wanted, found, strict=True) if f is not None}
+
+
+async def _at_commit(gh: GitHubAPI, repo: str, path: str, sha: str) -> FileVersion | None:
+    """The file at commit `sha`, kept once read: a commit never changes."""
+    cache = read_cache(gh)
+    key = (repo.lower(), path, sha)
+    return await cache.kept(cache.at_commit, key, lambda: read_file(gh, repo, path, sha))
 
 
 async def _fill(
@@ -86,7 +115,7 @@ async def _fill(
     on_head = {p for p in wanted if p in changed and p in set(trees.head.paths())}
     on_base = {p for p in wanted if p in set(trees.base.paths())}
     head_read, base_read = await asyncio.gather(
-        _read(gh, repo, pull["head"]["sha"], on_head - set(trees.head.files)),
+        _read(gh, repo, pull["head"]["sha"], on_head - set(trees.head.files), commit=True),
         _read(gh, repo, pull["base"]["ref"], on_base - set(trees.base.files)),
     )
     trees.versions.update(head_read)
@@ -102,7 +131,8 @@ async def change_trees(
 ) -> ChangeTrees:
     """The base branch listed in full, the head derived from it and the PR's file list."""
     files, base_paths = await asyncio.gather(
-        pull_files(gh, repo, pull["number"]), list_paths(gh, repo, pull["base"]["ref"])
+        pull_files(gh, repo, pull["number"], pull_at(pull)),
+        list_paths(gh, repo, pull["base"]["ref"]),
     )
     head_paths = sorted((set(base_paths) - files.removed) | files.added)
     trees = ChangeTrees(FetchedTree(head_paths, {}), FetchedTree(base_paths, {}), files.changed, [])

@@ -45,6 +45,7 @@ from bot.github.repo import (
 )
 from bot.handlers import links
 from bot.handlers.context import HandlerContext
+from bot.handlers.link_targets import take_pull
 from bot.handlers.merge import assign_on_accept
 from bot.handlers.period_text import needs_period
 from bot.handlers.periods import complete_periods, run_period_command
@@ -83,10 +84,26 @@ async def run_commands(
 ) -> PullState | None:
     """Handle `commands` (already claimed); the PR as it stands after them, or None when the
     repository's config is invalid."""
+    state = await read_state(ctx, repo, pull)
+    if state is not None:
+        await apply_commands(state, spoken, commands, outcome)
+    return state
+
+
+async def read_state(
+    ctx: HandlerContext, repo: dict[str, Any], pull: dict[str, Any]
+) -> PullState | None:
+    """What the commands on `pull` decide from; None when the repository's config is invalid."""
     result = await load_config(ctx, repo)
     if result.config is None:
         return None
-    state = await load_pull_state(ctx, repo, pull, result.config, thread_needed=True)
+    return await load_pull_state(ctx, repo, pull, result.config, thread_needed=True)
+
+
+async def apply_commands(
+    state: PullState, spoken: Spoken, commands: list[Command], outcome: Outcome
+) -> None:
+    """Run `commands` (already claimed) on the PR `state` holds; `state` follows their writes."""
     earlier = _history_before(state.history, spoken)
     key = f"c{spoken.comment_id or 'body'}"
     for command in commands:
@@ -94,7 +111,6 @@ async def run_commands(
         earlier.append(dataclasses.replace(spoken, commands=(command,)))
     if has_periods(state.config):
         await complete_periods(state)
-    return state
 
 
 def _history_before(history: list[Spoken], spoken: Spoken) -> list[Spoken]:
@@ -382,23 +398,28 @@ async def handle(
 ) -> None:
     """Claim (the 👀 reaction acknowledges the command), run, refresh the check, the labels and
     the status comment from the state the commands left, then mark the outcome (👍 or 👎):
-    reconcile runs again what was claimed but never marked."""
+    reconcile runs again what was claimed but never marked.
+
+    The PR is the one read earlier in this delivery when there is one (else read now); its
+    files and comments are read while claiming, and nothing is written before the claim."""
     name = repo["full_name"]
     target = {"comment_id": spoken.comment_id} if spoken.comment_id else {"number": number}
-    pull, claimed = await asyncio.gather(  # the PR as it is now, read while claiming
-        ctx.gh.getitem(f"/repos/{name}/pulls/{number}"),
+    pull = await take_pull(ctx, name, number)
+    claimed, state = await asyncio.gather(
         claim(ctx.gh, name, comment_id=spoken.comment_id, number=target.get("number"))
         if claim_first
         else _true(),
+        read_state(ctx, repo, pull),
     )
     if not claimed:
         log.info("commands of %s already handled elsewhere", target)
         return
-    outcome = Outcome()
-    state = await run_commands(ctx, repo, pull, spoken, commands, outcome)
     if state is None:
         await react(ctx.gh, name, content="confused", **target)
         return
+    state.labels = [str(label["name"]) for label in pull.get("labels") or []]
+    outcome = Outcome()
+    await apply_commands(state, spoken, commands, outcome)
     done = react(ctx.gh, name, content=DONE[1] if outcome.refused else DONE[0], **target)
     if state.stale:
         fresh = await ctx.gh.getitem(f"/repos/{name}/pulls/{number}")

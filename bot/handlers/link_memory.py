@@ -12,7 +12,9 @@ Nothing here is authoritative: GitHub is. Two scopes:
   and links.py both refresh after a merge). The handlers of one delivery share one
   `HandlerContext` (so does one reconcile pass), so the memo hangs on that object and
   goes with it. Only what the event's own work cannot change is kept there: the PR as
-  first read, its file list, the proposals repositories and their configurations.
+  first read, its file list, whether it is an implementation PR, the proposals
+  repositories and their configurations. A handler that writes to the PR takes the PR as
+  first read out of the memo (`link_targets.take_pull`), so later readers see its writes.
 """
 
 from __future__ import annotations
@@ -118,6 +120,10 @@ class EventMemo:
 
     def put(self, key: Hashable, value: Any) -> None:
         self._values[key] = value
+
+    def take(self, key: Hashable) -> Any:
+        """The value kept for `key` (None: none), forgotten: the next `get` computes it."""
+        return self._values.pop(key, None)
 
 
 # Keyed by the context's identity: two contexts of different events compare equal.

@@ -9,7 +9,8 @@ everything else can be one.
 
 Cost: the discovery of the proposals repositories is kept for minutes per installation
 client, configurations come from the shared configuration cache, and whether a PR is a
-proposal PR is kept per (installation, repository, PR, head commit) for a short time.
+proposal PR is kept per (installation, repository, PR, head commit) for a short time, and
+whether it is an implementation PR for the event (both comment handlers ask).
 `is_implementation_pull` runs before every PR comment is parsed: given the comment, it
 answers a comment without a command of any configured word at once, without a request.
 """
@@ -17,6 +18,7 @@ answers a comment without a command of any configured word at once, without a re
 from __future__ import annotations
 
 import asyncio
+import copy
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,7 +31,7 @@ from bot.engine.commands import parse_commands
 from bot.engine.config import Config
 from bot.engine.proposal import is_proposal_path
 from bot.engine.references import repo_matches, static_folder
-from bot.github.pull_request import PullFiles, pull_files
+from bot.github.pull_request import PullFiles, pull_at, pull_files
 from bot.github.repo_config import ConfigResult, load_repo_config
 from bot.handlers.context import HandlerContext
 from bot.handlers.link_memory import Holder, client_memory, event_memo
@@ -48,6 +50,7 @@ __all__ = [
     "repo_info",
     "repo_target",
     "repo_target_info",
+    "take_pull",
     "targets_for",
 ]
 
@@ -199,10 +202,23 @@ async def fetch_pull(ctx: HandlerContext, repo: str, number: int) -> dict[str, A
     return await event_memo(ctx).get(("pull", repo.lower(), number), read)
 
 
-async def pull_files_once(ctx: HandlerContext, repo: str, number: int) -> PullFiles:
-    """The PR's file list, read once per event."""
+async def take_pull(ctx: HandlerContext, repo: str, number: int) -> dict[str, Any]:
+    """The pull request as read earlier in this event (or now), for a handler about to write
+    to it: a copy it may update, and the event's memo forgets it, so a later `fetch_pull`
+    of the event reads the PR as those writes left it."""
+    pull = event_memo(ctx).take(("pull", repo.lower(), number))
+    if pull is None:
+        pull = await ctx.gh.getitem(f"/repos/{repo}/pulls/{number}")
+    return copy.deepcopy(dict(pull))
+
+
+async def pull_files_once(
+    ctx: HandlerContext, repo: str, number: int, at: tuple[str, str] | None = None
+) -> PullFiles:
+    """The PR's file list, read once per event (with `at`, its head sha and base branch,
+    shared with the check's read of the same head: see `bot.github.read_cache`)."""
     key = ("files", repo.lower(), number)
-    return await event_memo(ctx).get(key, lambda: pull_files(ctx.gh, repo, number))
+    return await event_memo(ctx).get(key, lambda: pull_files(ctx.gh, repo, number, at))
 
 
 async def is_proposal_pull(
@@ -213,7 +229,8 @@ async def is_proposal_pull(
     Kept per (installation, repository, PR, head commit) for a short time; without
     `head_sha`, the PR is read (once per event) to learn it.
     """
-    sha = head_sha or str((await fetch_pull(ctx, target.repo, number))["head"]["sha"])
+    at = None if head_sha else pull_at(await fetch_pull(ctx, target.repo, number))
+    sha = at[0] if at is not None else str(head_sha)
     installation = getattr(ctx.gh, "installation_id", None)
     key = (installation, target.repo.lower(), number, sha)
     memory = client_memory(ctx)
@@ -221,7 +238,7 @@ async def is_proposal_pull(
     if known is not None:
         return known
     layout, folder = target.config.proposals, static_folder(target.config)
-    files = await pull_files_once(ctx, target.repo, number)
+    files = await pull_files_once(ctx, target.repo, number, at)
     answer = any(
         is_proposal_path(layout, path) or bool(folder and path.startswith(folder + "/"))
         for path in files.changed
@@ -265,5 +282,16 @@ async def is_implementation_pull(
             words.add(own_config.command)
         if not any(parse_commands(body, word) for word in sorted(words)):
             return False
+    return await event_memo(ctx).get(
+        ("implementation", str(repo["full_name"]).lower(), number),
+        lambda: _not_a_proposal_pull(ctx, repo, number, head_sha),
+    )
+
+
+async def _not_a_proposal_pull(
+    ctx: HandlerContext, repo: dict[str, Any], number: int, head_sha: str | None
+) -> bool:
+    """The PR-level half of `is_implementation_pull` (kept per event by it: a command's
+    edit never makes a proposal PR stop being one)."""
     own = await own_target(ctx, repo)
     return own is None or not await is_proposal_pull(ctx, own, number, head_sha)

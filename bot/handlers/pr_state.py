@@ -82,6 +82,9 @@ class PullState:
     thread: list[dict[str, Any]] = field(default_factory=list)  # the PR's comments, as read
     repository: dict[str, Any] = field(default_factory=dict)  # the webhook's repository
     stale: bool = False  # the branch changed in ways only a fresh read shows (a renumber)
+    # The PR's label names as read from GitHub in this delivery (None: list them before
+    # syncing; an event's payload may be older than the labels).
+    labels: list[str] | None = None
 
     @property
     def number(self) -> int:

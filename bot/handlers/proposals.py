@@ -89,7 +89,8 @@ async def _labels(state: PullState) -> None:
         if p.head and p.head.status and state.config.status(p.head.status) is not None
     ]
     desired = desired_labels(state.config, proposals)
-    await sync_labels(state.ctx.gh, state.repo, state.number, desired, managed_labels(state.config))
+    managed = managed_labels(state.config)
+    await sync_labels(state.ctx.gh, state.repo, state.number, desired, managed, state.labels)
 
 
 async def _status_comment(state: PullState, decisions: list[Decision], conclusion: str) -> None:

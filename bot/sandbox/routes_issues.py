@@ -289,16 +289,32 @@ def get_label(ctx: Ctx) -> Reply:
 @registry.route("POST", "/repos/{owner}/{repo}/labels", **LABELS_WRITE)
 def create_label(ctx: Ctx) -> Reply:
     name = ctx.field("name", str, required=True)
-    color = (ctx.field("color", str) or DEFAULT_LABEL_COLOR).removeprefix("#")
-    description = ctx.field("description", str)
+    color, description = _colour_and_description(ctx, DEFAULT_LABEL_COLOR)
     assert name is not None
-    if not HEX_COLOR.match(color):
-        raise validation_failed("Label", "color", "invalid", value=color)
-    if description is not None and len(description) > 100:
-        raise validation_failed("Label", "description", "invalid", value=description)
     if name.lower() in ctx.repo.labels:
         raise validation_failed("Label", "name", "already_exists", value=name)
     label = Label(ctx.state.next_id("label"), name, color.lower(), description)
     ctx.repo.labels[name.lower()] = label
     shape = label_json(ctx.urls, ctx.repo, label)
     return created(shape, location=shape["url"])
+
+
+def _colour_and_description(ctx: Ctx, color_unset: str) -> tuple[str, str | None]:
+    color = (ctx.field("color", str) or color_unset).removeprefix("#")
+    description = ctx.field("description", str)
+    if not HEX_COLOR.match(color):
+        raise validation_failed("Label", "color", "invalid", value=color)
+    if description is not None and len(description) > 100:
+        raise validation_failed("Label", "description", "invalid", value=description)
+    return color, description
+
+
+@registry.route("PATCH", "/repos/{owner}/{repo}/labels/{name}", **LABELS_WRITE)
+def update_label(ctx: Ctx) -> Reply:
+    """Update a label's colour and description (renaming is not modelled)."""
+    label = _repo_label(ctx, unquote(ctx.param("name")), create=False)
+    color, description = _colour_and_description(ctx, label.color)
+    label.color = color.lower()
+    if description is not None:
+        label.description = description
+    return ok(label_json(ctx.urls, ctx.repo, label))

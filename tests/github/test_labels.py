@@ -185,3 +185,28 @@ async def test_another_refusal_of_label_creation_is_raised(
         )
     assert refused.value.status_code == 422
     assert double.labels(repo, pr) == []
+
+
+async def test_known_labels_are_not_created_again_and_a_deleted_one_gets_its_colour_back(
+    gh: KepbotAPI, double: GitHubDouble, repo: str, pr: int
+) -> None:
+    wanted = desired_labels(KEP_CONFIG, [("provisional", None)])
+    await sync_labels(gh, repo, pr, wanted, MANAGED)
+    assert len(requests(double, "POST", f"/repos/{repo}/labels")) == 2
+    other = double.open_pull_request(repo, "kep-2", {"keps/sig-node/2-x/kep.yaml": "a: b\n"}, "2")
+    await sync_labels(gh, repo, other, wanted, MANAGED, current=[])
+    assert len(requests(double, "POST", f"/repos/{repo}/labels")) == 2  # known: not created
+    assert not requests(double, "PATCH", "/labels/")
+
+    double.state.repo(repo).labels.pop("kep/provisional")  # someone deletes the label
+    for number in (pr, other):
+        double.issue(repo, number).labels.remove("kep/provisional")
+    since = len(double.requests)
+    added, _ = await sync_labels(gh, repo, pr, wanted, MANAGED, current=["kind/kep"])
+    assert added == ["kep/provisional"]
+    assert writes(double, since) == [
+        f"POST /repos/{repo}/issues/{pr}/labels",  # GitHub recreates it, in its default colour
+        f"PATCH /repos/{repo}/labels/kep/provisional",
+    ]
+    assert double.repo_labels(repo)["kep/provisional"].color == "0e8a16"
+    assert double.repo_labels(repo)["kep/provisional"].description == "KEP status: provisional"
