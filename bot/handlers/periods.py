@@ -30,6 +30,7 @@ from bot.engine.config import Config
 from bot.engine.periods import find_open
 from bot.engine.verbs import CONCERN, FCP, FCP_CANCEL, RESOLVE, registry
 from bot.github.comments import claim, code_span, post_once, quote_user_text
+from bot.handlers.link_proposals import unmerged_links
 from bot.handlers.period_text import period_text, when, who
 from bot.handlers.pr_state import PullState
 from bot.handlers.status_edit import Outcome, reply, reply_key, write_status
@@ -199,8 +200,10 @@ async def complete_periods(state: PullState) -> bool:
             continue
         running = step.period
         target = running.transition.to
+        key = reply_key(f"period-{running.started_at:%Y%m%dT%H%M%S}", pair.path)
+        if await _links_pending(state, pair.path, target, key):
+            continue
         if pair.head_status != target:
-            key = reply_key(f"period-{running.started_at:%Y%m%dT%H%M%S}", pair.path)
             changed |= await write_status(state, pair.path, target, None, running.command, key)
         end = running.ends_at(replayed.concerns)
         announce.setdefault(running.starter.comment_id, []).append((pair.path, running, end))
@@ -216,6 +219,26 @@ async def complete_periods(state: PullState) -> bool:
                 state.ctx.bot_login,
             )
     return changed
+
+
+async def _links_pending(state: PullState, path: str, target: str, key: str) -> bool:
+    """Whether `target` waits for linked implementation PRs to merge (said once if so); a
+    later pass makes the move once they have."""
+    head = state.pair(path).head
+    if target not in state.config.implementations.require_merged or head is None:
+        return False
+    pending = await unmerged_links(state.ctx, state.repo, head)
+    if not pending:
+        return False
+    listed = ", ".join(quote_user_text(p, 80) for p in pending)
+    text = (
+        f"The comment period has ended, but {code_span(path)} moves to {code_span(target)} "
+        f"only once its implementation PRs are merged: {listed}."
+    )
+    await post_once(
+        state.ctx.gh, state.repo, state.number, f"{key}-links", text, state.ctx.bot_login
+    )
+    return True
 
 
 def _announcement(moves: list[Move]) -> str:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from kep_pr import EXISTING_DIR, EXISTING_KEP, EXISTING_README, bot_replies, seed_existing
+from test_links import K8S, SIDECAR, started
 
 from bot import demo
 from bot.reconcile import Reconciler
@@ -224,3 +225,32 @@ async def test_two_instances_finishing_one_period_move_and_announce_it_once(
         assert status(box) == "status: implementable"
         assert len(box.double.commits(REPO, BRANCH)) == commits + 1
         assert len([r for r in bot_replies(box, number) if "no concern open" in r]) == 1
+
+
+async def test_a_period_ending_waits_for_the_linked_implementations_to_merge() -> None:
+    # A period of about a second, so the test can wait it out on the real clock.
+    config = (
+        "extends: kep\nimplementations:\n  require-merged: [withdrawn]\ntransitions:\n"
+        "  - {to: withdrawn, from: ['*'], verbs: [withdraw], period: {days: 0.00002}}\n"
+    )
+    async with started(config) as world:
+        implementation = world.open(K8S, "Implements KEP-753.")
+        await world.event(K8S, implementation, "opened")
+        readme = f"{SIDECAR}/README.md"
+        text = (world.double.file_at(REPO, "main", readme) or b"").decode() + "Withdrawn.\n"
+        number = world.double.open_pull_request(
+            REPO, "withdraw", {readme: text}, "Withdraw", author="alice"
+        )
+        await world.comment(REPO, number, "/kep fcp withdraw", "carol")
+        await asyncio.sleep(2)
+
+        await Reconciler(world.box.bot).pass_once()
+        kep = f"{SIDECAR}/kep.yaml"
+        assert b"status: implemented" in (world.double.file_at(REPO, "withdraw", kep) or b"")
+        waiting = [c for c in bot_replies(world.box, number) if "only once its implementation" in c]
+        assert len(waiting) == 1 and f"{K8S}#\u200d{implementation}" in waiting[0]
+
+        world.double.merge(K8S, implementation)
+        await world.event(K8S, implementation, "closed")
+        await Reconciler(world.box.bot).pass_once()
+        assert b"status: withdrawn" in (world.double.file_at(REPO, "withdraw", kep) or b"")
