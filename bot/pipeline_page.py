@@ -41,7 +41,7 @@ from bot.engine.tree import MemoryTree
 from bot.github.auth import AppAuth
 from bot.github.repo import list_paths, read_file
 from bot.github.repo_config import load_repo_config
-from bot.handlers.context import HandlerContext
+from bot.handlers.context import HandlerContext, parse_time, utcnow
 from bot.handlers.link_targets import Target
 from bot.pipeline_links import LINK_PROPOSALS, Links, Locations, linked_pulls
 
@@ -66,11 +66,7 @@ class NotShown(Exception):
     """The repository is unknown, not installed, or private without the access rule."""
 
 
-def _utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
-
-def pipeline_view(bot: Bot, *, allow_private: bool | None = None, now: Clock = _utcnow) -> Handler:
+def pipeline_view(bot: Bot, *, allow_private: bool | None = None, now: Clock = utcnow) -> Handler:
     """The handler for `/pipeline/{owner}/{repo}`; a name ending in `.json` answers JSON."""
     private = allow_private
     if private is None:
@@ -127,7 +123,7 @@ async def page_data(
     allow_private: bool,
     histories: TTLCache[tuple[str, str], Since] | None = None,
     places: TTLCache[tuple[str, str], Locations] | None = None,
-    now: Clock = _utcnow,
+    now: Clock = utcnow,
 ) -> dict[str, Any]:
     """Everything the page shows, as JSON-ready data."""
     ctx = await _context(bot, repo)
@@ -176,10 +172,6 @@ async def _since_all(
     return dict(await asyncio.gather(*(one(p) for p in chosen)))
 
 
-def _date(value: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 async def _since(
     gh: GitHubAPI, repo: str, head: str, config: Any, proposal: Proposal, budget: list[int]
 ) -> datetime.datetime | None:
@@ -189,7 +181,7 @@ async def _since(
         return None
     query = urlencode({"path": proposal.path, "sha": head, "per_page": HISTORY_COMMITS})
     commits: Any = await gh.getitem(f"/repos/{repo}/commits?{query}")
-    history = [(_date(c["commit"]["committer"]["date"]), str(c["sha"])) for c in commits]
+    history = [(parse_time(c["commit"]["committer"]["date"]), str(c["sha"])) for c in commits]
     if not history:
         return None
     statuses: list[tuple[datetime.datetime, str | None]] = [(history[0][0], status)]
@@ -247,7 +239,7 @@ def _shape(
         stage, milestone = _meta(p, "stage"), _meta(p, "latest-milestone")
         counts[status] = counts.get(status, 0) + 1
         began = since.get(p.path)
-        days = int((now - _date(began)).total_seconds() // DAY) if began else None
+        days = int((now - parse_time(began)).total_seconds() // DAY) if began else None
         row = {
             "path": p.path,
             "number": p.number,

@@ -24,7 +24,7 @@ from bot.engine.authorize import Spoken
 from bot.engine.verbs import has_periods
 from bot.github.auth import AppAuth
 from bot.handlers.commands import DONE, handle
-from bot.handlers.context import HandlerContext
+from bot.handlers.context import HandlerContext, parse_time
 from bot.handlers.periods import complete_periods
 from bot.handlers.pr_state import load_config, load_pull_state
 from bot.handlers.proposals import check_state
@@ -43,8 +43,7 @@ class Summary:
 
 
 def _age(timestamp: str, now: datetime.datetime) -> float:
-    when = datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    return (now - when).total_seconds()
+    return (now - parse_time(timestamp)).total_seconds()
 
 
 class Reconciler:

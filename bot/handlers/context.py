@@ -16,6 +16,11 @@ def utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
+def parse_time(value: str) -> datetime.datetime:
+    """A GitHub timestamp (`2026-11-21T09:00:00Z`, or any ISO 8601 form) as a datetime."""
+    return datetime.datetime.fromisoformat(value)
+
+
 @dataclass(frozen=True)
 class HandlerContext:
     gh: GitHubAPI

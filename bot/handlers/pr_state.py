@@ -25,7 +25,7 @@ from bot.github.comments import code_span
 from bot.github.pull_request import ChangeTrees, change_trees
 from bot.github.repo_config import ConfigResult, load_repo_config
 from bot.github.roles import holds, who_can
-from bot.handlers.context import HandlerContext
+from bot.handlers.context import HandlerContext, parse_time
 from bot.handlers.period_text import period_text
 
 ROLE_FIELDS = ("approvers", "reviewers", "authors")
@@ -223,7 +223,7 @@ def _moment(value: object) -> datetime.datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_time(value)
     except ValueError:
         return None
 
