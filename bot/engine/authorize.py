@@ -56,6 +56,7 @@ __all__ = [
     "transition_for",
     "undoable",
     "verdict",
+    "without_dry_run",
 ]
 
 DRY_RUN = "--dry-run"
@@ -64,6 +65,12 @@ DRY_RUN = "--dry-run"
 def is_dry_run(command: Command) -> bool:
     """Whether `command` asks only to show what it would change."""
     return DRY_RUN in (arg.lower() for arg in command.args)
+
+
+def without_dry_run(command: Command) -> Command:
+    """`command` as it would run for real (what a dry run shows)."""
+    args = tuple(arg for arg in command.args if arg.lower() != DRY_RUN)
+    return Command(command.verb, args, 0, "")
 
 
 def undoable(steps: Sequence[Step]) -> Step | None:

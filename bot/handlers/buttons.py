@@ -42,7 +42,7 @@ from bot.handlers.pr_state import (
     written,
 )
 from bot.handlers.proposals import check_pull_request, check_state
-from bot.handlers.status_edit import Outcome
+from bot.handlers.status_edit import NO_PROPOSAL, Outcome
 
 router = routing.Router()
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ async def _refusals(state: PullState, login: str, verb: str) -> list[str]:
             return []
         who = await state.who_can(transition, pair.path)
         reasons.append(f"{code_span(pair.path)}: {grant.reason}. {who}")
-    return reasons or ["This pull request changes no proposal."]
+    return reasons or [NO_PROPOSAL]
 
 
 async def click(

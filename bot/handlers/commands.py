@@ -20,14 +20,13 @@ from typing import Any
 from gidgethub import BadRequest, routing, sansio
 
 from bot.engine.authorize import (
-    DRY_RUN,
     Spoken,
     Step,
     is_dry_run,
     may_undo,
-    replay,
     transition_for,
     undoable,
+    without_dry_run,
 )
 from bot.engine.commands import Command, new_commands, parse_commands
 from bot.engine.config import Config, Transition
@@ -52,7 +51,9 @@ from bot.handlers.periods import complete_periods, run_period_command
 from bot.handlers.pr_state import PullState, load_config, load_pull_state, written
 from bot.handlers.proposals import check_pull_request, check_state
 from bot.handlers.status_edit import (
+    NO_PROPOSAL,
     Outcome,
+    Turn,
     editor,
     reply,
     reply_key,
@@ -107,7 +108,7 @@ async def apply_commands(
     earlier = _history_before(state.history, spoken)
     key = f"c{spoken.comment_id or 'body'}"
     for command in commands:
-        await _run_one(state, earlier, spoken, command, f"{key}-{command.line}", outcome)
+        await _run_one(Turn(state, earlier, spoken, command, f"{key}-{command.line}", outcome))
         earlier.append(dataclasses.replace(spoken, commands=(command,)))
     if has_periods(state.config):
         await complete_periods(state)
@@ -120,97 +121,80 @@ def _history_before(history: list[Spoken], spoken: Spoken) -> list[Spoken]:
     return [s for s in history if s.comment_id is None or s.comment_id < spoken.comment_id]
 
 
-async def _run_one(
-    state: PullState,
-    earlier: list[Spoken],
-    spoken: Spoken,
-    command: Command,
-    key: str,
-    outcome: Outcome,
-) -> None:
+async def _run_one(turn: Turn) -> None:
+    state, spoken, command = turn.state, turn.spoken, turn.command
     config, verb = state.config, command.verb
     if verb == "help":
-        await reply(state, key, command, help_text(config))
+        await turn.say(help_text(config))
         return
     if verb == "status":
         return  # the status comment is refreshed after every command
     if verb == "explain":
-        await _explain(state, spoken, command, key, outcome)
+        await _explain(turn)
         return
     if verb == UNDO:
-        await _undo(state, earlier, spoken, command, key, outcome)
+        await _undo(turn)
         return
     if verb in PERIOD_VERBS and has_periods(config):
-        await run_period_command(state, earlier, spoken, command, key, outcome)
+        await run_period_command(turn)
         return
     if verb in LINK_VERBS:
-        outcome.refused += 1
-        await reply(state, key, command, "`link` and `unlink` are for implementation PRs.")
+        await turn.refuse("`link` and `unlink` are for implementation PRs.")
         return
     if not _is_transition_verb(config, verb):
-        outcome.refused += 1
         suggestions = ", ".join(f"`{v}`" for v in closest(config, verb)) or "none"
-        text = (
+        await turn.refuse(
             f"Unknown command `{quote_user_text(verb, 40)}`. Closest: {suggestions}. "
             f"`/{config.command} help` lists them all."
         )
-        await reply(state, key, command, text)
         return
     if not state.pairs:
-        outcome.refused += 1
-        await reply(state, key, command, "This pull request changes no proposal.")
+        await turn.refuse(NO_PROPOSAL)
         return
     for pair in state.pairs:
         if pair.head is None:
             continue
-        current = (await state.replay(pair.path, earlier)).status
+        current = (await state.replay(pair.path, turn.earlier)).status
         transition = transition_for(config, verb, current)
-        where = reply_key(key, pair.path)
+        where = reply_key(turn.key, pair.path)
         if transition is None:
-            outcome.refused += 1
             allowed = ", ".join(next_statuses(config, current)) or "none (the status is final)"
             state_text = code_span(current) if current else "a new proposal"
             text = (
                 f"{code_span(pair.path)} is {state_text}; `{verb}` does not apply. "
                 f"Allowed next: {allowed}."
             )
-            await reply(state, where, command, text)
+            await turn.refuse(text, where)
             continue
         if transition.period is not None:
-            outcome.refused += 1
-            await reply(state, where, command, needs_period(config, verb, transition))
+            await turn.refuse(needs_period(config, verb, transition), where)
             continue
         grant = await state.can(spoken.login, transition, pair.path)
         if not grant.granted:
-            outcome.refused += 1
             who = await state.who_can(transition, pair.path)
-            text = f"Not applied: {grant.reason}.\n\n{who}"
-            await reply(state, where, command, text)
+            await turn.refuse(f"Not applied: {grant.reason}.\n\n{who}", where)
             continue
-        args = [arg for arg in command.args if arg.lower() != DRY_RUN]
-        argument = " ".join(args) if transition.argument else None
+        argument = " ".join(without_dry_run(command).args) if transition.argument else None
         if transition.argument and not argument:
-            outcome.refused += 1
             usage = f"/{config.command} {verb} <{transition.argument}>"
-            await reply(state, where, command, f"`{verb}` needs an argument: `{usage}`.")
+            await turn.refuse(f"`{verb}` needs an argument: `{usage}`.", where)
             continue
         if transition.to in config.implementations.require_merged and pair.head is not None:
             pending = await links.unmerged_links(state.ctx, state.repo, pair.head)
             if pending:
-                outcome.refused += 1
                 listed = ", ".join(quote_user_text(p, 80) for p in pending)
                 text = f"Not applied: linked implementation PRs are not merged yet: {listed}."
-                await reply(state, where, command, text)
+                await turn.refuse(text, where)
                 continue
         if is_dry_run(command):
-            await _dry_run(state, pair.path, earlier, spoken, command, transition, argument, where)
+            await _dry_run(turn, pair.path, transition, argument, where)
             continue
         full = await state.replay(pair.path)
         mine = _step_of(full.steps, spoken, command)
         if mine is not None and mine.waiting:
             votes = state.votes_text(transition, pair.path, full)
             text = f"Recorded {code_span('@' + normalize(spoken.login))}'s `{verb}`. {votes}"
-            await reply(state, where, command, text)
+            await turn.say(text, where)
             continue
         # The status every authorised command so far leads to: when deliveries are handled
         # out of order, a later decision must not be undone by an earlier one.
@@ -230,27 +214,19 @@ def _step_of(steps: list[Step], spoken: Spoken, command: Command) -> Step | None
 
 
 async def _dry_run(
-    state: PullState,
-    path: str,
-    earlier: list[Spoken],
-    spoken: Spoken,
-    command: Command,
-    transition: Transition,
-    argument: str | None,
-    key: str,
+    turn: Turn, path: str, transition: Transition, argument: str | None, key: str
 ) -> None:
-    """Reply with what `command` would change, changing nothing."""
-    real = Command(command.verb, tuple(a for a in command.args if a.lower() != DRY_RUN), 0, "")
-    tried = [*earlier, dataclasses.replace(spoken, commands=(real,))]
-    pair = state.pair(path)
-    replayed = await replay(
-        state.config, path, pair.base_status, tried, state.can, pair.approvers()
-    )
+    """Reply with what the command would change, changing nothing."""
+    state = turn.state
+    tried = [
+        *turn.earlier,
+        dataclasses.replace(turn.spoken, commands=(without_dry_run(turn.command),)),
+    ]
+    replayed = await state.replay(path, tried)
     last = replayed.steps[-1] if replayed.steps else None
     if last is not None and last.waiting:
         votes = state.votes_text(transition, path, replayed)
-        text = f"Dry run: this would record a vote and change nothing yet. {votes}"
-        await reply(state, key, command, text)
+        await turn.say(f"Dry run: this would record a vote and change nothing yet. {votes}", key)
         return
     before = state.trees.head.read(path) or ""
     after = editor(state.config, transition.to, argument, state.ctx.clock().date())(before)
@@ -259,22 +235,18 @@ async def _dry_run(
     else:
         diff = unified_diff(path, before, after)
         text = f"Dry run: nothing was changed. This would commit:\n\n{fenced(diff, 'diff')}"
-    await reply(state, key, command, text)
+    await turn.say(text, key)
 
 
-async def _explain(
-    state: PullState, spoken: Spoken, command: Command, key: str, outcome: Outcome
-) -> None:
+async def _explain(turn: Turn) -> None:
     """Reply how each transition's roles resolve for a person (the commenter by default)."""
-    named = command.args[0] if command.args else spoken.login
+    state, command = turn.state, turn.command
+    named = command.args[0] if command.args else turn.spoken.login
     if not LOGIN.fullmatch(named):
-        outcome.refused += 1
-        text = f"{code_span(quote_user_text(named, 40))} is not a GitHub login."
-        await reply(state, key, command, text)
+        await turn.refuse(f"{code_span(quote_user_text(named, 40))} is not a GitHub login.")
         return
     if not state.pairs:
-        outcome.refused += 1
-        await reply(state, key, command, "This pull request changes no proposal.")
+        await turn.refuse(NO_PROPOSAL)
         return
     who = normalize(named)
     lines = [f"How the roles resolve for {code_span('@' + who)}:"]
@@ -289,41 +261,32 @@ async def _explain(
                 f"- `/{state.config.command} {verb}` → {code_span(transition.to)} "
                 f"(roles: {roles}): **{mark}**: {grant.reason}"
             )
-    await reply(state, key, command, "\n".join(lines))
+    await turn.say("\n".join(lines))
 
 
-async def _undo(
-    state: PullState,
-    earlier: list[Spoken],
-    spoken: Spoken,
-    command: Command,
-    key: str,
-    outcome: Outcome,
-) -> None:
+async def _undo(turn: Turn) -> None:
     """Undo the latest applied step of each proposal (replay does the same with this
     command): allowed to whoever gave that step's command and to an approver."""
-    undone = 0
+    state, undone = turn.state, 0
     for pair in state.pairs:
         if pair.head is None:
             continue
-        where = reply_key(key, pair.path)
-        target = undoable((await state.replay(pair.path, earlier)).steps)
+        where = reply_key(turn.key, pair.path)
+        target = undoable((await state.replay(pair.path, turn.earlier)).steps)
         if target is None or target.transition is None:
             continue
-        grant = await may_undo(state.can, spoken.login, target, pair.path)
+        grant = await may_undo(state.can, turn.spoken.login, target, pair.path)
         if not grant.granted:
-            outcome.refused += 1
             text = (
                 f"Not undone: {grant.reason}. Only {code_span('@' + target.spoken.login)} "
                 f"(who gave {code_span(target.command.raw)}) or an approver may undo it."
             )
-            await reply(state, where, command, text)
+            await turn.refuse(text, where)
             continue
         undone += 1
-        await _revert(state, pair.path, target.transition.to, command, where)
-    if not undone and not outcome.refused:
-        outcome.refused += 1
-        await reply(state, key, command, "Nothing to undo: no command has moved a proposal.")
+        await _revert(state, pair.path, target.transition.to, turn.command, where)
+    if not undone and not turn.outcome.refused:
+        await turn.refuse("Nothing to undo: no command has moved a proposal.")
 
 
 def _first_line(commit: dict[str, Any]) -> str:

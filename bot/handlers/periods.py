@@ -15,7 +15,6 @@ import datetime
 
 from bot.engine.authorize import (
     CONCERN_NAME,
-    DRY_RUN,
     Replay,
     RunningPeriod,
     Spoken,
@@ -24,6 +23,7 @@ from bot.engine.authorize import (
     is_dry_run,
     transition_for,
     undoable,
+    without_dry_run,
 )
 from bot.engine.commands import Command
 from bot.engine.config import Config
@@ -33,47 +33,39 @@ from bot.github.comments import claim, code_span, post_once, quote_user_text
 from bot.handlers.link_proposals import unmerged_links
 from bot.handlers.period_text import period_text, when, who
 from bot.handlers.pr_state import PullState
-from bot.handlers.status_edit import Outcome, reply, reply_key, write_status
+from bot.handlers.status_edit import NO_PROPOSAL, Turn, reply_key, write_status
 
 ANNOUNCED = "rocket"  # the bot's reaction on the comment whose period ended and moved
 # A proposal moved by an ended period: its path, the period, and when the period ended.
 Move = tuple[str, RunningPeriod, datetime.datetime | None]
 
 
-async def run_period_command(
-    state: PullState,
-    earlier: list[Spoken],
-    spoken: Spoken,
-    command: Command,
-    key: str,
-    outcome: Outcome,
-) -> None:
+async def run_period_command(turn: Turn) -> None:
     """Answer `fcp`, `concern` or `resolve` for each proposal of the PR (replay records them)."""
-    config = state.config
-    real = Command(command.verb, tuple(a for a in command.args if a.lower() != DRY_RUN), 0, "")
+    state, command = turn.state, turn.command
+    real = without_dry_run(command)
     if not real.args or (command.verb != FCP and not CONCERN_NAME.fullmatch(real.args[0])):
-        outcome.refused += 1
         usage = "<verb>" if command.verb == FCP else "<name>"
-        text = f"Usage: `/{config.command} {command.verb} {usage}` ({usage[1:-1]}: letters, "
-        text += "digits, `.`, `_` or `-`)."
-        await reply(state, key, command, text)
+        text = f"Usage: `/{state.config.command} {command.verb} {usage}` ({usage[1:-1]}: "
+        await turn.refuse(text + "letters, digits, `.`, `_` or `-`).")
         return
     if not state.pairs:
-        outcome.refused += 1
-        await reply(state, key, command, "This pull request changes no proposal.")
+        await turn.refuse(NO_PROPOSAL)
         return
     dry = "Dry run, nothing was recorded: " if is_dry_run(command) else ""
-    tried = dataclasses.replace(spoken, commands=(real,))
+    tried = dataclasses.replace(turn.spoken, commands=(real,))
     for pair in state.pairs:
         if pair.head is None:
             continue
-        before = await state.replay(pair.path, earlier)
-        after = await state.replay(pair.path, [*earlier, tried])
-        text, refused = await _answer(Asked(state, pair.path, spoken, real, before, after))
+        before = await state.replay(pair.path, turn.earlier)
+        after = await state.replay(pair.path, [*turn.earlier, tried])
+        asked = Asked(state, pair.path, turn.spoken, real, before, after)
+        text, refused = await _answer(asked)
+        where = reply_key(turn.key, pair.path)
         if refused:
-            outcome.refused += 1
-        if text:
-            await reply(state, reply_key(key, pair.path), command, dry + text)
+            await turn.refuse(dry + text, where)
+        elif text:
+            await turn.say(dry + text, where)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 from gidgethub import BadRequest
 
+from bot.engine.authorize import Spoken
 from bot.engine.commands import Command
 from bot.engine.config import Config
 from bot.engine.edits import transition_edit
@@ -39,11 +40,35 @@ from bot.handlers.pr_state import PullState
 log = logging.getLogger(__name__)
 
 
+NO_PROPOSAL = "This pull request changes no proposal."
+
+
 @dataclass
 class Outcome:
     """How many of one comment's commands were refused (each got a reply)."""
 
     refused: int = 0
+
+
+@dataclass
+class Turn:
+    """One command being answered: the PR it is on, the commands written before it, who
+    wrote it, the marker its replies hang on, and the tally of its comment's refusals."""
+
+    state: PullState
+    earlier: list[Spoken]
+    spoken: Spoken
+    command: Command
+    key: str
+    outcome: Outcome
+
+    async def say(self, text: str, key: str | None = None) -> None:
+        """Reply (once per marker: `key`, by default the command's own)."""
+        await reply(self.state, key or self.key, self.command, text)
+
+    async def refuse(self, text: str, key: str | None = None) -> None:
+        self.outcome.refused += 1
+        await self.say(text, key)
 
 
 def quote(command: Command) -> str:
