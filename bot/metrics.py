@@ -1,16 +1,17 @@
-"""Prometheus metrics: a small registry of labelled counters and gauges in the text format.
+"""Prometheus metrics: kepbot's counters and gauges on `prometheus_client`.
 
-``Metrics`` holds kepbot's families. The server uses one instance per app (tests make their
-own); code without access to the app (the GitHub client) records through the module-level
-``github_request`` and ``rate_limit``, which use the process-wide ``default_metrics()``.
+``Metrics`` holds kepbot's families in a registry of its own (the server uses one per
+app, tests make their own; the library's global registry is never touched). Code without
+access to the app (the GitHub client) records through the module-level ``github_request``
+and ``rate_limit``, which use the process-wide ``default_metrics()``.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Sequence
-from typing import ClassVar, TypeVar
+
+import prometheus_client
+from prometheus_client import CollectorRegistry
 
 __all__ = [
     "CONTENT_TYPE",
@@ -18,175 +19,108 @@ __all__ = [
     "Counter",
     "Gauge",
     "Metrics",
-    "Registry",
     "default_metrics",
     "github_request",
     "rate_limit",
 ]
 
+# `generate_latest` writes the classic text format (its default escaping keeps names as
+# they are), which every Prometheus server reads under this type.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # Why a webhook request was refused; "overloaded" is a full queue or a server shutting down.
 REJECT_REASONS = ("signature", "malformed", "oversize", "duplicate", "overloaded")
 
-_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
-_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
-
-
-def _escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def _format_value(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if value.is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    return repr(value)
-
 
 class _Family:
-    kind: ClassVar[str]
+    """One metric family; labels are keyword arguments, as at every call site."""
 
-    def __init__(self, name: str, help_text: str, labelnames: Sequence[str] = ()) -> None:
-        if not _METRIC_NAME.match(name):
-            raise ValueError(f"invalid metric name {name!r}")
-        for label in labelnames:
-            if not _LABEL_NAME.match(label) or label.startswith("__"):
-                raise ValueError(f"invalid label name {label!r}")
-        self.name = name
-        self.help = help_text
-        self.labelnames = tuple(labelnames)
-        self._values: dict[tuple[str, ...], float] = {}
-        if not self.labelnames:
-            self._values[()] = 0.0
+    def __init__(
+        self,
+        metric: prometheus_client.Counter | prometheus_client.Gauge,
+        registry: CollectorRegistry,
+        sample: str,
+    ) -> None:
+        self._metric, self._registry, self._sample = metric, registry, sample
 
-    def _key(self, labels: dict[str, object]) -> tuple[str, ...]:
-        if set(labels) != set(self.labelnames):
-            raise ValueError(
-                f"{self.name} takes labels {list(self.labelnames)}, got {sorted(labels)}"
-            )
-        return tuple(str(labels[name]) for name in self.labelnames)
+    def _child(
+        self, labels: dict[str, object]
+    ) -> prometheus_client.Counter | prometheus_client.Gauge:
+        return self._metric.labels(**labels) if labels else self._metric
 
     def value(self, **labels: object) -> float:
         """The current value for these labels (0 when never recorded)."""
-        return self._values.get(self._key(labels), 0.0)
-
-    def render(self) -> list[str]:
-        lines = [f"# HELP {self.name} {_escape_help(self.help)}", f"# TYPE {self.name} {self.kind}"]
-        for key in sorted(self._values):
-            value = _format_value(self._values[key])
-            if key:
-                pairs = ",".join(
-                    f'{name}="{_escape_label(label)}"'
-                    for name, label in zip(self.labelnames, key, strict=True)
-                )
-                lines.append(f"{self.name}{{{pairs}}} {value}")
-            else:
-                lines.append(f"{self.name} {value}")
-        return lines
-
-
-_F = TypeVar("_F", bound=_Family)
+        found = self._registry.get_sample_value(
+            self._sample, {name: str(value) for name, value in labels.items()}
+        )
+        return found or 0.0
 
 
 class Counter(_Family):
     """A value that only goes up."""
 
-    kind = "counter"
-
     def inc(self, amount: float = 1.0, /, **labels: object) -> None:
-        if amount < 0:
-            raise ValueError("a counter cannot decrease")
-        key = self._key(labels)
-        self._values[key] = self._values.get(key, 0.0) + amount
+        self._child(labels).inc(amount)
 
 
 class Gauge(_Family):
     """A value that goes up and down."""
 
-    kind = "gauge"
-
     def set(self, value: float, /, **labels: object) -> None:
-        self._values[self._key(labels)] = float(value)
+        child = self._child(labels)
+        assert isinstance(child, prometheus_client.Gauge)
+        child.set(value)
 
     def inc(self, amount: float = 1.0, /, **labels: object) -> None:
-        key = self._key(labels)
-        self._values[key] = self._values.get(key, 0.0) + amount
+        self._child(labels).inc(amount)
 
     def dec(self, amount: float = 1.0, /, **labels: object) -> None:
         self.inc(-amount, **labels)
 
 
-class Registry:
-    """An ordered set of metric families rendered together."""
-
-    def __init__(self) -> None:
-        self._families: dict[str, _Family] = {}
-
-    def _add(self, family: _F) -> _F:
-        if family.name in self._families:
-            raise ValueError(f"metric {family.name} is already registered")
-        self._families[family.name] = family
-        return family
-
-    def counter(self, name: str, help_text: str, labelnames: Sequence[str] = ()) -> Counter:
-        return self._add(Counter(name, help_text, labelnames))
-
-    def gauge(self, name: str, help_text: str, labelnames: Sequence[str] = ()) -> Gauge:
-        return self._add(Gauge(name, help_text, labelnames))
-
-    def render(self) -> str:
-        """The exposition in the Prometheus text format (version 0.0.4)."""
-        lines: list[str] = []
-        for family in self._families.values():
-            lines.extend(family.render())
-        return "\n".join(lines) + "\n"
-
-
 class Metrics:
-    """kepbot's metric families."""
+    """kepbot's metric families, in a registry of their own."""
 
     def __init__(self) -> None:
-        registry = self.registry = Registry()
-        self.deliveries = registry.counter(
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.deliveries = self._counter(
             "kepbot_deliveries_total",
             "Authentic, well-formed webhook deliveries received, by event.",
             ["event"],
         )
-        self.rejected = registry.counter(
-            "kepbot_deliveries_rejected_total",
-            "Webhook requests refused, by reason.",
-            ["reason"],
+        self.rejected = self._counter(
+            "kepbot_deliveries_rejected_total", "Webhook requests refused, by reason.", ["reason"]
         )
         for reason in REJECT_REASONS:
             self.rejected.inc(0, reason=reason)
-        self.handled = registry.counter(
+        self.handled = self._counter(
             "kepbot_handled_total", "Deliveries handled to completion, by event.", ["event"]
         )
-        self.failed = registry.counter(
+        self.failed = self._counter(
             "kepbot_failed_total",
             "Deliveries whose handling raised or was cancelled at shutdown, by event.",
             ["event"],
         )
-        self.queue_depth = registry.gauge(
+        self.queue_depth = self._gauge(
             "kepbot_queue_depth", "Deliveries accepted and waiting for a worker."
         )
-        self.in_flight = registry.gauge("kepbot_in_flight", "Deliveries being handled now.")
-        self.github_requests = registry.counter(
+        self.in_flight = self._gauge("kepbot_in_flight", "Deliveries being handled now.")
+        self.github_requests = self._counter(
             "kepbot_github_requests_total", "Requests to the GitHub API, by status.", ["status"]
         )
-        self.rate_limit_remaining = registry.gauge(
+        self.rate_limit_remaining = self._gauge(
             "kepbot_github_rate_limit_remaining",
             "The last X-RateLimit-Remaining seen from GitHub, by installation.",
             ["installation"],
         )
+
+    def _counter(self, name: str, help_text: str, labels: Sequence[str] = ()) -> Counter:
+        metric = prometheus_client.Counter(name, help_text, labels, registry=self.registry)
+        return Counter(metric, self.registry, name)
+
+    def _gauge(self, name: str, help_text: str, labels: Sequence[str] = ()) -> Gauge:
+        metric = prometheus_client.Gauge(name, help_text, labels, registry=self.registry)
+        return Gauge(metric, self.registry, name)
 
     def github_request(self, status: int | str) -> None:
         """Count one GitHub API response (or e.g. ``"error"`` when none came)."""
@@ -197,7 +131,8 @@ class Metrics:
         self.rate_limit_remaining.set(remaining, installation=installation)
 
     def render(self) -> str:
-        return self.registry.render()
+        """The exposition in the Prometheus text format."""
+        return prometheus_client.generate_latest(self.registry).decode("utf-8")
 
 
 _default: Metrics | None = None

@@ -145,7 +145,21 @@ def write_plot(summary: Summary, path: Path) -> None:
     pyplot.close(figure)
 
 
+PLOT_NEEDS = "--plot needs matplotlib, which the server does not: pip install 'kepbot[report]'"
+
+
+def _can_plot() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def cmd_report(args: argparse.Namespace) -> int:
+    if args.plot and not _can_plot():
+        print(f"kepbot: {PLOT_NEEDS}", file=sys.stderr)
+        return 2
     root = Path(args.path)
     if not (root / ".git").exists():
         print(f"kepbot: {root} is not the root of a git clone", file=sys.stderr)

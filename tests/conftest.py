@@ -7,15 +7,27 @@ not part of this project. They run when `--shared PATH` is given (CI always give
 default `pytest` stands on fixtures the tests write themselves.
 """
 
+import os
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from bot.sandbox import GitHubDouble
 from bot.sandbox.testing import SEED_FILES, AppCredentials, Sandbox, app_credentials, sandbox
 
 SHARED_FIXTURES = {"shared_root", "corpus_root", "github_shared"}
+
+# Mutation testing (scripts/mutation) runs the engine tests once per mutant: there every
+# property test must draw the same examples each time, and few of them. The default
+# profile is left as it is; KEPBOT_HYPOTHESIS_PROFILE=mutation selects this one.
+settings.register_profile(
+    "mutation", max_examples=50, derandomize=True, database=None, deadline=None
+)
+if os.environ.get("KEPBOT_HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["KEPBOT_HYPOTHESIS_PROFILE"])
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -28,18 +40,42 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "shared: reads the shared reference data (--shared)")
+    config.addinivalue_line(
+        "markers", "browser: renders pages in headless Chromium (run them with -m browser)"
+    )
+
+
+def _deselect(config: pytest.Config, items: list[pytest.Item], marker: str) -> None:
+    needing = [item for item in items if item.get_closest_marker(marker)]
+    if needing:
+        config.hook.pytest_deselected(items=needing)
+        items[:] = [item for item in items if not item.get_closest_marker(marker)]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if SHARED_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.shared)
-    if config.getoption("--shared"):
-        return
-    needing = [item for item in items if item.get_closest_marker("shared")]
-    if needing:
-        config.hook.pytest_deselected(items=needing)
-        items[:] = [item for item in items if not item.get_closest_marker("shared")]
+        if "chromium" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+    if not config.getoption("--shared"):
+        _deselect(config, items, "shared")
+    # Browser tests need a system package (Debian's chromium); they run when asked for by
+    # marker, as CI does after installing it, and are deselected (counted), not skipped.
+    if "browser" not in (config.getoption("markexpr") or ""):
+        _deselect(config, items, "browser")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Headless Chromium's executable: $KEPBOT_CHROMIUM, or `chromium` on the PATH."""
+    found = os.environ.get("KEPBOT_CHROMIUM") or shutil.which("chromium")
+    if not found or not os.access(found, os.X_OK):
+        pytest.fail(
+            "the browser tests need headless Chromium: `apt-get install chromium` "
+            "(Debian's package), or set KEPBOT_CHROMIUM to its executable"
+        )
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,8 @@ import difflib
 import re
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -267,11 +269,20 @@ class ConfigError(ValueError):
         return "\n".join(f"{self.path}:{line}: {message}" for line, message in self.problems)
 
 
+def _presets() -> Traversable:
+    try:
+        return resources.files("bot.presets")
+    except ModuleNotFoundError:
+        # Run from a checkout with the package installed elsewhere: the checkout's `bot/`
+        # comes first on the path and has no `presets`; they are data in config/presets.
+        return Path(__file__).resolve().parents[2] / "config" / "presets"
+
+
 @cache
 def preset_text(name: str) -> str:
     if name not in PRESET_NAMES:
         raise KeyError(name)
-    return resources.files("bot.presets").joinpath(f"{name}.yml").read_text(encoding="utf-8")
+    return _presets().joinpath(f"{name}.yml").read_text(encoding="utf-8")
 
 
 def _load_mapping(text: str, path: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import argparse
 import os
 import re
 import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -141,3 +142,24 @@ def test_cli_refuses_a_folder_without_git(
 ) -> None:
     assert run_cli(["report", str(tmp_path)]) == 2
     assert "not the root of a git clone" in capsys.readouterr().err
+
+
+def test_plot_without_matplotlib_says_which_extra_to_install(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    build(repo, own_texts())
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
+    assert run_cli(["report", str(repo), "--plot", str(tmp_path / "r.png")]) == 2
+    assert "pip install 'kepbot[report]'" in capsys.readouterr().err
+    assert not (tmp_path / "r.png").exists()
+    assert run_cli(["report", str(repo)]) == 0  # the figures alone need no extra
+
+
+def test_the_server_never_imports_matplotlib() -> None:
+    code = (
+        "import sys, bot.__main__, bot.app, bot.routing, bot.cli, bot.reconcile, bot.pipeline_page"
+        "\nassert 'matplotlib' not in sys.modules, 'the server imported matplotlib'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -26,7 +26,7 @@ from bot.handlers import link_memory, links
 from bot.handlers.context import HandlerContext
 from bot.sandbox.harness import Harness, harness
 from bot.sandbox.payloads import issue_comment_event, pull_request_event
-from bot.sandbox.testing import app_credentials
+from bot.sandbox.testing import ManualClock, app_credentials
 
 OWNER, REPO = demo.OWNER, demo.REPO
 K8S, WEB = f"{OWNER}/kubernetes", f"{OWNER}/website"
@@ -91,16 +91,20 @@ class World:
 
 
 @asynccontextmanager
-async def started(config: str = CONFIG) -> AsyncIterator[World]:
+async def started(config: str = CONFIG, clock: ManualClock | None = None) -> AsyncIterator[World]:
+    """The world of these tests; with `clock`, the double and the bot share a manual one."""
     credentials = app_credentials()
-    double = demo.seed(credentials)
+    double = demo.seed(credentials, clock=clock) if clock else demo.seed(credentials)
     double.add_repo(OWNER, "kubernetes", {"README.md": "# kubernetes\n"})
     double.add_repo(OWNER, "website", {"README.md": "# website\n"})
     issue = double.open_issue(REPO, "Sidecar containers", "Tracks KEP-753.", author="carol")
     readme = demo.README.format(number=753, title="Sidecar containers", summary="Sidecars.")
     files = {f"{SIDECAR}/README.md": f"{readme}\nTracking issue: #{issue}\n"}
     double.push(REPO, "main", {**files, ".github/kepbot.yml": config}, "Config", "carol")
-    async with harness(double, credentials) as box:
+    timed: dict[str, Any] = {}
+    if clock:
+        timed = {"client_options": {"clock": clock}, "clock": clock.utc}
+    async with harness(double, credentials, **timed) as box:
         yield World(box, issue)
 
 

@@ -228,12 +228,12 @@ async def test_two_instances_finishing_one_period_move_and_announce_it_once(
 
 
 async def test_a_period_ending_waits_for_the_linked_implementations_to_merge() -> None:
-    # A period of about a second, so the test can wait it out on the real clock.
     config = (
         "extends: kep\nimplementations:\n  require-merged: [withdrawn]\ntransitions:\n"
-        "  - {to: withdrawn, from: ['*'], verbs: [withdraw], period: {days: 0.00002}}\n"
+        "  - {to: withdrawn, from: ['*'], verbs: [withdraw], period: {days: 1}}\n"
     )
-    async with started(config) as world:
+    clock = ManualClock()
+    async with started(config, clock) as world:
         implementation = world.open(K8S, "Implements KEP-753.")
         await world.event(K8S, implementation, "opened")
         readme = f"{SIDECAR}/README.md"
@@ -242,7 +242,7 @@ async def test_a_period_ending_waits_for_the_linked_implementations_to_merge() -
             REPO, "withdraw", {readme: text}, "Withdraw", author="alice"
         )
         await world.comment(REPO, number, "/kep fcp withdraw", "carol")
-        await asyncio.sleep(2)
+        clock.advance(DAY + 60)
 
         await Reconciler(world.box.bot).pass_once()
         kep = f"{SIDECAR}/kep.yaml"

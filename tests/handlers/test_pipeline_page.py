@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,7 +26,6 @@ from bot.sandbox.double import GitHubDouble
 from bot.sandbox.harness import settings_for
 from bot.sandbox.testing import AppCredentials, ManualClock, app_credentials, new_double, running
 
-CHROMIUM = "/usr/bin/chromium"
 HOSTILE = "keps/sig-apps/4000-hostile/kep.yaml"
 HOSTILE_KEP = """title: "<script>alert(1)</script> & friends"
 kep-number: 4000
@@ -126,24 +126,30 @@ async def test_results_are_cached(page: Page) -> None:
     assert len(page.double.requests) == before
 
 
-async def rendered(url: str) -> str:
+async def rendered(chromium: str, url: str) -> str:
     """The DOM headless Chromium builds from the page at `url`."""
-    process = await asyncio.create_subprocess_exec(
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--dump-dom",
-        url,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    with tempfile.TemporaryDirectory() as profile:
+        process = await asyncio.create_subprocess_exec(
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--dump-dom",
+            url,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     return out.decode()
 
 
-async def test_headless_chromium_renders_the_page(page: Page) -> None:
-    dom = await rendered(f"{page.url}/pipeline/{demo.REPO}")
+async def test_headless_chromium_renders_the_page(page: Page, chromium: str) -> None:
+    dom = await rendered(chromium, f"{page.url}/pipeline/{demo.REPO}")
     assert f"Proposal pipeline: {demo.REPO}" in dom
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends" in dom
     assert "Sidecar containers" in dom
@@ -241,7 +247,12 @@ async def test_linked_pull_requests_and_their_states() -> None:
         ]
         assert data["implementations"]["source"] == "tracking comment"
 
-        dom = await rendered(f"{world.box.bot_url}/pipeline/{demo.REPO}")
+
+async def test_linked_pull_requests_render_in_a_browser(chromium: str) -> None:
+    async with started() as world:
+        merged, closed, still = await linked_world(world)
+        web_root = world.double.urls.web
+        dom = await rendered(chromium, f"{world.box.bot_url}/pipeline/{demo.REPO}")
         assert f'<a href="{web_root}/{K8S}/pull/{merged}">{K8S}#{merged}</a>' in dom
         assert f'<li class="merged"><a href="{web_root}/{K8S}/pull/{merged}">' in dom
         assert f'<li class="open"><a href="{web_root}/{K8S}/pull/{still}">' in dom

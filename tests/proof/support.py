@@ -195,6 +195,17 @@ class Recording:
         async with self.session.get(f"{self.url}/healthz") as reply:
             return reply.status == 200 and (await reply.json())["status"] == "ok"
 
+    async def idle(self, timeout: float = 15.0) -> None:
+        """Wait until the server has no delivery queued or in flight (its /healthz says)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            async with self.session.get(f"{self.url}/healthz") as reply:
+                body = await reply.json()
+            if not body.get("in_flight") and not body.get("queue_depth"):
+                return
+            await asyncio.sleep(0.02)
+        raise TimeoutError(f"still busy after {timeout:.0f} s")
+
 
 def signed(body: bytes, event: str = "issue_comment", delivery: str = "") -> dict[str, str]:
     """The headers GitHub sends with `body`, signed with SECRET."""

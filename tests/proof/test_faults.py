@@ -126,9 +126,15 @@ async def test_a_timed_out_write_commits_once(retry_after: float) -> None:
     double = seed(app_credentials())
     options = {"policy": quick_policy(timeout=0.3, base_delay=2 * retry_after)}
     async with proposal_pr(double, options) as (box, number):
-        double.inject("PUT", r"/contents/", None, latency=1.0)
+        slow = double.inject("PUT", r"/contents/", None, latency=1.0)
         comment_id = await comment(box, number, "/kep approve", "carol")
-        await asyncio.sleep(1.2)  # let the slow PUT finish on the double's side
+        # The slow PUT is logged once the double has answered it (after its latency).
+        await box.until(
+            lambda: (
+                slow.hits
+                and any(r.method == "PUT" and r.duration >= 1.0 for r in box.double.requests)
+            )
+        )
         await box.idle(WAIT)
         assert_approved_once(box, number, comment_id)
         assert 200 in statuses(box, "PUT", "/contents/")

@@ -2,80 +2,72 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot import metrics as metrics_module
-from bot.metrics import Metrics, Registry
+from bot.metrics import CONTENT_TYPE, Metrics
 
 from .conftest import StartServer
 from .helpers import delivery_headers, ping_payload, pull_request_payload, sign
 
-# One sample line of the text format: name, optional {labels}, value.
-_LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
-_SAMPLE = re.compile(
-    rf"[a-zA-Z_:][a-zA-Z0-9_:]*(?:\{{{_LABEL}(?:,{_LABEL})*\}})? "
-    r"(?:[-+]?[0-9.]+(?:e[-+]?[0-9]+)?|NaN|[+-]Inf)"
-)
-
 
 def parse(text: str) -> dict[str, float]:
-    """Check every line is valid exposition and return the samples by their full name."""
+    """Parse the exposition with Prometheus' own parser; the samples by their full name
+    (``_created`` timestamps left out)."""
     assert text.endswith("\n")
     samples: dict[str, float] = {}
-    typed: set[str] = set()
-    for line in text.splitlines():
-        if line.startswith("# HELP "):
-            continue
-        if line.startswith("# TYPE "):
-            _, _, name, kind = line.split(" ")
-            assert kind in ("counter", "gauge")
-            typed.add(name)
-            continue
-        assert _SAMPLE.fullmatch(line), line
-        name, value = line.rsplit(" ", 1)
-        assert name.split("{")[0] in typed, f"sample before its TYPE line: {line}"
-        samples[name] = float(value)
+    for family in text_string_to_metric_families(text):
+        assert family.type in ("counter", "gauge"), family
+        for sample in family.samples:
+            if sample.name.endswith("_created"):
+                continue
+            labels = ",".join(f'{name}="{value}"' for name, value in sample.labels.items())
+            samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
     return samples
 
 
-def test_exposition_escapes_label_values_and_help() -> None:
-    registry = Registry()
-    counter = registry.counter("demo_total", "Help with a \\ and\na newline.", ["path"])
-    counter.inc(path='a"b\\c\nd')
-    counter.inc(2.5, path="plain")
-    gauge = registry.gauge("demo_gauge", "A gauge.")
-    gauge.set(float("inf"))
-    text = registry.render()
-    assert "# HELP demo_total Help with a \\\\ and\\na newline.\n" in text
-    assert "# TYPE demo_total counter\n" in text
-    assert 'demo_total{path="a\\"b\\\\c\\nd"} 1\n' in text
-    assert 'demo_total{path="plain"} 2.5\n' in text
-    assert "demo_gauge +Inf\n" in text
-    assert len(parse(text)) == 3
+def test_label_values_are_escaped_in_the_exposition() -> None:
+    metrics = Metrics()
+    metrics.deliveries.inc(event='a"b\\c\nd')
+    metrics.deliveries.inc(2.5, event="plain")
+    text = metrics.render()
+    assert 'kepbot_deliveries_total{event="a\\"b\\\\c\\nd"} 1.0\n' in text
+    samples = parse(text)
+    assert samples['kepbot_deliveries_total{event="a"b\\c\nd"}'] == 1
+    assert samples['kepbot_deliveries_total{event="plain"}'] == 2.5
 
 
-def test_counters_reject_misuse() -> None:
-    registry = Registry()
-    counter = registry.counter("x_total", "X.", ["event"])
-    with pytest.raises(ValueError, match="cannot decrease"):
-        counter.inc(-1, event="push")
-    with pytest.raises(ValueError, match="takes labels"):
-        counter.inc(status="200")
-    with pytest.raises(ValueError, match="already registered"):
-        registry.counter("x_total", "again")
-    with pytest.raises(ValueError, match="invalid label name"):
-        registry.gauge("y", "Y.", ["bad-name"])
-    with pytest.raises(ValueError, match="invalid metric name"):
-        registry.gauge("1y", "Y.")
+def test_every_family_keeps_its_name_and_type() -> None:
+    families = {f.name: f.type for f in text_string_to_metric_families(Metrics().render())}
+    assert {name: kind for name, kind in families.items() if not name.endswith("_created")} == {
+        "kepbot_deliveries": "counter",
+        "kepbot_deliveries_rejected": "counter",
+        "kepbot_handled": "counter",
+        "kepbot_failed": "counter",
+        "kepbot_queue_depth": "gauge",
+        "kepbot_in_flight": "gauge",
+        "kepbot_github_requests": "counter",
+        "kepbot_github_rate_limit_remaining": "gauge",
+    }
+
+
+def test_counters_cannot_decrease_and_take_their_labels() -> None:
+    metrics = Metrics()
+    with pytest.raises(ValueError):
+        metrics.deliveries.inc(-1, event="push")
+    with pytest.raises(ValueError):
+        metrics.deliveries.inc(status="200")
+    assert metrics.deliveries.value(event="push") == 0
 
 
 def test_gauges_go_up_and_down() -> None:
-    gauge = Registry().gauge("g", "G.")
+    gauge = Metrics().queue_depth
     gauge.inc(3)
     gauge.dec()
     assert gauge.value() == 2
+    gauge.set(7)
+    assert gauge.value() == 7
 
 
 def test_github_metrics_api() -> None:
@@ -117,7 +109,7 @@ async def test_metrics_endpoint_counts_deliveries(make_server: StartServer) -> N
 
     reply = await server.get("/metrics")
     assert reply.status == 200
-    assert reply.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert reply.headers["Content-Type"] == CONTENT_TYPE
     samples = parse(reply.text)
     assert samples['kepbot_deliveries_total{event="pull_request"}'] == 3
     assert samples['kepbot_deliveries_total{event="ping"}'] == 1

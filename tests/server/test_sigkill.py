@@ -98,10 +98,10 @@ async def test_killed_after_the_acknowledgement_the_next_process_does_the_work_o
         await until(
             lambda: any(r.path.endswith("/pulls") for r in double.requests)
         )  # start-up pass
-        double.inject("GET", rf"/pulls/{number}$", latency=5.0)  # the handler will wait here
+        slowed = double.inject("GET", rf"/pulls/{number}$", latency=30.0)
         made = double.add_comment(demo.REPO, number, "/kep approve", "carol")
         assert await deliver(first, double, made.id) == 202  # acknowledged...
-        await asyncio.sleep(1.0)  # the handler is now waiting on the delayed GET
+        await until(lambda: slowed.hits == 1)  # the handler is now waiting on the slowed GET
         await kill(first)  # ...and killed before acting
         double.clear_faults()
         assert bot_commits(double) == 0
