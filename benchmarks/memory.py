@@ -12,7 +12,7 @@ check runs, labels, the status comment), 60 comments without a command, 15 pull 
 events the bot does not act on (labeled, assigned, ...), 10 `check_run` events, 6 comments
 on plain issues and 5 pings. Everything passes through the webhook, the worker pool and the
 real Bot's routing and caches; only 4% of it costs GitHub requests, which keeps the run short.
-RSS and peak RSS come from /proc/<pid>/status; the SPEC §6 target is under 150 MB.
+RSS and peak RSS come from /proc/<pid>/status; the target (docs/design.md C3) is under 150 MB.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Usage: python benchmarks/validate_corpus.py [CORPUS] [--runs N]
 
 Prints the median and best wall time of the command as a user runs it (a new
 process each time, interpreter start-up included) and of the engine alone, and
-checks the SPEC target (under 2 s, 0 errors).
+checks the target (docs/design.md C4) (under 2 s, 0 errors).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ Each round starts two servers in turn, each in its own process on loopback: the 
 the worker pool) with a dispatch that only counts, and a bare aiohttp app whose handler reads
 the body and answers 202. Both get the same burst of signed `issue_comment` deliveries (a
 real payload built by the GitHub double) from 50 concurrent senders in this process. Prints
-the acknowledgement latency p50/p99 of each and their ratio, and checks the SPEC §6 target:
-real p99 within 2x of bare, and every delivery received by the dispatch.
+the acknowledgement latency p50/p99 of each and their ratio, and checks the target
+(docs/design.md C2): real p99 within 1.5x of bare, and every delivery received by the dispatch.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import uuid
 import aiohttp
 
 SECRET = "benchmark-secret"
-TARGET_RATIO = 2.0
+TARGET_RATIO = 1.5
 
 
 # -- the two servers (run in a child process) -------------------------------------------
@@ -209,7 +209,7 @@ async def run(count: int, senders: int, rounds: int) -> bool:
     print(f"real server: {refused} deliveries not accepted, {lost} accepted but not dispatched")
     ok = ratio99 <= TARGET_RATIO and lost == 0 and refused == 0
     print(
-        f"target: p99 within {TARGET_RATIO:.0f}x of bare, none lost: {'met' if ok else 'NOT met'}"
+        f"target: p99 within {TARGET_RATIO:g}x of bare, none lost: {'met' if ok else 'NOT met'}"
     )
     return ok
 

@@ -179,7 +179,7 @@ class Labels(Model):
 
 
 class Implementations(Model):
-    """How implementation PRs link to proposals (B6)."""
+    """How implementation PRs link to proposals."""
 
     # Repositories (owner/name globs) whose PRs may link to this repository's proposals.
     repositories: list[str] = Field(default_factory=lambda: ["*"])

@@ -1,4 +1,4 @@
-"""What a transition writes into a proposal's metadata (SPEC B3, invariant 4).
+"""What a transition writes into a proposal's metadata (docs/design.md B3, I4).
 
 This module owns the metadata edit of a transition: the status, the last-updated date
 and the value the transition's argument names (`replace <ref>` → superseded-by). Every

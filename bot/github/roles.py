@@ -6,7 +6,7 @@ proposal), the CODEOWNERS of the proposal's path on the default branch (a `@user
 an `@org/team` owner the person is an active member of), the teams it lists, or a
 repository permission at least as strong as the one it names. They are tried in that order,
 cheapest first, and the first that grants decides. Everything comes from the default branch
-or from GitHub's account data, never from the pull request (SPEC invariant 5). Whether an
+or from GitHub's account data, never from the pull request (docs/design.md I5). Whether an
 author may approve their own proposal (`self_approval`) is the caller's decision.
 
 Logins and teams appear in reasons as code spans by default, so a refusal reply does not

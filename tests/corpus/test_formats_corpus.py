@@ -1,7 +1,7 @@
 """The metadata formats against every real proposal in the shared corpus.
 
 Reading must succeed on all of them, and a status edit must change exactly the status
-line of each file and nothing else (the SPEC's minimal-diff invariant).
+line of each file and nothing else (docs/design.md I4).
 """
 
 from __future__ import annotations

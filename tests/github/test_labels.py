@@ -68,7 +68,7 @@ def test_no_area_labels_without_an_area_prefix() -> None:
 
 def test_managed_labels_cover_status_and_kind_but_not_the_link_label() -> None:
     assert MANAGED.covers("kep/provisional") and MANAGED.covers("KIND/KEP")
-    assert not MANAGED.covers("kep/linked")  # shares the status prefix, owned by B6
+    assert not MANAGED.covers("kep/linked")  # shares the status prefix; the links own it
     assert not MANAGED.covers("sig/node") and not MANAGED.covers("lgtm")
     assert not Managed(prefixes=("",)).covers("anything")  # an empty prefix manages nothing
 

@@ -1,4 +1,4 @@
-"""What one `/kep approve` costs in GitHub requests (SPEC §6: at most 10 requests and 6
+"""What one `/kep approve` costs in GitHub requests (docs/design.md C1: at most 10 requests and 6
 sequential round trips), and that what makes it cheap never makes it wrong: a head moved
 by someone else is read again."""
 

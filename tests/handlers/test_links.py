@@ -1,4 +1,5 @@
-"""B6 through the whole stack: implementation PRs in two repositories linked to KEPs.
+"""Implementation links (docs/design.md B6) through the whole stack: implementation PRs in
+two repositories linked to KEPs.
 
 The installation covers the org kubernetes-demo: the proposals repository `enhancements`
 (the demo's, with KEP-753 implemented and a tracking issue) and two implementation

@@ -1,4 +1,5 @@
-"""B4 and B7 through the whole stack: merged PRs in, numbers, renames and the index read back.
+"""Numbers and the index (docs/design.md B4, B7) through the whole stack: merged PRs in,
+numbers, renames and the index read back.
 
 Every test runs the real server (and, for concurrency, two of them) against the double;
 deliveries are signed `pull_request` `closed` events built from the double's own state.

@@ -1,4 +1,5 @@
-"""B8: commands whose delivery never arrived, or whose handling died, are run by reconcile."""
+"""Reconcile (docs/design.md B8): commands whose delivery never arrived, or whose handling
+died, are run by reconcile."""
 
 from kep_pr import GOOD_KEP, KEP, REPO, open_pr
 

@@ -117,7 +117,7 @@ async def test_two_approvers_at_once(box: Harness) -> None:
 
 
 async def test_a_human_commit_between_read_and_write_is_kept(box: Harness) -> None:
-    """Invariant 3: the bot's write is conditional; a push it did not read survives."""
+    """docs/design.md I3: the bot's write is conditional; a push it did not read survives."""
     number = open_pr(box)
     readme = f"{demo.KEP_DIR}/README.md"
     box.double.inject("PUT", r"/contents/", latency=0.5)  # the bot's write waits...
@@ -156,7 +156,7 @@ async def test_the_same_comment_through_two_instances_gives_one_commit() -> None
 
 
 async def test_a_pr_cannot_grant_itself_rights(box: Harness) -> None:
-    """Invariant 5: roles come from the default branch's configuration, not the PR's."""
+    """docs/design.md I5: roles come from the default branch's configuration, not the PR's."""
     grant = "extends: kep\nroles:\n  approver:\n    users: [mallory]\n"
     files: dict[str, str | None] = {
         KEP: GOOD_KEP,

@@ -1,4 +1,5 @@
-"""Faults from GitHub during real work (SPEC §5.2, §5.3, §5.9): the real server against the double.
+"""Faults from GitHub during real work (docs/design.md I2, I3, I9): the real server
+against the double.
 
 Each test breaks GitHub in one way while a `/kep approve` runs (5xx bursts, timeouts, an
 installation token that dies mid-work, primary and secondary rate limits, a storm of
@@ -312,7 +313,7 @@ async def test_a_conflict_storm_on_one_branch_loses_nothing() -> None:
 
 
 async def test_two_instances_checking_a_new_pr_keep_one_status_comment() -> None:
-    """B2: one status comment per PR, edited in place, even when two instances (or a
+    """docs/design.md B2: one status comment per PR, edited in place, even when two instances (or a
     delivery and a reconcile pass) check the same new PR at the same moment."""
     credentials = app_credentials()
     double = seed(credentials)

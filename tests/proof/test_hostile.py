@@ -1,4 +1,4 @@
-"""Hostile input (SPEC §5.5-5.8): forged and replayed deliveries, payloads built to hurt the
+"""Hostile input (docs/design.md I5-I8): forged and replayed deliveries, payloads built to hurt the
 parser, YAML bombs and odd file names in a PR, config edits, bots and authors acting on their
 own proposals, and user text the bot echoes back. Over real HTTP to the real server; through
 the harness (real server, real Bot, the double) where GitHub's state matters.
@@ -185,7 +185,7 @@ async def test_deeply_nested_json_without_the_secret_is_refused(shape: str) -> N
 
 @pytest.mark.parametrize("shape", list(NESTED))
 async def test_deeply_nested_signed_json_is_a_400(shape: str) -> None:
-    """SPEC §1: 400 for a malformed delivery. Python's JSON decoder gives up on deep
+    """docs/design.md S1: 400 for a malformed delivery. Python's JSON decoder gives up on deep
     nesting with RecursionError, which must be answered as malformed, not as a 500."""
     async with recording_server() as server:
         body = NESTED[shape]
@@ -317,7 +317,7 @@ async def test_a_refusal_about_an_odd_named_proposal_is_posted(box: Harness, fol
 
 
 async def test_a_broken_config_in_the_pr_is_not_used(box: Harness) -> None:
-    """Invariant 5 with a PR whose `.github/kepbot.yml` is broken YAML (a bomb, even): the
+    """docs/design.md I5 with a PR whose `.github/kepbot.yml` is broken YAML (a bomb, even): the
     PR is still checked, and commands still judged, by the default branch's configuration."""
     broken = "extends: kep\nroles: [approver: {users: [mallory]\n" + _billion_laughs()
     files: dict[str, str | None] = {

@@ -1,5 +1,6 @@
-"""B8 with a real crash: a server process killed with SIGKILL after acknowledging a delivery
-(or after claiming its command) and before acting; the next process does the work once."""
+"""Reconcile (docs/design.md B8) after a real crash: a server process killed with SIGKILL
+after acknowledging a delivery (or after claiming its command) and before acting; the
+next process does the work once."""
 
 from __future__ import annotations
 
@@ -62,6 +63,10 @@ def bot_commits(double: GitHubDouble) -> int:
     return sum("→ implementable" in c.message for _, c in double.commits(demo.REPO, "kep"))
 
 
+def start_up_pass_done(line: dict[str, object]) -> bool:
+    return str(line.get("message", "")).startswith("reconcile pass:")
+
+
 async def until(probe: object, seconds: float = 30.0) -> None:
     for _ in range(int(seconds / 0.05)):
         if probe():  # type: ignore[operator]
@@ -95,9 +100,7 @@ async def test_killed_after_the_acknowledgement_the_next_process_does_the_work_o
     async with running(double) as api_url:
         first = await server(api_url, credentials)
         processes.append(first)
-        await until(
-            lambda: any(r.path.endswith("/pulls") for r in double.requests)
-        )  # start-up pass
+        await first.wait_for(start_up_pass_done)  # its requests are not the handler's
         slowed = double.inject("GET", rf"/pulls/{number}$", latency=30.0)
         made = double.add_comment(demo.REPO, number, "/kep approve", "carol")
         assert await deliver(first, double, made.id) == 202  # acknowledged...
@@ -118,7 +121,7 @@ async def test_killed_after_claiming_the_command_is_redone_after_the_grace(
     async with running(double) as api_url:
         first = await server(api_url, credentials)
         processes.append(first)
-        await until(lambda: any(r.path.endswith("/pulls") for r in double.requests))
+        await first.wait_for(start_up_pass_done)  # its requests are not the handler's
         double.inject("PUT", r"/contents/", latency=5.0)  # the write waits
         made = double.add_comment(demo.REPO, number, "/kep approve", "carol")
         assert await deliver(first, double, made.id) == 202
