@@ -208,9 +208,7 @@ async def run(count: int, senders: int, rounds: int) -> bool:
     print(f"ratio real/bare: p50 {ratio50:.2f}x, p99 {ratio99:.2f}x")
     print(f"real server: {refused} deliveries not accepted, {lost} accepted but not dispatched")
     ok = ratio99 <= TARGET_RATIO and lost == 0 and refused == 0
-    print(
-        f"target: p99 within {TARGET_RATIO:g}x of bare, none lost: {'met' if ok else 'NOT met'}"
-    )
+    print(f"target: p99 within {TARGET_RATIO:g}x of bare, none lost: {'met' if ok else 'NOT met'}")
     return ok
 
 

@@ -2,20 +2,23 @@
 
 Nothing happens at import time; ``main()`` does the work. A configuration error is one line on
 stderr and exit status 2. SIGTERM (or Ctrl-C) stops accepting, drains the worker pool within
-``KEPBOT_DRAIN_SECONDS`` and exits 0.
+``KEPBOT_DRAIN_SECONDS`` and exits 0. The server runs with the limits of ``bot.serving``
+(connections, header and body timeouts).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import sys
-from collections.abc import Callable
 
 from aiohttp import web
 
 from bot.app import create_app
 from bot.logs import configure_logging
 from bot.routing import Bot
+from bot.serving import serve
 from bot.settings import Settings, SettingsError
 from bot.worker import Dispatch
 
@@ -27,11 +30,18 @@ logger = logging.getLogger("bot.main")
 HTTP_SHUTDOWN_TIMEOUT_SECONDS = 5.0
 
 
-def _announce(host: str, port: int) -> Callable[..., None]:
-    def announce(*_: object, **__: object) -> None:
-        logger.info("listening on http://%s:%d", host, port, extra={"port": port})
-
-    return announce
+async def _serve(app: web.Application, host: str, port: int) -> None:
+    """Serve until SIGTERM or SIGINT, then stop accepting, drain and close."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runner, site = await serve(app, host, port, shutdown_timeout=HTTP_SHUTDOWN_TIMEOUT_SECONDS)
+    try:
+        logger.info("listening on http://%s:%d", host, site.port, extra={"port": site.port})
+        await stop.wait()
+    finally:
+        await runner.cleanup()
 
 
 def main(*, dispatch: Dispatch | None = None) -> int:
@@ -50,14 +60,7 @@ def main(*, dispatch: Dispatch | None = None) -> int:
         app = create_app(settings, dispatch)
     host = "0.0.0.0"
     try:
-        web.run_app(
-            app,
-            host=host,
-            port=settings.port,
-            shutdown_timeout=HTTP_SHUTDOWN_TIMEOUT_SECONDS,
-            print=_announce(host, settings.port),
-            access_log=None,  # the webhook logs each delivery with its id; this halves the cost
-        )
+        asyncio.run(_serve(app, host, settings.port))
     except OSError as exc:
         logger.error("cannot serve on %s:%d: %s", host, settings.port, exc)
         return 1

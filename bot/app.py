@@ -2,7 +2,8 @@
 
 ``create_app(settings, dispatch)`` wires ``POST /webhook``, ``GET /healthz`` and
 ``GET /metrics``; the worker pool starts with the app and is drained on shutdown within
-``KEPBOT_DRAIN_SECONDS``.
+``KEPBOT_DRAIN_SECONDS``. ``bot.serving`` serves it with the limits on slow and numerous
+clients.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def create_app(
     receiver = WebhookReceiver(
         secret=settings.webhook_secret(),
         max_body_bytes=settings.kepbot_max_body_bytes,
+        body_timeout=settings.kepbot_body_timeout_seconds,
         pool=pool,
         metrics=metrics,
     )

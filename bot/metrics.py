@@ -28,8 +28,9 @@ __all__ = [
 # they are), which every Prometheus server reads under this type.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-# Why a webhook request was refused; "overloaded" is a full queue or a server shutting down.
-REJECT_REASONS = ("signature", "malformed", "oversize", "duplicate", "overloaded")
+# Why a webhook request was refused; "slow" is a body that did not arrive in time,
+# "overloaded" a full queue or a server shutting down.
+REJECT_REASONS = ("signature", "malformed", "oversize", "slow", "duplicate", "overloaded")
 
 
 class _Family:

@@ -2,9 +2,16 @@
 
 Shows an installed repository's proposals by status and area (number, title, authors) and,
 where the metadata has `latest-milestone` and `stage` (KEP), a roadmap per milestone. Only
-repositories an installation of the App can see are shown; private ones only when
+repositories an installation of the App can see (with a personal token: the repositories
+the token can push to, not every public one it can read) are shown; private ones only when
 `KEPBOT_PAGE_PRIVATE` allows it (default off); anything else is a 404 that reveals nothing.
-Results are cached for `TTL_SECONDS`.
+An owner or repository name GitHub would not allow (`bot.github.urls.valid_repo`) is a 404
+with no request made. Answers are cached for `TTL_SECONDS`, the 404s ("not shown") as long
+as the pages, and concurrent views of a repository that is not cached share one build, so
+views cost GitHub at most one build (or one refused lookup) per repository and TTL. Each
+client is limited to `KEPBOT_PAGE_REQUESTS_PER_MINUTE` page requests (a bucket of
+`KEPBOT_PAGE_BURST`, `bot.page_guard`); past it the page answers 429 with `Retry-After`.
+When GitHub cannot be read the page answers 502, logged on one line, and nothing is cached.
 
 Time in state (`since`, `days_in_state`) comes from the history of each proposal's metadata
 file: `GET /repos/{repo}/commits?path=...&sha=<head>` (one page of at most `HISTORY_COMMITS`),
@@ -26,13 +33,15 @@ from __future__ import annotations
 import asyncio
 import datetime
 import html
+import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
 
+import aiohttp
 from aiohttp import web
 from cachetools import TTLCache
-from gidgethub import BadRequest
+from gidgethub import BadRequest, GitHubException
 from gidgethub.abc import GitHubAPI
 
 from bot.engine.pipeline import DAY, by_recency, current_since
@@ -41,8 +50,10 @@ from bot.engine.tree import MemoryTree
 from bot.github.auth import AppAuth
 from bot.github.repo import list_paths, read_file
 from bot.github.repo_config import load_repo_config
+from bot.github.urls import Path, UnsafeUrl, repo_url, valid_repo
 from bot.handlers.context import HandlerContext, parse_time, utcnow
-from bot.handlers.link_targets import Target
+from bot.handlers.link_targets import Target, is_private
+from bot.page_guard import ClientLimiter
 from bot.pipeline_links import LINK_PROPOSALS, Links, Locations, linked_pulls
 
 if TYPE_CHECKING:
@@ -50,7 +61,10 @@ if TYPE_CHECKING:
 
 __all__ = ["page_data", "pipeline_view", "render_html"]
 
+log = logging.getLogger(__name__)
+
 TTL_SECONDS = 300.0
+PAGES, MISSES = 256, 4096  # repositories whose page, or whose "not shown", is kept
 MAX_PROPOSALS = 1000
 FETCHES = 8
 HISTORY_PROPOSALS = 200
@@ -66,31 +80,82 @@ class NotShown(Exception):
     """The repository is unknown, not installed, or private without the access rule."""
 
 
-def pipeline_view(bot: Bot, *, allow_private: bool | None = None, now: Clock = utcnow) -> Handler:
+def _answer(
+    as_json: bool, status: int, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    if as_json:
+        return web.json_response({"message": message}, status=status, headers=headers)
+    return web.Response(text=message, status=status, headers=headers)
+
+
+def pipeline_view(
+    bot: Bot,
+    *,
+    allow_private: bool | None = None,
+    now: Clock = utcnow,
+    limiter: ClientLimiter | None = None,
+) -> Handler:
     """The handler for `/pipeline/{owner}/{repo}`; a name ending in `.json` answers JSON."""
+    settings = bot.settings
     private = allow_private
     if private is None:
-        private = bot.settings.kepbot_page_private
-    cache: TTLCache[str, dict[str, Any]] = TTLCache(maxsize=256, ttl=TTL_SECONDS)
+        private = settings.kepbot_page_private
+    if limiter is None:
+        limiter = ClientLimiter(
+            settings.kepbot_page_requests_per_minute,
+            settings.kepbot_page_burst,
+            trusted_proxies=settings.kepbot_trusted_proxies,
+        )
+    cache: TTLCache[str, dict[str, Any]] = TTLCache(maxsize=PAGES, ttl=TTL_SECONDS)
+    misses: TTLCache[str, bool] = TTLCache(maxsize=MISSES, ttl=TTL_SECONDS)
     histories: TTLCache[tuple[str, str], Since] = TTLCache(maxsize=64, ttl=HISTORY_TTL_SECONDS)
     places: TTLCache[tuple[str, str], Locations] = TTLCache(maxsize=64, ttl=HISTORY_TTL_SECONDS)
+    builds: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    async def build(repo: str, key: str) -> dict[str, Any] | None:
+        """The page of `repo` (None: not shown), built once however many views wait for it."""
+        lock = builds.get(key)
+        if lock is None:
+            lock = builds[key] = asyncio.Lock()
+        async with lock:
+            if key in misses:
+                return None
+            data = cache.get(key)
+            if data is None:
+                try:
+                    data = await page_data(
+                        bot,
+                        repo,
+                        allow_private=private,
+                        histories=histories,
+                        places=places,
+                        now=now,
+                    )
+                except NotShown:
+                    misses[key] = True
+                    return None
+                cache[key] = data
+            return data
 
     async def view(request: web.Request) -> web.StreamResponse:
         owner, name = request.match_info["owner"], request.match_info["repo"]
         as_json = name.endswith(".json")
+        wait = limiter.take(request)
+        if wait:
+            return _answer(as_json, 429, "Too Many Requests", {"Retry-After": str(wait)})
         repo = f"{owner}/{name.removesuffix('.json')}"
+        if not valid_repo(repo):
+            return _answer(as_json, 404, "Not Found")
         key = repo.lower()
-        data = cache.get(key)
-        if data is None:
+        data = None if key in misses else cache.get(key)
+        if data is None and key not in misses:
             try:
-                data = await page_data(
-                    bot, repo, allow_private=private, histories=histories, places=places, now=now
-                )
-            except NotShown:
-                if as_json:
-                    return web.json_response({"message": "Not Found"}, status=404)
-                return web.Response(text="not found", status=404)
-            cache[key] = data
+                data = await build(repo, key)
+            except (GitHubException, aiohttp.ClientError, TimeoutError) as error:
+                log.warning("the pipeline page of %s could not be built: %r", repo, error)
+                return _answer(as_json, 502, "GitHub could not be read; try again later")
+        if data is None:
+            return _answer(as_json, 404, "Not Found")
         if as_json:
             return web.json_response(data)
         return web.Response(text=render_html(data), content_type="text/html")
@@ -105,11 +170,12 @@ async def _context(bot: Bot, repo: str) -> HandlerContext:
     try:
         installation = 0
         if isinstance(credentials, AppAuth):
-            found = await client.app_api.getitem(
-                f"/repos/{repo}/installation", jwt=credentials.jwt()
-            )
+            url = repo_url(repo, "installation")
+            found = await client.app_api.getitem(url, jwt=credentials.jwt())
             installation = int(found["id"])
         return await bot.context(installation)
+    except UnsafeUrl:
+        raise NotShown(repo) from None
     except BadRequest as error:
         if error.status_code in (403, 404):
             raise NotShown(repo) from None
@@ -129,13 +195,15 @@ async def page_data(
     ctx = await _context(bot, repo)
     gh = ctx.gh
     try:
-        meta: Any = await gh.getitem(f"/repos/{repo}")
+        meta: Any = await gh.getitem(repo_url(repo))
     except BadRequest as error:
         if error.status_code in (403, 404):
             raise NotShown(repo) from None
         raise
-    if meta.get("private") and not allow_private:
+    if meta.get("private", True) and not allow_private:
         raise NotShown(repo)
+    if not ctx.app_mode and not (meta.get("permissions") or {}).get("push"):
+        raise NotShown(repo)  # a bot user's token reads any public repository
     full, branch = str(meta["full_name"]), str(meta["default_branch"])
     config = await load_repo_config(gh, full, branch, cache=bot.config_cache)
     if config.config is None:
@@ -148,13 +216,13 @@ async def page_data(
         since = await _since_all(gh, full, head, config.config, ranked[:HISTORY_PROPOSALS])
         if histories is not None:
             histories[(full, head)] = since
-    target = Target(full, branch, str(meta.get("html_url") or ""), config.config)
+    target = Target(full, branch, str(meta.get("html_url") or ""), config.config, is_private(meta))
     links = await linked_pulls(ctx, target, ranked[:LINK_PROPOSALS], places, head)
     return _shape(full, branch, proposals, since, links, now())
 
 
 async def _head(gh: GitHubAPI, repo: str, branch: str) -> str:
-    ref: Any = await gh.getitem(f"/repos/{repo}/git/ref/heads/{quote(branch)}")
+    ref: Any = await gh.getitem(repo_url(repo, "git", "ref", "heads", Path(branch)))
     return str(ref["object"]["sha"])
 
 
@@ -179,8 +247,8 @@ async def _since(
     status = proposal.status
     if status is None:
         return None
-    query = urlencode({"path": proposal.path, "sha": head, "per_page": HISTORY_COMMITS})
-    commits: Any = await gh.getitem(f"/repos/{repo}/commits?{query}")
+    query: dict[str, str | int] = {"path": proposal.path, "sha": head, "per_page": HISTORY_COMMITS}
+    commits: Any = await gh.getitem(repo_url(repo, "commits", query=query))
     history = [(parse_time(c["commit"]["committer"]["date"]), str(c["sha"])) for c in commits]
     if not history:
         return None

@@ -1,13 +1,17 @@
-"""B8: on start-up and periodically, catch up with what deliveries did not bring about.
+"""Reconcile (docs/design.md B8): on start-up and periodically, catch up with what
+deliveries did not bring about.
 
 For every installation, every open pull request that touches proposals is checked again,
 and commands that carry no outcome reaction from the bot (👍 done, 👎 refused) are run:
 a command never claimed (no 👀) is claimed and run; one claimed longer ago than a grace
 period whose outcome never came (the instance died mid-way) is run again, which is safe
 because every effect is idempotent on GitHub (edits are no-ops at the target, replies are
-posted once by marker). The pass is also the timer of comment periods: a period that has
-run out by the pass's clock makes its move then (bot.handlers.periods). The pass stops
-for an installation when its rate limit runs low.
+posted once by marker). Only commands that count as their author's are candidates
+(bot.handlers.authorship): a comment edited after it was written counts only as the bot
+recorded it when it saw the edit, so an edit whose delivery never came runs nothing here.
+The pass is also the timer of comment periods: a period that has run out by the pass's
+clock makes its move then (bot.handlers.periods). The pass stops for an installation when
+its rate limit runs low.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from gidgethub.abc import GitHubAPI
 from bot.engine.authorize import Spoken
 from bot.engine.verbs import has_periods
 from bot.github.auth import AppAuth
+from bot.github.urls import Part, repo_url
 from bot.handlers.commands import DONE, handle
 from bot.handlers.context import HandlerContext, parse_time
 from bot.handlers.periods import complete_periods
@@ -58,7 +63,7 @@ class Reconciler:
         while True:
             try:
                 await self.pass_once()
-            except Exception:  # a failed pass must not end the loop (invariant 9)
+            except Exception:  # a failed pass must not end the loop (docs/design.md I9)
                 log.exception("reconcile pass failed")
             await asyncio.sleep(interval)
 
@@ -94,7 +99,7 @@ class Reconciler:
     async def _repository(
         self, ctx: HandlerContext, repo: dict[str, Any], summary: Summary
     ) -> bool:
-        url = f"/repos/{repo['full_name']}/pulls?state=open&per_page=100"
+        url = repo_url(str(repo["full_name"]), "pulls", query={"state": "open", "per_page": 100})
         async for pull in ctx.gh.getiter(url):
             if not self._budget_left(ctx.gh):
                 return False
@@ -127,14 +132,15 @@ class Reconciler:
         self, ctx: HandlerContext, repo: str, pull: dict[str, Any], spoken: Spoken
     ) -> bool | None:
         """None: handled (or being handled); False: never claimed; True: claimed, stalled."""
-        where = (
-            f"issues/comments/{spoken.comment_id}"
+        where: tuple[Part, ...] = (
+            ("issues", "comments", spoken.comment_id)
             if spoken.comment_id
-            else f"issues/{pull['number']}"
+            else ("issues", int(pull["number"]))
         )
+        url = repo_url(repo, *where, "reactions", query={"per_page": 100})
         mine = [
             r
-            async for r in ctx.gh.getiter(f"/repos/{repo}/{where}/reactions?per_page=100")
+            async for r in ctx.gh.getiter(url)
             if (r.get("user") or {}).get("login") == ctx.bot_login
         ]
         if any(r.get("content") in DONE for r in mine):

@@ -24,6 +24,7 @@ from bot.github.people import Directory
 from bot.github.repo_config import ConfigCache
 from bot.handlers import buttons, commands, links, merge, proposals
 from bot.handlers.context import HandlerContext, utcnow
+from bot.handlers.reply_budget import ReplyBudget
 from bot.reconcile import Reconciler
 from bot.settings import Settings
 
@@ -48,6 +49,7 @@ class Bot:
         self.clock = clock
         self.config_cache = ConfigCache()
         self.directory = Directory()
+        self.replies = ReplyBudget(settings.kepbot_replies_per_hour)
         self._client_options = client_options or {}
         self._session: aiohttp.ClientSession | None = None
         self._client: GitHubClient | None = None
@@ -77,8 +79,8 @@ class Bot:
     async def lifecycle(self, app: web.Application) -> AsyncIterator[None]:
         """For aiohttp's cleanup_ctx: started before the workers, closed after they drain.
 
-        The reconcile loop (B8) starts with the bot: its first pass catches up with whatever
-        happened while no instance was running.
+        The reconcile loop (docs/design.md B8) starts with the bot: its first pass catches
+        up with whatever happened while no instance was running.
         """
         await self.start()
         interval = self.settings.kepbot_reconcile_seconds
@@ -100,7 +102,9 @@ class Bot:
         gh = await self.client.for_installation(installation)
         login = await self.client.bot_login()
         app_mode = isinstance(self.client.credentials, AppAuth)
-        return HandlerContext(gh, login, self.config_cache, app_mode, self.directory, self.clock)
+        return HandlerContext(
+            gh, login, self.config_cache, app_mode, self.directory, self.clock, self.replies
+        )
 
     async def dispatch(self, event: sansio.Event) -> None:
         installation = (event.data.get("installation") or {}).get("id")
@@ -113,7 +117,3 @@ class Bot:
             log.info("event %s was caused by the bot itself; ignored", event.event)
             return
         await ROUTER.dispatch(event, ctx)
-
-
-def build_dispatch(settings: Settings) -> Bot:
-    return Bot(settings)

@@ -44,12 +44,30 @@ class Settings(BaseSettings):
     kepbot_queue_size: int = Field(default=1000, ge=1)
     kepbot_drain_seconds: float = Field(default=25.0, ge=0)
     kepbot_log_level: str = "INFO"
-    # Reconcile (B8): a pass at start-up and then every this many seconds; 0 turns it off.
+    # Reconcile (docs/design.md B8): a pass at start-up and then every this many seconds;
+    # 0 turns it off.
     kepbot_reconcile_seconds: float = Field(default=900.0, ge=0)
     # A command claimed (👀) this long ago with no outcome is taken to be lost and run again.
     kepbot_reconcile_grace_seconds: float = Field(default=600.0, ge=0)
     # The pipeline page shows private repositories only when this is on.
     kepbot_page_private: bool = False
+    # Replies the bot posts to one person on one pull request per hour (one per comment at
+    # most); past it, that person's further commands get only the 👍/👎 reaction.
+    kepbot_replies_per_hour: int = Field(default=5, ge=1)
+    # Pipeline page requests one client may make: a bucket of this many, refilled at the
+    # rate per minute; past it the page answers 429 with Retry-After (bot.page_guard).
+    kepbot_page_requests_per_minute: float = Field(default=30.0, gt=0)
+    kepbot_page_burst: int = Field(default=10, ge=1)
+    # Reverse proxies in front of the server that append the client to X-Forwarded-For
+    # (1 on Heroku); 0 takes the connection's peer as the client.
+    kepbot_trusted_proxies: int = Field(default=0, ge=0)
+    # Slow clients: a request body must arrive within this many seconds (GitHub itself
+    # gives up on a delivery after 10), a request's head within the header timeout of the
+    # connection opening or of the previous answer, and at most this many connections are
+    # open at once (more are answered 503 and closed).
+    kepbot_body_timeout_seconds: float = Field(default=10.0, gt=0)
+    kepbot_header_timeout_seconds: float = Field(default=15.0, gt=0)
+    kepbot_max_connections: int = Field(default=256, ge=1)
 
     @field_validator("github_api_url")
     @classmethod

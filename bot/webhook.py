@@ -1,6 +1,8 @@
 """The HTTP boundary of deliveries: size cap, signature, parsing, de-duplication, hand-off.
 
-``POST /webhook`` reads at most ``max_body_bytes`` (413 above), checks ``X-Hub-Signature-256``
+``POST /webhook`` reads at most ``max_body_bytes`` (413 above) within ``body_timeout`` seconds
+(408 and the connection closed past it, so a client trickling its body holds nothing for
+long), checks ``X-Hub-Signature-256``
 before looking at the body (401), builds a ``gidgethub.sansio.Event`` (400 when malformed),
 answers ``ping`` itself, drops repeated deliveries, and queues the rest on the worker pool
 (202 at once; 503 with ``Retry-After`` when the queue is full, so GitHub records a failed
@@ -9,6 +11,7 @@ delivery that can be redelivered).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -32,6 +35,7 @@ logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 LEGACY_SIGNATURE_HEADER = "X-Hub-Signature"
 RETRY_AFTER_SECONDS = 30
+BODY_TIMEOUT_SECONDS = 10.0  # GitHub gives up on a delivery after 10 s
 DEDUPE_TTL_SECONDS = 24 * 3600
 DEDUPE_MAX_ENTRIES = 100_000
 
@@ -67,6 +71,7 @@ class WebhookReceiver:
         max_body_bytes: int,
         pool: WorkerPool,
         metrics: Metrics,
+        body_timeout: float = BODY_TIMEOUT_SECONDS,
         dedupe_ttl: float = DEDUPE_TTL_SECONDS,
         dedupe_max_entries: int = DEDUPE_MAX_ENTRIES,
         clock: Callable[[], float] = time.monotonic,
@@ -75,6 +80,7 @@ class WebhookReceiver:
             raise ValueError("the webhook secret must not be empty")
         self._secret = secret
         self._max_body_bytes = max_body_bytes
+        self._body_timeout = body_timeout
         self._pool = pool
         self._metrics = metrics
         self._seen: TTLCache[DedupeKey, bool] = TTLCache(
@@ -91,7 +97,18 @@ class WebhookReceiver:
             return await self._handle(request)
 
     async def _handle(self, request: web.Request) -> web.Response:
-        body = await self._read_capped(request)
+        try:
+            async with asyncio.timeout(self._body_timeout):
+                body = await self._read_capped(request)
+        except TimeoutError:
+            response = self._reject(
+                408,
+                "slow",
+                f"the body did not arrive within {self._body_timeout:g} s "
+                "(KEPBOT_BODY_TIMEOUT_SECONDS)",
+            )
+            response.force_close()
+            return response
         if body is None:
             response = self._reject(
                 413,

@@ -5,7 +5,7 @@ commands of the pull request (its body, then its comments, in order) from the st
 the default branch: a command moves the proposal when its verb names a transition that is
 legal from the status reached so far and its author holds one of the transition's roles.
 Whether a person holds a role is asked of `can`, so this module stays free of network I/O
-and runs the same on any instance after any restart (SPEC invariant 10).
+and runs the same on any instance after any restart (docs/design.md I10).
 
 A transition with a quorum applies only once enough distinct authorised people have given
 its verb while the proposal sits in the source status; until then each grant is a vote.
@@ -21,7 +21,12 @@ The bot's own comments are no commands, with one exception: a comment the bot po
 check-run button click (see bot.handlers.buttons) stands for the clicker's command. Only
 the App receives `requested_action` for its own check runs and only the bot can author its
 comments, and replay still asks `can` about the clicker, so such a comment grants nothing
-the clicker could not have done by writing the command.
+the clicker could not have done by writing the command. People with write access can edit
+the bot's comments, so such a comment counts only while unedited.
+
+`history` holds only commands that count as their `Spoken.login`'s: the caller drops those
+that an edit by someone else put in a comment or a pull request's description (the rule is
+bot.handlers.authorship's, as only the caller reads GitHub).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ pull-request body. A command is a line that starts (after at most three spaces) 
 the word and the verb are matched case-insensitively and the verb is lower-cased, the
 arguments are split on whitespace and kept as written. `/<word>` alone is `help`.
 
-Only text a reader sees as prose counts (SPEC B2, invariant 8). A line never counts
+Only text a reader sees as prose counts (docs/design.md B2, I8). A line never counts
 when it lies in:
 
 - a fenced code block (``` or ~~~, three or more, any info string; closed only by a
@@ -14,8 +14,10 @@ when it lies in:
   `- ```, ends with its list item too),
 - an indented code block (four columns of indentation after a blank line, a heading
   or at the start; such a line can never be a command anyway),
-- a block quote (a line whose first non-space character is `>`; a following line
-  without `>` counts again: lazy continuation is deliberately not followed),
+- a block quote: a line whose first non-space character is `>`, and the plain lines
+  that continue a quoted paragraph (CommonMark's lazy continuation, which GitHub shows
+  inside the quote: `> question` then `/kep approve` is all quoted); a blank line, a
+  quoted fence or another block ends it,
 - an HTML comment: a block from a line starting with `<!--` to the line holding
   `-->`, or an inline `<!-- ... -->` that spans lines of a paragraph, and
   `<pre>`, `<script>`, `<style>` and `<textarea>` blocks,
@@ -223,9 +225,11 @@ class _Blocks:
         body = line.lstrip(" ")
         if body.startswith(">"):
             content = body.lstrip("> \t")
-            if content.startswith(("```", "~~~")):
+            fence = content.startswith(("```", "~~~"))
+            if fence:
                 self.quote_fence = not self.quote_fence
-            self.quote_open = bool(content) and not self.quote_fence and content[0] not in "`~"
+            # A quoted paragraph takes the plain lines after it; a quoted fence does not.
+            self.quote_open = bool(content) and not fence and not self.quote_fence
             return _Kind.QUOTE
         if self._opens_block(line, body):
             return _Kind.HIDDEN

@@ -19,6 +19,7 @@ import jwt
 from gidgethub.abc import GitHubAPI
 
 from bot.github.retry import RETRY_SAFE
+from bot.github.urls import api_url
 
 __all__ = ["AppAuth", "Credentials", "TokenAuth"]
 
@@ -95,8 +96,7 @@ class AppAuth:
 
     async def _mint(self, gh: GitHubAPI, installation_id: int) -> str:
         reply = await gh.post(
-            "/app/installations/{installation_id}/access_tokens",
-            {"installation_id": installation_id},
+            api_url("app", "installations", installation_id, "access_tokens"),
             data=b"",
             jwt=self.jwt(),
             extra_headers=dict(RETRY_SAFE),

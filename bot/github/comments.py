@@ -8,7 +8,7 @@ none with its marker exists. `quote_user_text` makes text from users safe to ech
 
 Reactions double as a lock: GitHub answers 201 to the first reaction of a user with a given
 content and 200 to every repeat, so `claim` tells exactly one of several concurrent bot
-instances or redeliveries that it is first to handle a command (SPEC invariant 2).
+instances or redeliveries that it is first to handle a command (docs/design.md I2).
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import re
 import unicodedata
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
 from gidgethub import BadRequest, GitHubBroken, sansio
 from gidgethub.abc import GitHubAPI
 
 from bot.github.retry import RETRY_SAFE
+from bot.github.urls import Query, repo_url
 
 __all__ = [
     "MAX_BODY",
@@ -68,7 +68,7 @@ def _with_tag(tag: str, body: str) -> str:
 async def _bot_comments(
     gh: GitHubAPI, repo: str, number: int, bot_login: str
 ) -> AsyncIterator[dict[str, Any]]:
-    url = f"/repos/{repo}/issues/{number}/comments?per_page=100"
+    url = repo_url(repo, "issues", number, "comments", query={"per_page": 100})
     me = bot_login.lower()
     async for comment in gh.getiter(url):
         user = comment.get("user") or {}
@@ -118,7 +118,7 @@ async def upsert_comment(
     text = _with_tag(marker_tag(marker), body)
     found = await find_comment(gh, repo, number, marker, bot_login, thread)
     if found is None:
-        made = await gh.post(f"/repos/{repo}/issues/{number}/comments", data={"body": text})
+        made = await gh.post(repo_url(repo, "issues", number, "comments"), data={"body": text})
         kept = await _keep_oldest(gh, repo, number, marker, bot_login, int(made["id"]))
         if thread is not None and kept == int(made["id"]):
             thread.append(made)
@@ -127,7 +127,7 @@ async def upsert_comment(
     if found.get("body") == text:
         return comment_id, False, False
     await gh.patch(
-        f"/repos/{repo}/issues/comments/{comment_id}",
+        repo_url(repo, "issues", "comments", comment_id),
         data={"body": text},
         extra_headers=dict(RETRY_SAFE),
     )
@@ -151,7 +151,7 @@ async def _keep_oldest(
     for extra in ids[1:]:
         if extra == made:
             with contextlib.suppress(BadRequest):  # the other instance deleted it first
-                await gh.delete(f"/repos/{repo}/issues/comments/{extra}")
+                await gh.delete(repo_url(repo, "issues", "comments", extra))
     return ids[0] if ids else made
 
 
@@ -171,7 +171,7 @@ async def post_once(
     tag = marker_tag(marker)
     if await find_comment(gh, repo, number, marker, bot_login, thread) is not None:
         return False
-    url = f"/repos/{repo}/issues/{number}/comments"
+    url = repo_url(repo, "issues", number, "comments")
     made = await gh.post(url, data={"body": _with_tag(tag, body)})
     if thread is not None:
         thread.append(made)
@@ -213,11 +213,13 @@ def quote_user_text(text: str, limit: int = 200) -> str:
     return _MENTION.sub(lambda match: match.group(1) + ZWJ, "".join(out))
 
 
-def _reactions_url(repo: str, comment_id: int | None, number: int | None) -> str:
+def _reactions_url(
+    repo: str, comment_id: int | None, number: int | None, query: Query | None = None
+) -> str:
     if comment_id is not None:
-        return f"/repos/{repo}/issues/comments/{comment_id}/reactions"
+        return repo_url(repo, "issues", "comments", comment_id, "reactions", query=query)
     if number is not None:
-        return f"/repos/{repo}/issues/{number}/reactions"
+        return repo_url(repo, "issues", number, "reactions", query=query)
     raise ValueError("give comment_id or number")
 
 
@@ -270,8 +272,7 @@ async def bot_reacted(
     gh: GitHubAPI, repo: str, comment_id: int, bot_login: str, content: str
 ) -> bool:
     """Whether the bot left `content` on the comment (reconcile: was this command handled?)."""
-    query = f"content={quote(content, safe='')}&per_page=100"
-    url = f"{_reactions_url(repo, comment_id, None)}?{query}"
+    url = _reactions_url(repo, comment_id, None, {"content": content, "per_page": 100})
     me = bot_login.lower()
     async for reaction in gh.getiter(url):
         if str((reaction.get("user") or {}).get("login", "")).lower() == me:

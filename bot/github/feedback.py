@@ -13,6 +13,7 @@ from gidgethub.abc import GitHubAPI
 
 from bot.check_output import CHECK_NAME, CheckOutput
 from bot.github.retry import RETRY_SAFE
+from bot.github.urls import repo_url
 
 
 def _now() -> str:
@@ -29,7 +30,7 @@ async def publish_status(
     state = STATUS_STATE.get(output.conclusion, "pending")
     description = f"{output.title} (run kepbot validate for details)"
     await gh.post(
-        f"/repos/{repo}/statuses/{head_sha}",
+        repo_url(repo, "statuses", head_sha),
         data={"state": state, "context": name, "description": description[:140]},
     )
 
@@ -51,11 +52,11 @@ async def publish_check(
         body["actions"] = output.actions
     # Safe to repeat after a lost answer: a second completed run on the same commit only
     # duplicates the result, while giving up would leave the commit without a check.
-    created = await gh.post(f"/repos/{repo}/check-runs", data=body, extra_headers=dict(RETRY_SAFE))
+    created = await gh.post(repo_url(repo, "check-runs"), data=body, extra_headers=dict(RETRY_SAFE))
     run_id = int(created["id"])
     for batch in batches[1:]:
         await gh.patch(
-            f"/repos/{repo}/check-runs/{run_id}",
+            repo_url(repo, "check-runs", run_id),
             data={
                 "output": {"title": output.title, "summary": output.summary, "annotations": batch}
             },

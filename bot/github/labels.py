@@ -1,4 +1,5 @@
-"""The labels of a proposal pull request (SPEC B5): which ones, and keeping the PR in line.
+"""The labels of a proposal pull request (docs/design.md B5): which ones, and keeping
+the PR in line.
 
 `desired_labels` (pure) computes the kind label, the status label and area labels from the
 configuration and the PR's proposals. `sync_labels` makes the PR carry them: it creates
@@ -21,7 +22,6 @@ import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import cachetools
 from gidgethub import BadRequest, InvalidField
@@ -29,6 +29,7 @@ from gidgethub.abc import GitHubAPI
 
 from bot.engine.config import Config, LabelSpec
 from bot.github.retry import RETRY_SAFE
+from bot.github.urls import repo_url
 
 __all__ = ["LabelSpec", "Managed", "desired_labels", "managed_labels", "sync_labels"]
 
@@ -121,7 +122,7 @@ async def _create_repo_label(gh: GitHubAPI, repo: str, spec: LabelSpec) -> None:
         return
     body = {"name": spec.name, **_looks(spec)}
     try:
-        await gh.post(f"/repos/{repo}/labels", data=body, extra_headers=dict(RETRY_SAFE))
+        await gh.post(repo_url(repo, "labels"), data=body, extra_headers=dict(RETRY_SAFE))
     except BadRequest as error:
         if error.status_code != 422 or not _already_exists(error):
             raise
@@ -150,13 +151,13 @@ async def _recolour(gh: GitHubAPI, repo: str, added: list[LabelSpec], now: Any) 
             continue
         if spec.color.lower() == GITHUB_DEFAULT_COLOR:
             continue
-        url = f"/repos/{repo}/labels/{quote(str(label['name']), safe='')}"
+        url = repo_url(repo, "labels", str(label["name"]))
         await gh.patch(url, data=_looks(spec), extra_headers=dict(RETRY_SAFE))
 
 
-async def _remove(gh: GitHubAPI, issue: str, name: str) -> None:
+async def _remove(gh: GitHubAPI, repo: str, number: int, name: str) -> None:
     try:
-        await gh.delete(f"{issue}/{quote(name, safe='')}")
+        await gh.delete(repo_url(repo, "issues", number, "labels", name))
     except BadRequest as error:
         if error.status_code != 404:
             raise
@@ -183,15 +184,17 @@ async def sync_labels(
         if isinstance(managed_prefixes, Managed)
         else Managed(prefixes=tuple(managed_prefixes))
     )
-    issue = f"/repos/{repo}/issues/{number}/labels"
+    issue = repo_url(repo, "issues", number, "labels")
     if current is None:
-        current = [label["name"] async for label in gh.getiter(f"{issue}?per_page=100")]
+        listing = repo_url(repo, "issues", number, "labels", query={"per_page": 100})
+        current = [label["name"] async for label in gh.getiter(listing)]
     current = list(current)
     _known_labels(gh, repo).update(name.lower() for name in current)  # they exist
     present = {name.lower() for name in current}
     wanted = {name.lower() for name in desired}
     missing = [spec for name, spec in desired.items() if name.lower() not in present]
     stale = [name for name in current if managed.covers(name) and name.lower() not in wanted]
-    await asyncio.gather(_add(gh, repo, issue, missing), *(_remove(gh, issue, n) for n in stale))
+    removals = (_remove(gh, repo, number, name) for name in stale)
+    await asyncio.gather(_add(gh, repo, issue, missing), *removals)
     removed = stale
     return [spec.name for spec in missing], removed

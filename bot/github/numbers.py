@@ -19,13 +19,13 @@ import base64
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
 from bot.engine.tree import FetchedTree
 from bot.github.repo import Snapshot
+from bot.github.urls import Path, repo_url
 
 __all__ = [
     "NUMBER_REFS",
@@ -54,7 +54,7 @@ def _exists(error: BadRequest) -> bool:
 async def list_reservations(gh: GitHubAPI, repo: str) -> Reserved:
     """Every reserved number of `repo` and the commit its ref points at."""
     found: Reserved = {}
-    url = f"/repos/{repo}/git/matching-refs/{NUMBER_REFS.removeprefix('refs/').rstrip('/')}"
+    url = repo_url(repo, "git", "matching-refs", Path(NUMBER_REFS.removeprefix("refs/")))
     async for ref in gh.getiter(url):
         name = str(ref["ref"])
         if name.startswith(NUMBER_REFS) and name[len(NUMBER_REFS) :].isdigit():
@@ -75,7 +75,7 @@ async def reserve(gh: GitHubAPI, repo: str, holder: str, start: int, count: int)
             raise RuntimeError(f"{repo}: no free number between {start} and {number}")
         try:
             await gh.post(
-                f"/repos/{repo}/git/refs", data={"ref": f"{NUMBER_REFS}{number}", "sha": holder}
+                repo_url(repo, "git", "refs"), data={"ref": f"{NUMBER_REFS}{number}", "sha": holder}
             )
         except BadRequest as error:
             if not _exists(error):
@@ -90,7 +90,7 @@ async def release(gh: GitHubAPI, repo: str, numbers: Iterable[int]) -> None:
     """Give back reservations that were never written anywhere."""
     for number in sorted(numbers):
         try:
-            await gh.delete(f"/repos/{repo}/git/refs/{quote(NUMBER_REFS[5:])}{number}")
+            await gh.delete(repo_url(repo, "git", "refs", Path(f"{NUMBER_REFS[5:]}{number}")))
         except BadRequest as error:
             if error.status_code not in (404, 422):  # already gone
                 raise
@@ -117,7 +117,7 @@ class TreeReader:
         self._texts: dict[str, str | None] = {}
 
     async def listing(self, snapshot: Snapshot) -> Listing:
-        url = f"/repos/{snapshot.repo}/git/trees/{snapshot.tree}?recursive=1"
+        url = repo_url(snapshot.repo, "git", "trees", snapshot.tree, query={"recursive": 1})
         found = await self.gh.getitem(url)
         if found.get("truncated"):
             return Listing(await snapshot.paths(), {})
@@ -126,7 +126,7 @@ class TreeReader:
 
     async def _blob(self, repo: str, sha: str) -> str | None:
         if sha not in self._texts:
-            blob = await self.gh.getitem(f"/repos/{repo}/git/blobs/{sha}")
+            blob = await self.gh.getitem(repo_url(repo, "git", "blobs", sha))
             try:
                 self._texts[sha] = base64.b64decode(blob["content"]).decode("utf-8")
             except UnicodeDecodeError:
@@ -162,7 +162,8 @@ def followup_branch(number: int) -> str:
 async def create_branch(gh: GitHubAPI, repo: str, branch: str, sha: str) -> bool:
     """Create `branch` at `sha`; False when it exists already (an earlier attempt's)."""
     try:
-        await gh.post(f"/repos/{repo}/git/refs", data={"ref": f"refs/heads/{branch}", "sha": sha})
+        ref = {"ref": f"refs/heads/{branch}", "sha": sha}
+        await gh.post(repo_url(repo, "git", "refs"), data=ref)
     except BadRequest as error:
         if _exists(error):
             return False
@@ -176,7 +177,7 @@ async def open_followup(
     """Open (or find the open) pull request of `branch` into `base`; None: nothing to merge."""
     data = {"title": title, "head": branch, "base": base, "body": body}
     try:
-        made: dict[str, Any] = await gh.post(f"/repos/{repo}/pulls", data=data)
+        made: dict[str, Any] = await gh.post(repo_url(repo, "pulls"), data=data)
         return made
     except BadRequest as error:
         message = str(error).lower()
@@ -187,7 +188,7 @@ async def open_followup(
         if "already exists" not in message:
             raise
     owner = repo.split("/")[0]
-    query = f"head={quote(f'{owner}:{branch}')}&base={quote(base)}&state=open"
-    async for pull in gh.getiter(f"/repos/{repo}/pulls?{query}"):
+    query = {"head": f"{owner}:{branch}", "base": base, "state": "open"}
+    async for pull in gh.getiter(repo_url(repo, "pulls", query=query)):
         return dict(pull)
     return None

@@ -3,7 +3,7 @@
 The module functions make the requests; `Directory` wraps them with short TTL caches keyed
 per installation, so a burst of commands costs few requests. One `Directory` lives per bot
 and is shared across events. CODEOWNERS is read from the repository's DEFAULT branch only:
-a pull request cannot make its author an owner (SPEC invariant 5).
+a pull request cannot make its author an owner (docs/design.md I5).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import cachetools
 from gidgethub import BadRequest
@@ -22,6 +21,7 @@ from gidgethub.abc import GitHubAPI
 from bot.engine.codeowners import CODEOWNERS_PATHS
 from bot.engine.roles import PERMISSIONS, normalize
 from bot.github.repo import read_file
+from bot.github.urls import api_url, repo_url
 
 __all__ = ["Directory", "codeowners", "in_team", "permission"]
 
@@ -36,7 +36,7 @@ async def permission(gh: GitHubAPI, repo: str, login: str) -> str:
     `role_name` is preferred (it keeps maintain and triage apart); a custom role name falls
     back to its base `permission`. A user GitHub does not know is "none".
     """
-    url = f"/repos/{repo}/collaborators/{quote(normalize(login))}/permission"
+    url = repo_url(repo, "collaborators", normalize(login), "permission")
     try:
         reply: Any = await gh.getitem(url)
     except BadRequest as error:
@@ -53,7 +53,7 @@ async def in_team(gh: GitHubAPI, org: str, team_slug: str, login: str) -> bool:
     404 (no membership, or a team the installation cannot see) and 403 (the App lacks the
     Organization members permission) are "not a member"; the latter is logged.
     """
-    url = f"/orgs/{quote(org)}/teams/{quote(team_slug)}/memberships/{quote(normalize(login))}"
+    url = api_url("orgs", org, "teams", team_slug, "memberships", normalize(login))
     try:
         reply: Any = await gh.getitem(url)
     except BadRequest as error:

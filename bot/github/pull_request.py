@@ -21,6 +21,7 @@ from bot.engine.prr import prr_files
 from bot.engine.tree import FetchedTree
 from bot.github.read_cache import COMMIT_SHA, read_cache
 from bot.github.repo import FileVersion, list_paths, read_file
+from bot.github.urls import repo_url
 
 
 @dataclass
@@ -67,7 +68,8 @@ async def _list_files(gh: GitHubAPI, repo: str, number: int) -> PullFiles:
     changed: set[str] = set()
     added: set[str] = set()
     removed: set[str] = set()
-    async for item in gh.getiter(f"/repos/{repo}/pulls/{number}/files?per_page=100"):
+    files = repo_url(repo, "pulls", number, "files", query={"per_page": 100})
+    async for item in gh.getiter(files):
         name, status = item["filename"], item.get("status")
         changed.add(name)
         if status in ("added", "renamed", "copied"):

@@ -4,7 +4,7 @@ Owns the Contents API (`read_file`, `update_file` for one file) and the Git Data
 (`list_paths`, `commit_files` for a multi-file commit). Every write is conditional on what
 was read — the blob sha for a file, a fast-forward-only ref update for a commit — and on a
 conflict the caller's edit is re-applied to a fresh read, so a commit made by someone else
-between the read and the write is never overwritten (SPEC invariant 3). A protected branch
+between the read and the write is never overwritten (docs/design.md I3). A protected branch
 is reported as `BranchProtected`, retries exhausted as `RepoConflict`.
 """
 
@@ -16,12 +16,12 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
 from bot.github.retry import RETRY_SAFE
+from bot.github.urls import Path, UnsafeUrl, repo_url
 
 __all__ = [
     "BranchProtected",
@@ -41,7 +41,7 @@ WRITE_ATTEMPTS = 5
 CONFLICT_PAUSE = 0.2  # seconds; the jittered pause before retry n is up to this * 2**(n-1)
 FILE_MODE = "100644"
 
-# GitHub's messages (rest-subset.md §0.2) for "what you read is no longer current".
+# GitHub's documented messages for "what you read is no longer current".
 _CONFLICT = re.compile(
     r"does not match|but expected|expected to be at|not a fast forward|wasn't supplied", re.I
 )
@@ -101,13 +101,18 @@ class CommitResult(UpdateResult):
     paths: tuple[str, ...] = ()
 
 
-def _path_url(repo: str, path: str) -> str:
-    return f"/repos/{repo}/contents/{quote(path.strip('/'))}"
+def _path_url(repo: str, path: str, ref: str | None = None) -> str:
+    return repo_url(repo, "contents", Path(path), query={"ref": ref} if ref is not None else None)
 
 
 async def read_file(gh: GitHubAPI, repo: str, path: str, ref: str) -> FileVersion | None:
-    """The file at `ref` (branch, tag or sha); None when it is absent or not a file."""
-    url = f"{_path_url(repo, path)}?ref={quote(ref, safe='')}"
+    """The file at `ref` (branch, tag or sha); None when it is absent or not a file, or when
+    `repo` and `path` cannot name one (a path with an empty, `.` or `..` segment: git allows
+    none), which is then not asked for."""
+    try:
+        url = _path_url(repo, path, ref)
+    except UnsafeUrl:
+        return None
     try:
         item: Any = await gh.getitem(url)
     except BadRequest as error:
@@ -118,21 +123,21 @@ async def read_file(gh: GitHubAPI, repo: str, path: str, ref: str) -> FileVersio
         return None
     content = item.get("content") or ""
     if item.get("encoding") != "base64":  # above 1 MB the Contents API leaves content out
-        blob = await gh.getitem(f"/repos/{repo}/git/blobs/{item['sha']}")
+        blob = await gh.getitem(repo_url(repo, "git", "blobs", str(item["sha"])))
         content = blob["content"]
     return FileVersion(path, str(item["sha"]), base64.b64decode(content))
 
 
 async def list_paths(gh: GitHubAPI, repo: str, ref: str) -> list[str]:
     """Every file path at `ref`, walking subtrees one by one when GitHub truncates the list."""
-    return sorted(await _blob_paths(gh, repo, quote(ref), ""))
+    return sorted(await _blob_paths(gh, repo, ref, ""))
 
 
 async def _blob_paths(gh: GitHubAPI, repo: str, tree: str, prefix: str) -> list[str]:
-    listing = await gh.getitem(f"/repos/{repo}/git/trees/{tree}?recursive=1")
+    listing = await gh.getitem(repo_url(repo, "git", "trees", Path(tree), query={"recursive": 1}))
     if not listing.get("truncated"):
         return [prefix + e["path"] for e in listing["tree"] if e["type"] == "blob"]
-    top = await gh.getitem(f"/repos/{repo}/git/trees/{listing['sha']}")
+    top = await gh.getitem(repo_url(repo, "git", "trees", str(listing["sha"])))
     paths = [prefix + e["path"] for e in top["tree"] if e["type"] == "blob"]
     for entry in top["tree"]:
         if entry["type"] == "tree":
@@ -244,25 +249,25 @@ async def commit_files(
     forward"), everything is read again and `plan` asked again. A rename is a delete plus an
     add. The file contents go inline in the tree request, which creates their blobs.
     """
-    refs = f"/repos/{repo}/git/refs/heads/{quote(branch)}"
+    refs = repo_url(repo, "git", "refs", "heads", Path(branch))
     refused = ""
     for attempt in range(1, attempts + 1):
-        ref = await gh.getitem(f"/repos/{repo}/git/ref/heads/{quote(branch)}")
+        ref = await gh.getitem(repo_url(repo, "git", "ref", "heads", Path(branch)))
         head = str(ref["object"]["sha"])
-        commit = await gh.getitem(f"/repos/{repo}/git/commits/{head}")
+        commit = await gh.getitem(repo_url(repo, "git", "commits", head))
         snapshot = Snapshot(gh, repo, head, str(commit["tree"]["sha"]))
         changes = await plan(snapshot)
         if not changes:
             return CommitResult(None, attempt)
         tree = await gh.post(
-            f"/repos/{repo}/git/trees",
+            repo_url(repo, "git", "trees"),
             data={"base_tree": snapshot.tree, "tree": [_tree_entry(*c) for c in changes.items()]},
             extra_headers=dict(RETRY_SAFE),
         )
         if tree["sha"] == snapshot.tree:
             return CommitResult(None, attempt)
         new = await gh.post(
-            f"/repos/{repo}/git/commits",
+            repo_url(repo, "git", "commits"),
             data={"message": message, "tree": tree["sha"], "parents": [head]},
             extra_headers=dict(RETRY_SAFE),
         )

@@ -1,7 +1,7 @@
 """Finding and loading a repository's kepbot configuration.
 
 Owns where `.github/kepbot.yml` comes from: the repository's default branch (never a pull
-request's head, SPEC invariant 5), else the owner's `.github` repository on its default
+request's head, docs/design.md I5), else the owner's `.github` repository on its default
 branch, else the `kep` preset. A wrong file is returned as a `ConfigResult` carrying the
 `ConfigError` (file, line, message) and logged as file:line; it is never raised. Results are
 cached per (installation, repository) for a short time, and re-read through the client's
@@ -22,6 +22,7 @@ from gidgethub.abc import GitHubAPI
 
 from bot.engine.config import CONFIG_PATH, Config, ConfigError, load_config
 from bot.github.repo import FileVersion, read_file
+from bot.github.urls import repo_url
 
 __all__ = ["ConfigCache", "ConfigResult", "ConfigSource", "load_repo_config"]
 
@@ -74,7 +75,7 @@ def _parse(found: FileVersion, source: ConfigSource, repository: str) -> ConfigR
 
 async def _default_branch(gh: GitHubAPI, repo: str) -> str | None:
     try:
-        info = await gh.getitem(f"/repos/{repo}")
+        info = await gh.getitem(repo_url(repo))
     except BadRequest as error:
         if error.status_code == 404:
             return None

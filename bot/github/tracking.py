@@ -29,6 +29,7 @@ from typing import Any
 from gidgethub.abc import GitHubAPI
 
 from bot.github.comments import Thread, find_comment, quote_user_text, upsert_comment
+from bot.github.urls import repo_url
 
 __all__ = [
     "MARKER",
@@ -177,7 +178,7 @@ async def set_rows(
 
 async def _thread(gh: GitHubAPI, repo: str, number: int) -> Thread:
     """The comments of `repo#number`, read once for one attempt of a write."""
-    url = f"/repos/{repo}/issues/{number}/comments?per_page=100"
+    url = repo_url(repo, "issues", number, "comments", query={"per_page": 100})
     return [comment async for comment in gh.getiter(url)]
 
 

@@ -31,6 +31,7 @@ from bot.github.comments import (
     quote_user_text,
     react,
 )
+from bot.github.urls import repo_url
 from bot.handlers.commands import DONE, run_commands
 from bot.handlers.context import HandlerContext
 from bot.handlers.pr_state import (
@@ -42,6 +43,7 @@ from bot.handlers.pr_state import (
     written,
 )
 from bot.handlers.proposals import check_pull_request, check_state
+from bot.handlers.reply_budget import addressed
 from bot.handlers.status_edit import NO_PROPOSAL, Outcome
 
 router = routing.Router()
@@ -92,30 +94,34 @@ async def click(
     if result.config is None or not VERB.fullmatch(verb):
         return
     name = repo["full_name"]
-    pull = await ctx.gh.getitem(f"/repos/{name}/pulls/{number}")
+    pull = await ctx.gh.getitem(repo_url(name, "pulls", number))
     state = await load_pull_state(ctx, repo, pull, result.config, thread_needed=True)
     who = code_span("@" + normalize(login))
     command = button_command(result.config.command, verb)
     quoted = f"> {quote_user_text(command.raw)}"
     reasons = await _refusals(state, login, verb)
     if reasons:
-        text = f"{quoted}\n\n{who} clicked {code_span(verb)}; not applied:\n\n"
-        text += "\n".join(f"- {reason}" for reason in reasons)
         marker = f"refused-{button_marker(login, verb, run_id)}"
+        now = ctx.clock()
+        if not ctx.replies.allow(name, number, login, marker, state.thread, ctx.bot_login, now):
+            log.info("no reply to %s on %s#%d: over the reply budget", login, name, number)
+            return
+        text = f"{addressed(login)}\n{quoted}\n\n{who} clicked {code_span(verb)}; not applied:"
+        text += "\n\n" + "\n".join(f"- {reason}" for reason in reasons)
         await post_once(ctx.gh, name, number, marker, text, ctx.bot_login, state.thread)
         return
     marker = button_marker(login, verb, run_id)
     if await find_comment(ctx.gh, name, number, marker, ctx.bot_login, state.thread):
         return  # this click was recorded (and run) already
     body = f"{marker_tag(marker)}\n{quoted}\n\n{who} clicked {code_span(verb)} on the check run."
-    made = await ctx.gh.post(f"/repos/{name}/issues/{number}/comments", data={"body": body})
+    made = await ctx.gh.post(repo_url(name, "issues", number, "comments"), data={"body": body})
     spoken = Spoken(login, (command,), int(made["id"]), *written(made))
     outcome = Outcome()
     after = await run_commands(ctx, repo, pull, spoken, [command], outcome)
     content = DONE[1] if outcome.refused else DONE[0]
     done = react(ctx.gh, name, content=content, comment_id=int(made["id"]))
     if after is None or after.stale:
-        fresh = await ctx.gh.getitem(f"/repos/{name}/pulls/{number}")
+        fresh = await ctx.gh.getitem(repo_url(name, "pulls", number))
         await asyncio.gather(check_pull_request(ctx, repo, fresh), done)
     else:
         await asyncio.gather(check_state(after), done)

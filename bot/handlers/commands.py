@@ -1,12 +1,16 @@
-"""Slash commands in pull request comments (and a PR's body when it is opened): B2 and B3.
+"""Slash commands in pull request comments (and a PR's body when it is opened).
+
+The behaviours are docs/design.md B2 and B3.
 
 A command is handled once however many deliveries or instances see it: the first to
 react with 👀 on the comment owns it (GitHub answers 201 to the first reaction and 200 to
 the same reaction again), and the metadata edit it makes is a no-op when the proposal is
-already where the command asks. A refusal changes nothing and gets one reply saying why
-and who can; a transition edits only the status (and last-updated) lines on the PR's
-branch with a conditional write, or, on a fork the bot cannot write to, is posted as a
-suggestion.
+already where the command asks. A refusal changes nothing and is answered saying why and
+who can; a transition edits only the status (and last-updated) lines on the PR's branch
+with a conditional write, or, on a fork the bot cannot write to, is posted as a
+suggestion. Whatever one comment's commands answer is one reply, within the commenter's
+reply budget (bot.handlers.reply_budget). A command counts only as its writer's: an edit
+by someone other than the comment's author runs nothing (bot.handlers.authorship).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from bot.engine.authorize import (
     undoable,
     without_dry_run,
 )
-from bot.engine.commands import Command, new_commands, parse_commands
+from bot.engine.commands import Command, parse_commands
 from bot.engine.config import Config, Transition
 from bot.engine.process import next_statuses
 from bot.engine.proposal import document_path
@@ -42,9 +46,11 @@ from bot.github.repo import (
     commit_files,
     read_file,
 )
+from bot.github.urls import repo_url
 from bot.handlers import links
+from bot.handlers.authorship import edit_digest, record_body, see_body_edit, see_comment_edit
 from bot.handlers.context import HandlerContext
-from bot.handlers.link_targets import take_pull
+from bot.handlers.link_targets import may_hold_command, take_pull
 from bot.handlers.merge import assign_on_accept
 from bot.handlers.period_text import needs_period
 from bot.handlers.periods import complete_periods, run_period_command
@@ -55,6 +61,7 @@ from bot.handlers.status_edit import (
     Outcome,
     Turn,
     editor,
+    post_answers,
     reply,
     reply_key,
     unified_diff,
@@ -83,11 +90,13 @@ async def run_commands(
     commands: list[Command],
     outcome: Outcome,
 ) -> PullState | None:
-    """Handle `commands` (already claimed); the PR as it stands after them, or None when the
-    repository's config is invalid."""
+    """Handle `commands` (already claimed) and post what they answer as one reply; the PR as
+    it stands after them, or None when the repository's config is invalid."""
     state = await read_state(ctx, repo, pull)
     if state is not None:
+        state.answers = {}
         await apply_commands(state, spoken, commands, outcome)
+        await post_answers(state, spoken.login, reply_marker(spoken))
     return state
 
 
@@ -298,7 +307,7 @@ async def _revert(state: PullState, path: str, moved_to: str, command: Command, 
     yet) back to their exact bytes before it, conditionally: only while they still hold
     what that commit wrote. No such commit (the step changed no file): nothing to write."""
     gh, config = state.ctx.gh, state.config
-    url = f"/repos/{state.repo}/pulls/{state.number}/commits?per_page=100"
+    url = repo_url(state.repo, "pulls", state.number, "commits", query={"per_page": 100})
     commits = [c async for c in gh.getiter(url)]
     reverted = {_first_line(c).rsplit(" ", 1)[-1] for c in commits}
     moving = f"{config.kind}: {path} → "
@@ -351,6 +360,13 @@ async def _revert(state: PullState, path: str, moved_to: str, command: Command, 
             state.written(name, version.text, result.commit)
 
 
+def reply_marker(spoken: Spoken, edit: str | None = None) -> str:
+    """The marker of the one reply a comment (or the body) gets; an edit's own (`edit`: a
+    digest of the edited text) for the commands the author's edit added."""
+    where = f"c{spoken.comment_id or 'body'}"
+    return f"{where}-{edit}" if edit else where
+
+
 async def handle(
     ctx: HandlerContext,
     repo: dict[str, Any],
@@ -358,10 +374,13 @@ async def handle(
     spoken: Spoken,
     commands: list[Command],
     claim_first: bool,
+    *,
+    edit: str | None = None,
 ) -> None:
     """Claim (the 👀 reaction acknowledges the command), run, refresh the check, the labels and
     the status comment from the state the commands left, then mark the outcome (👍 or 👎):
-    reconcile runs again what was claimed but never marked.
+    reconcile runs again what was claimed but never marked. Whatever the commands answer is
+    one reply (see `reply_marker`), within the commenter's reply budget.
 
     The PR is the one read earlier in this delivery when there is one (else read now); its
     files and comments are read while claiming, and nothing is written before the claim."""
@@ -382,10 +401,12 @@ async def handle(
         return
     state.labels = [str(label["name"]) for label in pull.get("labels") or []]
     outcome = Outcome()
+    state.answers = {}
     await apply_commands(state, spoken, commands, outcome)
+    await post_answers(state, spoken.login, reply_marker(spoken, edit))
     done = react(ctx.gh, name, content=DONE[1] if outcome.refused else DONE[0], **target)
     if state.stale:
-        fresh = await ctx.gh.getitem(f"/repos/{name}/pulls/{number}")
+        fresh = await ctx.gh.getitem(repo_url(name, "pulls", number))
         await asyncio.gather(check_pull_request(ctx, repo, fresh), done)
     else:
         await asyncio.gather(check_state(state), done)
@@ -395,35 +416,64 @@ async def _true() -> bool:
     return True
 
 
+async def _words(ctx: HandlerContext, repo: dict[str, Any], config: Config | None) -> list[str]:
+    """The command words a comment on `repo` may use: its own and those of the proposals
+    repositories its implementation PRs link to."""
+    words = [config.command] if config is not None else []
+    words += [target.config.command for target in await links.targets_for(ctx, repo)]
+    return list(dict.fromkeys(word.lower() for word in words))
+
+
+def _sender(data: dict[str, Any]) -> str:
+    return str((data.get("sender") or {}).get("login") or "")
+
+
 @router.register("issue_comment", action="created")
 @router.register("issue_comment", action="edited")
 async def on_comment(event: sansio.Event, ctx: HandlerContext) -> None:
+    """A comment's commands run as its author's. An edit runs the commands it added only
+    when its sender is the comment's author; either way the bot records what the comment
+    counts for from then on (bot.handlers.authorship), for proposal and implementation PRs
+    alike, before bot.handlers.links sees the same delivery."""
     data = event.data
     issue, comment, repo = data["issue"], data["comment"], data["repository"]
     if not issue.get("pull_request") or (comment.get("user") or {}).get("type") == "Bot":
         return
     result = await load_config(ctx, repo)
-    if result.config is None:
-        return  # the check run on the PR reports the broken configuration
-    word = result.config.command
     body = comment.get("body") or ""
+    number = int(issue["number"])
+    edit: str | None = None
     if data["action"] == "edited":
         before = ((data.get("changes") or {}).get("body") or {}).get("from") or ""
-        commands = new_commands(before, body, word)
+        if not (may_hold_command(before) or may_hold_command(body)):
+            return
+        words = await _words(ctx, repo, result.config)
+        seen = await see_comment_edit(
+            ctx, str(repo["full_name"]), number, comment, before, _sender(data), words
+        )
+        if seen.foreign or result.config is None:
+            return
+        word = result.config.command.lower()
+        commands = [command for used, command in seen.added if used == word]
+        edit = edit_digest(body)
+    elif result.config is None:
+        return  # the check run on the PR reports the broken configuration
     else:
-        commands = parse_commands(body, word)
+        commands = parse_commands(body, result.config.command)
     if not commands:
         return
-    if await links.is_implementation_pull(ctx, repo, int(issue["number"]), body):
+    if await links.is_implementation_pull(ctx, repo, number, body):
         return  # bot.handlers.links runs the commands of implementation PRs
-    login, number = str(comment["user"]["login"]), int(comment["id"])
-    spoken = Spoken(login, tuple(commands), number, *written(comment))
-    await handle(ctx, repo, int(issue["number"]), spoken, commands, data["action"] == "created")
+    login, comment_id = str(comment["user"]["login"]), int(comment["id"])
+    spoken = Spoken(login, tuple(commands), comment_id, *written(comment))
+    created = data["action"] == "created"
+    await handle(ctx, repo, number, spoken, commands, created, edit=edit)
 
 
 @router.register("pull_request", action="opened")
 async def on_opened(event: sansio.Event, ctx: HandlerContext) -> None:
-    """Commands in the body of a new pull request run as if commented by its author."""
+    """Commands in the body of a new pull request run as if commented by its author; the bot
+    records them first, as replay counts a description only through that record."""
     pull, repo = event.data["pull_request"], event.data["repository"]
     result = await load_config(ctx, repo)
     if result.config is None or (pull.get("user") or {}).get("type") == "Bot":
@@ -433,8 +483,26 @@ async def on_opened(event: sansio.Event, ctx: HandlerContext) -> None:
     number = int(pull["number"])
     if await links.is_implementation_pull(ctx, repo, number, body, head_sha=head_sha):
         return
-    commands = parse_commands(pull.get("body") or "", result.config.command)
+    word = result.config.command
+    commands = parse_commands(pull.get("body") or "", word)
     if commands:
+        await record_body(ctx, str(repo["full_name"]), pull, [(word, c) for c in commands])
         opened = written(pull)[0]
         spoken = Spoken(str(pull["user"]["login"]), tuple(commands), None, opened)
         await handle(ctx, repo, int(pull["number"]), spoken, commands, claim_first=True)
+
+
+@router.register("pull_request", action="edited")
+async def on_edited(event: sansio.Event, ctx: HandlerContext) -> None:
+    """A description edited by someone other than the PR's author to add commands: nothing
+    runs (a description's commands run only when the PR is opened); the bot says so once."""
+    data = event.data
+    pull, repo = data["pull_request"], data["repository"]
+    change = (data.get("changes") or {}).get("body")
+    if not change or (pull.get("user") or {}).get("type") == "Bot":
+        return
+    before, body = str(change.get("from") or ""), str(pull.get("body") or "")
+    if not may_hold_command(body):
+        return
+    words = await _words(ctx, repo, (await load_config(ctx, repo)).config)
+    await see_body_edit(ctx, str(repo["full_name"]), pull, before, _sender(data), words)

@@ -10,6 +10,7 @@ from gidgethub.abc import GitHubAPI
 
 from bot.github.people import Directory
 from bot.github.repo_config import ConfigCache
+from bot.handlers.reply_budget import ReplyBudget
 
 
 def utcnow() -> datetime.datetime:
@@ -30,3 +31,5 @@ class HandlerContext:
     directory: Directory = field(default_factory=Directory)
     # What time it is (UTC): comment periods end by it; tests move it forward.
     clock: Callable[[], datetime.datetime] = field(default=utcnow)
+    # Replies per person per pull request per hour, shared by the deliveries of a process.
+    replies: ReplyBudget = field(default_factory=ReplyBudget)

@@ -3,8 +3,9 @@
 A command is claimed (so one instance runs it), answered where it cannot apply (a
 proposal-PR verb, no reference, a reference that names no proposal, someone without the
 right: only the PR's author and the proposal's approvers may link or unlink), and marked
-👍 or 👎. Accepted commands take effect through `refresh_pull`, which replays every link
-command of the PR in order.
+👍 or 👎. A comment's answers are one reply, within its author's reply budget
+(bot.handlers.reply_budget). Accepted commands take effect through `refresh_pull`, which
+replays every link command of the PR in order.
 """
 
 from __future__ import annotations
@@ -20,22 +21,43 @@ from bot.engine.roles import rule_for
 from bot.engine.verbs import LINK_VERBS
 from bot.github.comments import claim, post_once, quote_user_text, react
 from bot.github.roles import who_can
+from bot.github.urls import repo_url
 from bot.handlers.context import HandlerContext
 from bot.handlers.link_derive import APPROVER, Links, first_found, may_link, role_metadata
 from bot.handlers.link_feedback import refresh_pull
 from bot.handlers.link_resolver import Found, Resolver
 from bot.handlers.link_targets import Target
+from bot.handlers.reply_budget import addressed
 
 __all__ = ["parse_link_commands", "run_command", "run_link_commands"]
 
 log = logging.getLogger(__name__)
 
 
-async def _reply(
-    ctx: HandlerContext, repo: str, number: int, key: str, command: Command, text: str
+# What one comment's commands answer, by reply key (the first answer per key stays); the
+# comment gets them as one reply.
+Answers = dict[str, str]
+
+
+def _reply(answers: Answers, key: str, command: Command, text: str) -> None:
+    answers.setdefault(key, f"> {quote_user_text(command.raw)}\n\n{text}")
+
+
+async def _post_answers(
+    ctx: HandlerContext, repo: str, number: int, spoken: Spoken, answers: Answers
 ) -> None:
-    body = f"> {quote_user_text(command.raw)}\n\n{text}"
-    await post_once(ctx.gh, repo, number, key, body, ctx.bot_login)
+    """One reply for the comment, within its author's reply budget on this pull request."""
+    sections = list(dict.fromkeys(answers.values()))
+    if not sections:
+        return
+    key = f"link-c{spoken.comment_id or 'body'}"
+    url = repo_url(repo, "issues", number, "comments", query={"per_page": 100})
+    thread = [comment async for comment in ctx.gh.getiter(url)]
+    if not ctx.replies.allow(repo, number, spoken.login, key, thread, ctx.bot_login, ctx.clock()):
+        log.info("no reply to %s on %s#%d: over the reply budget", spoken.login, repo, number)
+        return
+    body = addressed(spoken.login) + "\n" + "\n\n---\n\n".join(sections)
+    await post_once(ctx.gh, repo, number, key, body, ctx.bot_login, thread)
 
 
 def _help(config: Config) -> str:
@@ -63,18 +85,18 @@ async def run_command(
     spoken: Spoken,
     command: Command,
     targets: list[Target],
+    answers: Answers,
     resolvers: dict[str, Resolver] | None = None,
 ) -> bool:
-    """Answer one command on an implementation PR; True when it was refused.
+    """Answer one command on an implementation PR (into `answers`); True when it was refused.
 
     Accepted `link`/`unlink` commands take effect through `refresh_pull`, which replays them.
     `resolvers` (by proposals repository) are shared with that refresh.
     """
-    number = int(pull["number"])
     key = f"link-c{spoken.comment_id or 'body'}-{command.line}"
     word = targets[0].config.command
     if command.verb == "help":
-        await _reply(ctx, repo, number, key, command, _help(targets[0].config))
+        _reply(answers, key, command, _help(targets[0].config))
         return False
     if command.verb == "status":
         return False
@@ -83,13 +105,13 @@ async def run_command(
             f"`{quote_user_text(command.verb, 40)}` applies to proposal pull requests. This is "
             f"an implementation pull request: use `/{word} link <ref>` or `/{word} unlink <ref>`."
         )
-        await _reply(ctx, repo, number, key, command, text)
+        _reply(answers, key, command, text)
         return True
     references = argument_references(command.args, targets[0].config)
     if not references:
         example = f"{targets[0].config.implementations.prefix}-1234"
         text = f"Name the proposal: `/{word} {command.verb} <ref>`, e.g. `{example}`."
-        await _reply(ctx, repo, number, key, command, text)
+        _reply(answers, key, command, text)
         return True
     links = Links(targets) if resolvers is None else Links(targets, resolvers=resolvers)
     refused = False
@@ -100,7 +122,7 @@ async def run_command(
             refused = True
             why = result or "it names none of the proposals repositories this one links to"
             text = f"Not linked: {quote_user_text(reference.text, 120)} names no proposal: {why}."
-            await _reply(ctx, repo, number, where, command, text)
+            _reply(answers, where, command, text)
             continue
         grant = await may_link(ctx, pull, spoken.login, result)
         if not grant.granted:
@@ -119,7 +141,7 @@ async def run_command(
                 f"Not applied: {grant.reason}. The pull request's author and the approvers of "
                 f"{result.label} may {command.verb} it. {who}"
             )
-            await _reply(ctx, repo, number, where, command, text)
+            _reply(answers, where, command, text)
     return refused
 
 
@@ -138,10 +160,11 @@ async def run_link_commands(
     if claim_first and not await claim(ctx.gh, name, **target):
         log.info("link commands of %s already handled elsewhere", target)
         return
-    refused, resolvers = False, dict[str, Resolver]()
+    refused, resolvers, answers = False, dict[str, Resolver](), Answers()
     for command, targets in found:
-        ran = await run_command(ctx, name, pull, spoken, command, targets, resolvers)
+        ran = await run_command(ctx, name, pull, spoken, command, targets, answers, resolvers)
         refused = ran or refused
+    await _post_answers(ctx, name, int(pull["number"]), spoken, answers)
     await react(ctx.gh, name, content="-1" if refused else "+1", **target)
     await refresh_pull(ctx, repo, pull, resolvers=resolvers)
 

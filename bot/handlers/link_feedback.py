@@ -6,7 +6,8 @@ status and every reference that names none, and the check `kepbot/link`, which f
 the proposals repository's configuration says so (`require-link`, `require-status`). It
 also writes the PR's row in each of its proposals' tracking comments (`bot.github.tracking`
 owns that comment) and removes the rows of links that are gone: the link comment's data
-block remembers which tracking comments the PR has rows in.
+block remembers which tracking comments the PR has rows in. A private PR gets no row in a
+public proposal's tracking comment (`link_targets.shows`); its link comment says so.
 """
 
 from __future__ import annotations
@@ -23,13 +24,23 @@ from bot.github.tracking import Row, data_block, read_data, set_rows
 from bot.handlers.context import HandlerContext
 from bot.handlers.link_derive import Links, derive_links
 from bot.handlers.link_resolver import Found, Resolver
-from bot.handlers.link_targets import is_proposal_pull, own_target, targets_for
+from bot.handlers.link_targets import (
+    is_private,
+    is_proposal_pull,
+    own_target,
+    shows,
+    targets_for,
+)
 from bot.handlers.pr_state import read_thread
 
 __all__ = ["CHECK_NAME", "LINK_MARKER", "pull_state", "refresh_pull"]
 
 CHECK_NAME = "kepbot/link"
 LINK_MARKER = "link"
+UNLISTED = (
+    "This repository is private: the tracking comments of proposals in public repositories "
+    "do not list this pull request, and their processes do not wait for it."
+)
 
 
 def pull_state(pull: dict[str, Any]) -> str:
@@ -45,7 +56,7 @@ def _describe(found: Found) -> str:
     return line
 
 
-def _link_comment(links: Links, tracked: Iterable[tuple[str, int]]) -> str:
+def _link_comment(links: Links, tracked: Iterable[tuple[str, int]], unlisted: bool) -> str:
     word = links.targets[0].config.command
     lines = ["**Implements**" if links.found else "This pull request links no proposal."]
     if links.found:
@@ -53,6 +64,8 @@ def _link_comment(links: Links, tracked: Iterable[tuple[str, int]]) -> str:
     if links.unknown:
         lines += ["", "**Unresolved references** (they name no proposal):", ""]
         lines += [f"- {quote_user_text(ref.text, 120)}: {why}" for ref, why in links.unknown]
+    if unlisted:
+        lines += ["", UNLISTED]
     lines += [
         "",
         f"Change the links in the description, or with `/{word} link <ref>` and "
@@ -131,10 +144,12 @@ async def refresh_pull(
     if not (links.found or links.unknown or previous is not None or required):
         return links
     before = read_data(str(previous.get("body") or "")) if previous else {}
-    tracked = await _track(ctx, pull, name, links, before)
+    private = is_private(repo)
+    unlisted = any(not shows(name, private, f.target.repo, f.target.private) for f in links.found)
+    tracked = await _track(ctx, pull, name, private, links, before)
     if links.found or links.unknown or previous is not None:
         await _labels(ctx, name, number, links)
-        body = _link_comment(links, tracked)
+        body = _link_comment(links, tracked, unlisted)
         await upsert_comment(ctx.gh, name, number, LINK_MARKER, body, ctx.bot_login, thread)
     if pull.get("state") == "open":
         output, sha = _check(links), str(pull["head"]["sha"])
@@ -151,16 +166,25 @@ def _heading(found: Sequence[Found]) -> str:
 
 
 async def _track(
-    ctx: HandlerContext, pull: dict[str, Any], name: str, links: Links, before: dict[str, Any]
+    ctx: HandlerContext,
+    pull: dict[str, Any],
+    name: str,
+    private: bool,
+    links: Links,
+    before: dict[str, Any],
 ) -> list[tuple[str, int]]:
     """Write this PR's row where its proposals are tracked; remove it where they no longer are.
 
+    A proposal in a repository that may not show this PR (`shows`: a private PR, a public
+    proposal) is not tracked: a row written there earlier is removed like a gone link's.
     When some proposal's place could not be looked up now (the search budget), the rows
     written earlier stay, and stay remembered, until a later event knows better.
     """
     at: dict[tuple[str, int], list[Found]] = {}
     unsure = False
     for found in links.found:
+        if not shows(name, private, found.target.repo, found.target.private):
+            continue
         resolver = links.resolver(ctx, found.target)
         where = await resolver.location(found)
         if where is not None:

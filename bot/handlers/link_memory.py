@@ -1,4 +1,4 @@
-"""What the implementation-link handlers remember, and for how long (SPEC B6).
+"""What the implementation-link handlers remember, and for how long (docs/design.md B6).
 
 Nothing here is authoritative: GitHub is. Two scopes:
 
@@ -41,7 +41,7 @@ FOUND_TTL, MISSED_TTL = 3600.0, 300.0  # the PR that added a proposal: found, no
 PROPOSAL_PULL_TTL = 120.0  # whether a PR (at one head commit) changes proposals
 SEARCH_BUDGET, SEARCH_WINDOW = 10, 60.0  # searches per client and window (GitHub allows 30)
 
-Holder = tuple[str, str, str]  # full name, default branch, html_url
+Holder = tuple[str, str, str, bool]  # full name, default branch, html_url, private
 
 
 @dataclass

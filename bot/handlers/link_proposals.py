@@ -23,6 +23,7 @@ from gidgethub import BadRequest
 from bot.engine.proposal import Proposal, is_proposal_path
 from bot.engine.references import renamed_to
 from bot.github.tracking import read_rows, set_rows
+from bot.github.urls import repo_url
 from bot.handlers.context import HandlerContext
 from bot.handlers.link_feedback import pull_state, refresh_pull
 from bot.handlers.link_memory import event_memo
@@ -57,7 +58,7 @@ async def unmerged_links(ctx: HandlerContext, proposals_repo: str, proposal: Pro
         if row.state != "open":
             continue
         try:
-            pull = await ctx.gh.getitem(f"/repos/{row.repo}/pulls/{row.number}")
+            pull = await ctx.gh.getitem(repo_url(row.repo, "pulls", row.number))
         except BadRequest as error:
             if error.status_code in (404, 410):
                 continue
@@ -111,7 +112,7 @@ async def refresh_linked(ctx: HandlerContext, repo: dict[str, Any], number: int)
         for row in await read_rows(ctx.gh, own.repo, where, ctx.bot_login):
             if row.state != "open" or refreshed >= MAX_REFRESH:
                 continue
-            pull = await ctx.gh.getitem(f"/repos/{row.repo}/pulls/{row.number}")
+            pull = await ctx.gh.getitem(repo_url(row.repo, "pulls", row.number))
             await refresh_pull(ctx, pull["base"]["repo"], pull, resolvers=resolvers)
             refreshed += 1
     memo.put(key, (seen, refreshed))

@@ -48,6 +48,7 @@ from bot.engine.tree import MemoryTree
 from bot.github.comments import quote_user_text
 from bot.github.pull_request import changed_paths
 from bot.github.repo import list_paths, read_file
+from bot.github.urls import api_url, repo_url
 from bot.handlers.context import HandlerContext
 from bot.handlers.link_memory import client_memory, event_memo
 from bot.handlers.link_targets import Target, pull_files_once
@@ -173,14 +174,14 @@ class Resolver:
     async def _item(self, number: int) -> Found | str:
         repo, kind = self.target.repo, self.kind
         try:
-            issue = await self.ctx.gh.getitem(f"/repos/{repo}/issues/{number}")
+            issue = await self.ctx.gh.getitem(repo_url(repo, "issues", number))
         except BadRequest as error:
             if error.status_code in (404, 410):
                 return f"{repo}#{number} does not exist"
             raise
         if not issue.get("pull_request"):
             return await self._tracking_issue(issue, number)
-        pull = await self.ctx.gh.getitem(f"/repos/{repo}/pulls/{number}")
+        pull = await self.ctx.gh.getitem(repo_url(repo, "pulls", number))
         changed = await changed_paths(self.ctx.gh, repo, number)
         proposals = await self.proposals()
         known = {*changed, *(self._paths or [])}
@@ -243,7 +244,7 @@ class Resolver:
     async def _is_issue(self, number: int) -> bool:
         async def read() -> bool:
             try:
-                issue = await self.ctx.gh.getitem(f"/repos/{self.target.repo}/issues/{number}")
+                issue = await self.ctx.gh.getitem(repo_url(self.target.repo, "issues", number))
             except BadRequest as error:
                 if error.status_code in (404, 410):
                     return False
@@ -288,8 +289,13 @@ class Resolver:
             if not memory.take_search():
                 log.info("search budget spent; %s of %s not looked up now", found.path, repo)
                 return None, False
-            query = quote(f'repo:{repo} is:pr is:merged "{word}"')
-            url = f"/search/issues?q={query}&sort=created&order=asc&per_page={SEARCH_CANDIDATES}"
+            query: dict[str, str | int] = {
+                "q": f'repo:{repo} is:pr is:merged "{word}"',
+                "sort": "created",
+                "order": "asc",
+                "per_page": SEARCH_CANDIDATES,
+            }
+            url = api_url("search", "issues", query=query)
             reply = await self.ctx.gh.getitem(url)
             for item in (reply.get("items") or [])[:SEARCH_CANDIDATES]:
                 if await self._added_by(int(item["number"]), found.path):

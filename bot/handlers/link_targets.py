@@ -7,6 +7,28 @@ accepts links from the repositories its `implementations.repositories` names (or
 changes files under its proposals folder is a proposal PR, not an implementation PR;
 everything else can be one.
 
+Private stays private. What is in one repository is written into another (a proposal's
+title, status, path or existence into an implementation PR's link comment, label, check
+and replies; an implementation PR's repository, number, title and state into a
+proposal's tracking comment, which the pipeline page shows) only when `shows` allows it:
+
+- from a public repository into any repository, and within one repository;
+- from a private repository into another private repository of the same owner, and into
+  nothing else.
+
+A private proposals repository is therefore no target of a public repository's pull
+requests (nor of one of another owner): they cannot link its proposals, and a reference
+to it is answered exactly as a reference to a repository that does not exist: nothing on
+the public side tells an existing proposal, or repository, from a missing one. A private
+pull request may link a public proposal (its link comment shows the public proposal), but
+the public proposal's tracking comment does not list it, so the `require-merged` gate
+does not wait for it. Within one owner, an installation's private repositories may link
+to each other: they are one organization's (or one user's) private work, and the
+proposals repository's `implementations.repositories` (on its default branch, written by
+people with write access to it) narrows which of them may link, for an owner whose
+private repositories have different readers. A repository whose `private` flag is
+missing counts as private.
+
 Cost: the discovery of the proposals repositories is kept for minutes per installation
 client, configurations come from the shared configuration cache, and whether a PR is a
 proposal PR is kept per (installation, repository, PR, head commit) for a short time, and
@@ -23,7 +45,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from gidgethub import BadRequest
 
@@ -33,6 +54,7 @@ from bot.engine.proposal import is_proposal_path
 from bot.engine.references import repo_matches, static_folder
 from bot.github.pull_request import PullFiles, pull_at, pull_files
 from bot.github.repo_config import ConfigResult, load_repo_config
+from bot.github.urls import Path, UnsafeUrl, repo_url
 from bot.handlers.context import HandlerContext
 from bot.handlers.link_memory import Holder, client_memory, event_memo
 from bot.handlers.pr_state import load_config
@@ -42,6 +64,7 @@ __all__ = [
     "config_of",
     "fetch_pull",
     "is_implementation_pull",
+    "is_private",
     "is_proposal_pull",
     "may_hold_command",
     "own_target",
@@ -50,6 +73,7 @@ __all__ = [
     "repo_info",
     "repo_target",
     "repo_target_info",
+    "shows",
     "take_pull",
     "targets_for",
 ]
@@ -67,11 +91,31 @@ class Target:
     default_branch: str
     html_url: str
     config: Config
+    private: bool = True
+
+
+def is_private(repo: dict[str, Any]) -> bool:
+    """A repository's `private` flag as GitHub gives it (missing: private)."""
+    return repo.get("private", True) is not False
 
 
 def repo_info(repo: dict[str, Any]) -> Holder:
-    """(full name, default branch, html_url) of a repository as GitHub describes it."""
-    return str(repo["full_name"]), str(repo["default_branch"]), str(repo.get("html_url") or "")
+    """(full name, default branch, html_url, private) of a repository as GitHub describes it."""
+    name, branch = str(repo["full_name"]), str(repo["default_branch"])
+    return name, branch, str(repo.get("html_url") or ""), is_private(repo)
+
+
+def _owner(full_name: str) -> str:
+    return full_name.partition("/")[0].lower()
+
+
+def shows(source: str, source_private: bool, into: str, into_private: bool) -> bool:
+    """Whether what is in repository `source` may be written into repository `into` (the
+    module's rule: public into anything; within one repository; private into private of
+    the same owner)."""
+    if not source_private or source.lower() == into.lower():
+        return True
+    return into_private and _owner(source) == _owner(into)
 
 
 async def config_of(ctx: HandlerContext, repo: str, branch: str) -> ConfigResult:
@@ -88,7 +132,9 @@ async def _holds_proposals(
     if not folder:
         return result.source == "repo"
     try:
-        await ctx.gh.getitem(f"/repos/{repo}/contents/{quote(folder)}?ref={quote(branch, safe='')}")
+        await ctx.gh.getitem(repo_url(repo, "contents", Path(folder), query={"ref": branch}))
+    except UnsafeUrl:
+        return False  # a folder no repository can hold
     except BadRequest as error:
         if error.status_code == 404:
             return False
@@ -150,12 +196,14 @@ async def _targets_for(ctx: HandlerContext, repo: dict[str, Any]) -> list[Target
         holders: Iterable[Holder] = [await repo_target_info(ctx, explicit)]
     else:
         holders = await proposal_holders(ctx, repo)
-    targets = []
-    for full_name, branch, html_url in holders:
+    targets, private = [], is_private(repo)
+    for full_name, branch, html_url, held_private in holders:
+        if not shows(full_name, held_private, name, private):
+            continue  # a private proposal may not be shown in this repository
         result = await config_of(ctx, full_name, branch)
         config = result.config
         if config is not None and repo_matches(config.implementations.repositories, name):
-            targets.append(Target(full_name, branch, html_url, config))
+            targets.append(Target(full_name, branch, html_url, config, held_private))
     targets.sort(key=lambda t: (t.repo.lower() != name.lower(), t.repo.lower()))
     return targets
 
@@ -168,35 +216,35 @@ async def repo_target_info(ctx: HandlerContext, name: str) -> Holder:
             return holder
 
     async def read() -> Holder:
-        return repo_info(await ctx.gh.getitem(f"/repos/{name}"))
+        return repo_info(await ctx.gh.getitem(repo_url(name)))
 
     return await event_memo(ctx).get(("repo", name.lower()), read)
 
 
 async def repo_target(ctx: HandlerContext, name: str) -> Target | None:
     """The proposals repository `name` with its configuration (None: the config is broken)."""
-    full_name, branch, html_url = await repo_target_info(ctx, name)
+    full_name, branch, html_url, private = await repo_target_info(ctx, name)
     result = await config_of(ctx, full_name, branch)
     if result.config is None:
         return None
-    return Target(full_name, branch, html_url, result.config)
+    return Target(full_name, branch, html_url, result.config, private)
 
 
 async def own_target(ctx: HandlerContext, repo: dict[str, Any]) -> Target | None:
     """`repo` itself as a proposals repository, when it holds proposals."""
-    name, branch, html_url = repo_info(repo)
+    name, branch, html_url, private = repo_info(repo)
     holders = await proposal_holders(ctx, repo)
     result = await load_config(ctx, repo)
     if result.config is None or all(h[0].lower() != name.lower() for h in holders):
         return None
-    return Target(name, branch, html_url, result.config)
+    return Target(name, branch, html_url, result.config, private)
 
 
 async def fetch_pull(ctx: HandlerContext, repo: str, number: int) -> dict[str, Any]:
     """The pull request as GitHub has it, read once per event."""
 
     async def read() -> dict[str, Any]:
-        pull: dict[str, Any] = await ctx.gh.getitem(f"/repos/{repo}/pulls/{number}")
+        pull: dict[str, Any] = await ctx.gh.getitem(repo_url(repo, "pulls", number))
         return pull
 
     return await event_memo(ctx).get(("pull", repo.lower(), number), read)
@@ -208,7 +256,7 @@ async def take_pull(ctx: HandlerContext, repo: str, number: int) -> dict[str, An
     of the event reads the PR as those writes left it."""
     pull = event_memo(ctx).take(("pull", repo.lower(), number))
     if pull is None:
-        pull = await ctx.gh.getitem(f"/repos/{repo}/pulls/{number}")
+        pull = await ctx.gh.getitem(repo_url(repo, "pulls", number))
     return copy.deepcopy(dict(pull))
 
 

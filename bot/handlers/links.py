@@ -1,4 +1,4 @@
-"""Implementation pull requests linked to their proposals, across repositories (SPEC B6):
+"""Implementation pull requests linked to their proposals, across repositories (docs/design.md B6):
 the router and the event entry points.
 
 An implementation PR names its proposals in its title or description (`KEP-1234`,
@@ -27,6 +27,8 @@ from __future__ import annotations
 from gidgethub import routing, sansio
 
 from bot.engine.authorize import Spoken
+from bot.engine.roles import normalize
+from bot.handlers.authorship import record_body
 from bot.handlers.context import HandlerContext
 from bot.handlers.link_commands import parse_link_commands, run_link_commands
 from bot.handlers.link_derive import Links
@@ -75,6 +77,9 @@ async def on_comment(event: sansio.Event, ctx: HandlerContext) -> None:
         return
     before = None
     if data["action"] == "edited":
+        sender = str((data.get("sender") or {}).get("login") or "")
+        if normalize(sender) != normalize(str((comment.get("user") or {}).get("login"))):
+            return  # someone else's edit runs nothing (bot.handlers.commands says so)
         before = ((data.get("changes") or {}).get("body") or {}).get("from") or ""
     found = parse_link_commands(targets, body, before)
     number = int(issue["number"])
@@ -107,6 +112,9 @@ async def on_pull_request(event: sansio.Event, ctx: HandlerContext) -> None:
     if data["action"] == "opened" and (pull.get("user") or {}).get("type") != "Bot":
         found = parse_link_commands(targets, pull.get("body") or "", None)
         if found:
+            # Replay counts a description only through the bot's record of it when opened.
+            keyed = [(chosen[0].config.command, command) for command, chosen in found]
+            await record_body(ctx, str(repo["full_name"]), pull, keyed)
             spoken = Spoken(str(pull["user"]["login"]), tuple(c for c, _ in found), None)
             await run_link_commands(ctx, repo, pull, spoken, found, claim_first=True)
             return

@@ -1,4 +1,5 @@
-"""Numbers at merge (SPEC B4) and the proposal index (B7), in one commit on the base branch.
+"""Numbers at merge and the proposal index (docs/design.md B4, B7), in one commit on the
+base branch.
 
 This module owns the entry points. On `pull_request` closed with `merged`, the PR is read
 again (the webhook's copy right after a merge is not final) and the configuration comes
@@ -21,6 +22,7 @@ from bot.engine.renumber import named_numbers
 from bot.github.pull_request import changed_paths
 from bot.github.repo import BranchProtected, list_paths
 from bot.github.repo_config import load_repo_config
+from bot.github.urls import repo_url
 from bot.handlers import links
 from bot.handlers.context import HandlerContext
 from bot.handlers.numbering_job import Numbering, Outcome
@@ -37,7 +39,7 @@ async def number_merged_pull(
 ) -> Outcome | None:
     """Number the proposals of the merged PR `number` and refresh the index (B4, B7)."""
     name, gh = repo["full_name"], ctx.gh
-    pull = await gh.getitem(f"/repos/{name}/pulls/{number}")
+    pull = await gh.getitem(repo_url(name, "pulls", number))
     if not pull.get("merged") or not pull.get("merge_commit_sha"):
         log.info("%s#%s is not merged according to the API; nothing to do", name, number)
         return None

@@ -9,7 +9,7 @@ headings, self-references and the regenerated index go in one commit made by
 update is fast-forward only, so a commit that lands meanwhile (another merge, a person's
 push) is re-read, kept, and planned around.
 
-Why numbers never collide (SPEC invariant 1): a `next` number is used only by the job that
+Why numbers never collide (docs/design.md I1): a `next` number is used only by the job that
 created its ref `refs/kepbot/numbers/<N>` (GitHub creates a ref once), and a job only
 commits a number that no other proposal holds in the exact commit its change is made on
 top of (fast-forward only). `pr` and `issue` numbers are checked the same way. A redelivered
@@ -54,6 +54,7 @@ from bot.engine.renumber import (
 from bot.engine.tree import FetchedTree
 from bot.github.numbers import TreeReader, list_reservations, release, reserve
 from bot.github.repo import CommitResult, RepoConflict, Snapshot, commit_files
+from bot.github.urls import repo_url
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +267,7 @@ class Numbering:
 
     async def _check_issue(self, number: int) -> str | None:
         try:
-            issue = await self.gh.getitem(f"/repos/{self.repo}/issues/{number}")
+            issue = await self.gh.getitem(repo_url(self.repo, "issues", number))
         except BadRequest as error:
             if error.status_code in (404, 410):
                 return f"the tracking issue #{number} does not exist"

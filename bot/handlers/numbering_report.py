@@ -15,6 +15,7 @@ from bot.engine.config import Config
 from bot.engine.numbering import format_number
 from bot.github.comments import post_once
 from bot.github.numbers import create_branch, followup_branch, open_followup
+from bot.github.urls import Path, repo_url
 from bot.handlers.context import HandlerContext
 from bot.handlers.numbering_job import Numbering, Outcome
 
@@ -65,7 +66,7 @@ async def follow_up(
 ) -> Outcome:
     name, number = repo["full_name"], int(job.pull["number"])
     branch = followup_branch(number)
-    ref = await job.gh.getitem(f"/repos/{name}/git/ref/heads/{quote(base)}")
+    ref = await job.gh.getitem(repo_url(name, "git", "ref", "heads", Path(base)))
     await create_branch(job.gh, name, branch, str(ref["object"]["sha"]))
     outcome = job.outcome(await job.commit(name, branch, message), branch)
     body = [f"Numbers and index for #{number}, which `{base}` refused as a direct commit.", ""]

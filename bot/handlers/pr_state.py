@@ -2,7 +2,7 @@
 
 A `PullState` holds the configuration (default branch), the proposals the PR touches in
 their base and head versions, and the PR's command history; `can` answers whether a person
-may perform a transition, from the default branch's facts only (SPEC invariant 5). Check
+may perform a transition, from the default branch's facts only (docs/design.md I5). Check
 runs and commands both start from here, so both see GitHub the same way.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.engine.authorize import Replay, Spoken, Verdict, quorum_for, replay, verdict
-from bot.engine.commands import Command, parse_commands
+from bot.engine.commands import Command
 from bot.engine.config import Config, Transition
 from bot.engine.process import first_step
 from bot.engine.proposal import Proposal, document_path, load_proposal
@@ -25,6 +25,8 @@ from bot.github.comments import code_span
 from bot.github.pull_request import ChangeTrees, change_trees
 from bot.github.repo_config import ConfigResult, load_repo_config
 from bot.github.roles import holds, who_can
+from bot.github.urls import repo_url
+from bot.handlers.authorship import body_commands, comment_commands, records, was_edited
 from bot.handlers.context import HandlerContext, parse_time
 from bot.handlers.period_text import period_text
 
@@ -85,6 +87,9 @@ class PullState:
     # The PR's label names as read from GitHub in this delivery (None: list them before
     # syncing; an event's payload may be older than the labels).
     labels: list[str] | None = None
+    # While one comment's commands run: what to answer, by reply key, gathered into the one
+    # reply that comment gets (bot.handlers.status_edit); None: each reply is posted.
+    answers: dict[str, str] | None = None
 
     @property
     def number(self) -> int:
@@ -215,7 +220,7 @@ class PullState:
 
 
 async def read_thread(ctx: HandlerContext, repo: str, number: int) -> list[dict[str, Any]]:
-    url = f"/repos/{repo}/issues/{number}/comments?per_page=100"
+    url = repo_url(repo, "issues", number, "comments", query={"per_page": 100})
     return [comment async for comment in ctx.gh.getiter(url)]
 
 
@@ -237,12 +242,16 @@ def written(item: dict[str, Any]) -> tuple[datetime.datetime | None, datetime.da
 def command_history(
     ctx: HandlerContext, pull: dict[str, Any], thread: list[dict[str, Any]], word: str
 ) -> list[Spoken]:
-    """The commands of the PR body and of every comment, oldest first; bots' are ignored,
-    except this bot's records of button clicks, which stand for the clicker's command."""
+    """The commands of the PR body and of every comment, oldest first, each only as far as it
+    counts as its author's (bot.handlers.authorship: an edited comment through the bot's
+    record of the edit, the body through the record made when the PR was opened); bots'
+    are ignored, except this bot's unedited records of button clicks, which stand for the
+    clicker's command."""
     history = []
     author = pull["user"]
+    recorded = records(thread, ctx.bot_login)
     if author.get("type") != "Bot":
-        body = parse_commands(pull.get("body") or "", word)
+        body = body_commands(pull, word, recorded)
         if body:
             # Only an opened PR's body runs commands, and a PR's `updated_at` moves with every
             # push and label, so its body counts from its creation.
@@ -250,16 +259,16 @@ def command_history(
             history.append(Spoken(str(author["login"]), tuple(body), None, opened))
     for comment in thread:
         user = comment.get("user") or {}
-        if user.get("login") == ctx.bot_login:
+        if str(user.get("login", "")).lower() == ctx.bot_login.lower():
             click = BUTTON.match(comment.get("body") or "")
-            if click is not None:
+            if click is not None and not was_edited(comment):
                 command = button_command(word, click.group(2))
                 spoken = Spoken(click.group(1), (command,), int(comment["id"]), *written(comment))
                 history.append(spoken)
             continue
         if user.get("type") == "Bot":
             continue
-        commands = parse_commands(comment.get("body") or "", word)
+        commands = comment_commands(comment, word, recorded)
         if commands:
             login, number = str(user["login"]), int(comment["id"])
             history.append(Spoken(login, tuple(commands), number, *written(comment)))

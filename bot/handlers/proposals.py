@@ -1,4 +1,5 @@
-"""Proposal pull requests: the check run (B1), labels (B5) and the status comment (B2).
+"""Proposal pull requests: the check run, labels and the status comment (docs/design.md
+B1, B5, B2).
 
 Everything is derived again from GitHub on each run: the proposals' base and head versions,
 the command history and the roles, so any instance after any restart concludes the same.
@@ -19,6 +20,7 @@ from bot.engine.verbs import registry
 from bot.github.comments import code_span, upsert_comment
 from bot.github.feedback import publish_check, publish_status
 from bot.github.labels import desired_labels, managed_labels, sync_labels
+from bot.github.urls import repo_url
 from bot.handlers.context import HandlerContext
 from bot.handlers.period_text import period_status
 from bot.handlers.pr_state import PullState, load_config, load_pull_state
@@ -144,5 +146,5 @@ async def on_rerequest(event: sansio.Event, ctx: HandlerContext) -> None:
         log.info("re-request for %s has no pull request (a fork's head?)", subject.get("head_sha"))
         return
     for ref in pulls:
-        pull = await ctx.gh.getitem(f"/repos/{repo['full_name']}/pulls/{ref['number']}")
+        pull = await ctx.gh.getitem(repo_url(str(repo["full_name"]), "pulls", int(ref["number"])))
         await check_pull_request(ctx, repo, pull)

@@ -4,7 +4,8 @@ A status edit is one commit: the metadata file alone through the Contents API (c
 on its blob), or, where the process repeats the status in the document (Gateway API's
 `* Status:`), both files through the Git Data API (conditional on the branch head). Where
 the bot cannot push (a fork, a protected branch), it replies with the change as a diff to
-apply by hand. Every reply is posted once per marker, however often a command is handled.
+apply by hand. Every reply is posted once per marker, however often a command is handled;
+while a comment's commands run, their answers are gathered into that comment's one reply.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from bot.github.repo import (
     update_file,
 )
 from bot.handlers.pr_state import PullState
+from bot.handlers.reply_budget import addressed
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ NO_PROPOSAL = "This pull request changes no proposal."
 
 @dataclass
 class Outcome:
-    """How many of one comment's commands were refused (each got a reply)."""
+    """How many of one comment's commands were refused (the comment's reply says why)."""
 
     refused: int = 0
 
@@ -76,8 +78,31 @@ def quote(command: Command) -> str:
 
 
 async def reply(state: PullState, key: str, command: Command, text: str) -> None:
+    """Answer `command`: into the comment's one reply while its commands run (the first
+    answer per `key` stays), else in a reply of its own, once per `key`."""
     body = f"{quote(command)}\n\n{text}"
+    if state.answers is not None:
+        state.answers.setdefault(key, body)
+        return
     await post_once(state.ctx.gh, state.repo, state.number, key, body, state.ctx.bot_login)
+
+
+async def post_answers(state: PullState, login: str, key: str) -> bool:
+    """Post what the commands of one comment (reply marker `key`) answered to `login` as
+    one reply, the same answer given once; none past `login`'s reply budget on this pull
+    request (then the comment's 👍/👎 reaction is all they get). True when posted."""
+    answers, state.answers = state.answers or {}, None
+    sections = list(dict.fromkeys(answers.values()))
+    if not sections:
+        return False
+    ctx = state.ctx
+    if not ctx.replies.allow(
+        state.repo, state.number, login, key, state.thread, ctx.bot_login, ctx.clock()
+    ):
+        log.info("no reply to %s on %s#%d: over the reply budget", login, state.repo, state.number)
+        return False
+    body = addressed(login) + "\n" + "\n\n---\n\n".join(sections)
+    return await post_once(ctx.gh, state.repo, state.number, key, body, ctx.bot_login, state.thread)
 
 
 def reply_key(key: str, path: str) -> str:

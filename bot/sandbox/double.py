@@ -41,6 +41,7 @@ from bot.sandbox.readers import StateReaders
 from bot.sandbox.views import Urls
 
 FileContents = Mapping[str, str | bytes | None]  # None deletes the path
+EDITORS = ("write", "maintain", "admin")  # besides its author, who may edit a comment
 
 
 def _encode(files: FileContents) -> dict[str, bytes | None]:
@@ -177,6 +178,11 @@ class GitHubDouble(StateReaders):
             self.push(repo.full_name, default_branch, files, "Initial commit", owner)
         return repo.full_name
 
+    def set_visibility(self, repo: str, *, private: bool) -> None:
+        """Make `repo` private or public, as its admin does in its settings (its payloads and
+        REST objects then carry the new `private` flag and `visibility`)."""
+        self.state.repo(repo).private = private
+
     def fork(self, repo: str, owner: str, name: str | None = None) -> str:
         """Fork `repo` to `owner` with all its branches (objects are shared, as in a network)."""
         source = self.state.repo(repo)
@@ -288,6 +294,8 @@ class GitHubDouble(StateReaders):
             changes["title"], issue.title = {"from": issue.title}, title
         if body is not None and body != issue.body:
             changes["body"], issue.body = {"from": issue.body or ""}, body
+        if changes:
+            issue.edited_by = by or issue.user  # the sender of the `edited` delivery
         if state is not None:
             pulls.set_state(self.state, target, issue, state, by or issue.user)
         issue.updated_at = self.state.now()
@@ -333,10 +341,20 @@ class GitHubDouble(StateReaders):
         issue.comment_ids.append(comment.id)
         return comment
 
-    def edit_comment(self, repo: str, comment_id: int, body: str) -> Comment:
+    def edit_comment(
+        self, repo: str, comment_id: int, body: str, *, by: str | None = None
+    ) -> Comment:
+        """Edit a comment as its author, or as `by`: GitHub lets its author and anyone with
+        write access or more edit it. As on GitHub, the comment keeps its `user` and only its
+        `updated_at` moves; the `edited` delivery (bot.sandbox.payloads) names `by` as sender."""
         comment = self._comment(repo, comment_id)
+        editor = by or comment.user
+        own = editor.lower() == comment.user.lower()
+        if not own and self.state.role(self.state.repo(repo), editor) not in EDITORS:
+            raise PermissionError(f"{editor} may not edit comment {comment_id} of {comment.user}")
         comment.previous_body, comment.body = comment.body, body
         comment.updated_at = self.state.now()
+        comment.edited_by = editor
         return comment
 
     def delete_comment(self, repo: str, comment_id: int) -> Comment:

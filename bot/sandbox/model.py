@@ -133,6 +133,9 @@ class Comment:
     reactions: list[Reaction] = field(default_factory=list)
     previous_body: str | None = None
     deleted: bool = False
+    # Who made the last edit. GitHub's REST API does not show it (the comment's `user`
+    # stays its author; only `updated_at` moves); an `edited` delivery names it as sender.
+    edited_by: str | None = None
 
 
 @dataclass
@@ -183,6 +186,7 @@ class Issue:
     reactions: list[Reaction] = field(default_factory=list)
     pull: PullRequest | None = None
     locked: bool = False
+    edited_by: str | None = None  # who last edited the title or body (the `edited` sender)
 
 
 @dataclass

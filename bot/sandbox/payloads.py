@@ -90,6 +90,8 @@ def pull_request_event(
     issue = double.pull(repo, number)
     pr = pulls.pull_of(issue)
     who = sender or (pr.merged_by if action == "closed" and pr.merged_by else issue.user)
+    if action == "edited" and sender is None:
+        who = issue.edited_by or issue.user  # GitHub names the editor, not the author
     payload: Json = {
         "action": action,
         "number": number,
@@ -128,17 +130,23 @@ def pull_request_closed(double: GitHubDouble, repo: str, number: int) -> Event:
 def issue_comment_event(
     double: GitHubDouble, repo: str, comment_id: int, action: str, *, sender: str | None = None
 ) -> Event:
-    """An `issue_comment` delivery: created, edited (with `changes.body.from`) or deleted."""
+    """An `issue_comment` delivery: created, edited (with `changes.body.from`) or deleted.
+
+    The sender is whoever acted: the author for `created`, the last editor for `edited`
+    (someone with write access may edit another's comment; `comment.user` stays the author).
+    """
     state, urls = double.state, double.urls
     target = state.repo(repo)
     comment = state.comments[comment_id]
     issue = target.issues[comment.number]
     payload: Json = {"action": action}
+    who = comment.user
     if action == "edited":
         payload["changes"] = {"body": {"from": comment.previous_body or ""}}
+        who = comment.edited_by or comment.user
     payload["issue"] = issue_json(state, urls, target, issue)
     payload["comment"] = comment_json(state, urls, target, comment)
-    payload.update(_envelope(double, target, sender or comment.user))
+    payload.update(_envelope(double, target, sender or who))
     return "issue_comment", payload
 
 

@@ -125,6 +125,7 @@ def update_comment(ctx: Ctx) -> Reply:
     body = _body_text(ctx)
     comment.previous_body, comment.body = comment.body, body
     comment.updated_at = ctx.state.now()
+    comment.edited_by = ctx.actor
     return ok(_rest_comment(ctx, comment))
 
 

@@ -118,6 +118,7 @@ async def test_metrics_endpoint_counts_deliveries(make_server: StartServer) -> N
     assert samples['kepbot_deliveries_rejected_total{reason="oversize"}'] == 1
     assert samples['kepbot_deliveries_rejected_total{reason="duplicate"}'] == 1
     assert samples['kepbot_deliveries_rejected_total{reason="overloaded"}'] == 0
+    assert samples['kepbot_deliveries_rejected_total{reason="slow"}'] == 0
     assert samples['kepbot_handled_total{event="pull_request"}'] == 1
     assert samples['kepbot_failed_total{event="pull_request"}'] == 1
     assert samples["kepbot_queue_depth"] == 0
