@@ -65,7 +65,12 @@ approvers:
 stage: alpha
 see-also:
   - "/keps/sig-node/753-sidecar-containers"
+latest-milestone: "v1.36"
 """
+# Kubernetes' production readiness review of the new KEP, named by its number (the
+# placeholder until it has one: numbering at merge renames it).
+NEW_REVIEW_PATH = "keps/prod-readiness/sig-node/NNNN.yaml"
+NEW_REVIEW = 'kep-number: NNNN\nalpha:\n  approver: "@wojtek-t"\n'
 
 
 # The new KEP with both mistakes corrected, as alice pushes it in step 2.
@@ -79,6 +84,7 @@ def sample_repository() -> dict[str, str]:
         "OWNERS_ALIASES": OWNERS_ALIASES,
         ".github/CODEOWNERS": CODEOWNERS,
         "keps/sig-node/753-sidecar-containers/kep.yaml": EXISTING_KEP,
+        "keps/prod-readiness/sig-node/753.yaml": 'kep-number: 753\nstable:\n  approver: "@wojtek-t"\n',
         "keps/sig-node/753-sidecar-containers/README.md": README.format(
             number=753, title="Sidecar containers", summary="Sidecars."
         ),
@@ -129,6 +135,7 @@ async def script(box: Harness, say: Callable[[str], None]) -> None:
     files: dict[str, str | None] = {
         f"{KEP_DIR}/kep.yaml": NEW_KEP,
         f"{KEP_DIR}/README.md": NEW_README,
+        NEW_REVIEW_PATH: NEW_REVIEW,
     }
     number = double.open_pull_request(
         REPO, BRANCH, files, "KEP: pod restart budget", author="alice"

@@ -145,6 +145,10 @@ class Layout(Model):
     fields: FieldMap
     placeholders: list[str] = Field(default_factory=list)
     new_path: str = "{number}-{slug}"
+    # Kubernetes' KEP parser: a line containing this text separates the metadata from the
+    # rest; only the lines between the first two such lines are metadata (all lines when
+    # no line contains it). The other lines are not read.
+    metadata_separator: str | None = None
 
     @field_validator("name_pattern")
     @classmethod
@@ -211,12 +215,26 @@ class PRRConfig(Model):
     since: str = "v1.21"
 
 
+class WalkConfig(Model):
+    """Kubernetes' CI finds KEPs by walking `root` in name order (the `kep` preset).
+
+    In a folder holding the metadata file it checks that file and skips the rest of the
+    folder; a folder named in `skip` is not entered; a `document` file in a folder under
+    `root` with no metadata file beside it is an error (`document.orphan`).
+    """
+
+    enabled: bool = False
+    root: str = "keps"
+    skip: list[str] = Field(default_factory=lambda: ["prod-readiness"])
+
+
 class Validation(Model):
     # Severity per rule id; a rule not named here is an error.
     rules: dict[str, Severity] = Field(default_factory=dict)
     # A finding on a value the change introduced is raised to at least this severity.
     introduced: Severity = "error"
     prr: PRRConfig = Field(default_factory=PRRConfig)
+    walk: WalkConfig = Field(default_factory=WalkConfig)
     # Gateway API: index.md's `* Status:` bullet must agree with the metadata.
     status_bullet: bool = False
     # GEP `[required_in]: # (X status and above)` markers in the document.

@@ -21,6 +21,10 @@ class Finding:
     def escalate(self) -> Finding:
         return replace(self, severity="error")
 
+    def demote(self) -> Finding:
+        """The same finding as a warning (for a file the process's own CI does not check)."""
+        return replace(self, severity="warning")
+
     @property
     def identity(self) -> tuple[str, str, str]:
         """What makes two findings the same across versions of a file (lines move)."""

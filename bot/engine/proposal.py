@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from bot.engine import markdown
 from bot.engine.config import Config, Layout
 from bot.engine.formats import get_format
-from bot.engine.formats.base import FormatError, Metadata, Value
+from bot.engine.formats.base import FormatError, Metadata, Value, line_body, split_lines
 from bot.engine.tree import FileTooLarge, Tree, matches
 
 NOT_A_VALUE = {"", "n/a", "na", "tbd", "none", "-"}
@@ -180,7 +180,7 @@ def load_proposal(config: Config, tree: Tree, path: str) -> Proposal | None:
     except FileTooLarge:
         document = None
     try:
-        metadata: Metadata | None = get_format(layout.format).parse(text)
+        metadata: Metadata | None = get_format(layout.format).parse(metadata_view(layout, text)[0])
         error = None
     except FormatError as exc:
         metadata, error = None, exc
@@ -190,3 +190,82 @@ def load_proposal(config: Config, tree: Tree, path: str) -> Proposal | None:
 def load_all(config: Config, tree: Tree) -> list[Proposal]:
     loaded = (load_proposal(config, tree, p) for p in proposal_paths(config, tree))
     return [p for p in loaded if p is not None]
+
+
+def metadata_view(layout: Layout, text: str) -> tuple[str, list[int]]:
+    """The text the metadata is read from, and the lines of content it leaves out.
+
+    With a `metadata-separator` (Kubernetes' KEP parser, `api/proposal.go`), a line that
+    contains it separates metadata from the rest: only the lines between the first two
+    such lines are metadata, or every line when none contains it. The other lines are
+    blanked, so line numbers stay those of the file. Left-out lines that hold more than
+    the separator, blanks and comments are returned (1-based).
+    """
+    separator = layout.metadata_separator
+    if not separator or separator not in text:
+        return text, []
+    kept: list[str] = []
+    left_out: list[int] = []
+    seen = 0
+    for number, line in enumerate(split_lines(text), start=1):
+        body, ending = line_body(line)
+        if separator in body:
+            seen += 1
+            rest = body.replace(separator, "").strip()
+        elif seen == 1:
+            kept.append(line)
+            continue
+        else:
+            rest = body.strip()
+        kept.append(ending)
+        if rest and not rest.startswith("#"):
+            left_out.append(number)
+    return "".join(kept), left_out
+
+
+@dataclass
+class Walk:
+    """What Kubernetes' CI reaches walking the proposals' root (see ci_walk)."""
+
+    reached: set[str] = field(default_factory=set)
+    orphans: list[str] = field(default_factory=list)
+
+
+def ci_walk(
+    paths: Iterable[str], root: str, metadata: str, document: str, skip: Collection[str]
+) -> Walk:
+    """The metadata files Kubernetes' CI checks, and the documents it finds without one.
+
+    As `pkg/repo/validate.go` walks `root` (entries in name order): a folder named in
+    `skip` is not entered; in a folder that holds `metadata`, that file is checked and
+    the folder's later entries (sub-folders included) are skipped; a `document` in a
+    folder other than `root` that has no `metadata` is an orphan.
+    """
+    folders: dict[str, tuple[set[str], set[str]]] = {root: (set(), set())}
+    prefix = root + "/"
+    for path in paths:
+        if not path.startswith(prefix):
+            continue
+        folder, *parts = root, *path[len(prefix) :].split("/")
+        for part in parts[:-1]:
+            folders.setdefault(folder, (set(), set()))[1].add(part)
+            folder = f"{folder}/{part}"
+        folders.setdefault(folder, (set(), set()))[0].add(parts[-1])
+    walk = Walk()
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        files, subfolders = folders[folder]
+        inner: list[str] = []
+        for name in sorted(files | subfolders):
+            if name in subfolders:
+                if name not in skip:
+                    inner.append(f"{folder}/{name}")
+            elif name == metadata:
+                walk.reached.add(f"{folder}/{name}")
+                break
+            elif name == document and folder != root and metadata not in files:
+                walk.orphans.append(f"{folder}/{name}")
+        pending.extend(reversed(inner))
+    walk.orphans.sort()
+    return walk

@@ -1,49 +1,133 @@
 """Kubernetes' production readiness review rule, as its CI enforces it.
 
-An `implementable` KEP whose latest milestone is at or after the rule's start
-(v1.21) needs `keps/prod-readiness/<owning-sig>/<kep-number>.yaml`, and the
-approver that file names for the KEP's stage must be in the
-`prod-readiness-approvers` alias of OWNERS_ALIASES.
+kubernetes/enhancements checks it in `pkg/kepval/approval.go` (ValidatePRR), reading the
+approval file as `api/approval.go` does. A KEP whose status is `implementable` or
+`implemented` must have `latest-milestone` and `stage`; when its latest milestone, read as
+a tolerant semantic version, is at or after the rule's start (v1.21), it needs
+`keps/prod-readiness/<owning-sig>/<kep-number>.yaml`. That file is read strictly (known
+keys only, `kep-number` required, every stage entry with an `approver`), must name an
+approver for the KEP's stage, and that approver (less one leading `@`) must be, exactly,
+a member of the `prod-readiness-approvers` alias or its emeritus alias in OWNERS_ALIASES.
+CI stops at the first problem, and so does check_prr: one finding per KEP at most.
 """
 
 from __future__ import annotations
 
-import re
+import posixpath
 from collections.abc import Callable
+from typing import NamedTuple
 
-import yaml
-
-from bot.engine.config import PRRConfig
-from bot.engine.findings import Collector
+from bot.engine.config import KeySpec, MetadataSchema, PRRConfig
+from bot.engine.findings import Collector, Finding
+from bot.engine.formats import Field, FormatError, Metadata, get_format
 from bot.engine.proposal import Proposal
+from bot.engine.schema import check_metadata
 from bot.engine.tree import Tree
 
-# The C loader when PyYAML has it: these files are read in bulk on every validation.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The statuses that need a review, and the stages an approval file can name (api/proposal.go).
+PRR_STATUSES = ("implementable", "implemented")
+STAGES = ("alpha", "beta", "stable", "deprecated", "disabled", "removed")
 
-_VERSION = re.compile(r"^\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?")
+# The approval file as Go reads it: these keys and no other.
+APPROVAL_SCHEMA = MetadataSchema(
+    strict=True,
+    keys={
+        "kep-number": KeySpec(required=True),
+        **{stage: KeySpec(type="mapping", keys={"approver": KeySpec()}) for stage in STAGES},
+    },
+)
+
+_DIGITS = frozenset("0123456789")
+_ALPHANUMERIC = _DIGITS | frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-")
 
 
-def parse_version(text: str) -> tuple[int, int, int] | None:
-    """A tolerant semantic version: `v1.21`, `1.21.0` and `v1.21-alpha` all read as (1, 21, 0)."""
-    match = _VERSION.match(text)
-    if not match:
+class Version(NamedTuple):
+    """A semantic version; tuples compare as semantic versions do (build data is ignored)."""
+
+    major: int
+    minor: int
+    patch: int
+    # (1,) for a release; (0, identifiers...) for a pre-release, which comes before it.
+    # A numeric identifier is (0, n, ""), any other (1, 0, text): numbers sort first.
+    pre: tuple[object, ...]
+
+
+def parse_tolerant(text: str) -> Version | None:
+    """A version as Go's blang/semver ParseTolerant reads it, or None where it fails.
+
+    Surrounding space and one leading `v` go; leading zeros go from each of the first
+    three dot-separated parts; a missing minor or patch is 0, but a shortened version
+    cannot carry a pre-release or build suffix (`v1.21-alpha` fails, `v1.21.0-alpha` is
+    a pre-release of 1.21.0, which sorts before it). `V1.21` and `1.x` fail.
+    """
+    parts = text.strip().removeprefix("v").split(".", 2)
+    for index, part in enumerate(parts):
+        if len(part) > 1:
+            part = part.lstrip("0")
+            if not part or part[0] not in _DIGITS:
+                part = "0" + part
+            parts[index] = part
+    if len(parts) < 3:
+        if "+" in parts[-1] or "-" in parts[-1]:
+            return None
+        parts += ["0"] * (3 - len(parts))
+    return _parse_strict(parts)
+
+
+def _parse_strict(parts: list[str]) -> Version | None:
+    """Go's semver Parse on `major.minor.patch[-pre][+build]`, already split in three."""
+    major, minor, rest = (_number(parts[0]), _number(parts[1]), parts[2])
+    rest, plus, build = rest.partition("+")
+    patch_text, dash, pre = rest.partition("-")
+    patch = _number(patch_text)
+    if major is None or minor is None or patch is None:
         return None
-    major, minor, patch = (int(part) if part else 0 for part in match.groups())
-    return major, minor, patch
+    if plus and not all(part and set(part) <= _ALPHANUMERIC for part in build.split(".")):
+        return None
+    identifiers: list[object] = []
+    for identifier in pre.split(".") if dash else []:
+        if not identifier or not set(identifier) <= _ALPHANUMERIC:
+            return None
+        if set(identifier) <= _DIGITS:
+            number = _number(identifier)
+            if number is None:
+                return None
+            identifiers.append((0, number, ""))
+        else:
+            identifiers.append((1, 0, identifier))
+    return Version(major, minor, patch, (0, *identifiers) if dash else (1,))
 
 
-def approvers(tree: Tree, rule: PRRConfig) -> set[str] | None:
+def _number(text: str) -> int | None:
+    """A numeric part: digits, no leading zero, below 2**64."""
+    if not text or not set(text) <= _DIGITS or _leading_zero(text) or int(text) >= 2**64:
+        return None
+    return int(text)
+
+
+def _leading_zero(text: str) -> bool:
+    return len(text) > 1 and text[0] == "0"
+
+
+def approvers(tree: Tree, rule: PRRConfig) -> list[str] | None:
+    """The members of the PRR aliases, as written (CI compares them exactly); None when the
+    aliases file is missing or unreadable."""
     text = tree.read(rule.aliases_file)
     if text is None:
         return None
     try:
-        data = yaml.load(text, Loader=_Loader) or {}
-    except yaml.YAMLError:
+        data = get_format("yaml").parse(text)
+    except FormatError:
         return None
-    aliases = data.get("aliases") or {} if isinstance(data, dict) else {}
-    members = [m for alias in rule.aliases for m in (aliases.get(alias) or [])]
-    return {str(member).lstrip("@").lower() for member in members}
+    aliases = data.get("aliases")
+    if not isinstance(aliases, dict):
+        return []
+    members: list[str] = []
+    for alias in rule.aliases:
+        found = aliases.get(alias)
+        if found is not None and isinstance(found.value, list):
+            members.extend(m for m in found.value if isinstance(m, str))
+    return sorted(members)
 
 
 def check_prr(
@@ -51,85 +135,174 @@ def check_prr(
     proposal: Proposal,
     tree: Tree,
     rule: PRRConfig,
-    allowed: Callable[[], set[str] | None],
+    allowed: Callable[[], list[str] | None],
 ) -> None:
     """`allowed` gives what approvers() reads, once per validation run and only if needed."""
-    if proposal.status != "implementable":
+    status = proposal.raw("status")
+    if status not in PRR_STATUSES:
         return
-    milestone = proposal.text_of("milestone")
+    milestone, stage = proposal.raw("milestone"), proposal.raw("stage")
+    if not isinstance(milestone, str | None) or not isinstance(stage, str | None):
+        return  # a list or mapping there is already a schema.type error, as in CI
+    milestone_key = proposal.field_key("milestone") or "latest-milestone"
+    stage_key = proposal.field_key("stage") or "stage"
     if not milestone:
-        return  # Kubernetes' CI only warns when the latest milestone is missing
-    version = parse_version(milestone)
-    since = parse_version(rule.since)
-    line = proposal.line_of("milestone")
+        out.add(
+            "prr.milestone",
+            proposal.path,
+            proposal.line_of("milestone"),
+            f"an {status} KEP needs {milestone_key}: the release its work targets (such as v1.31)",
+        )
+        return
+    if not stage:
+        out.add(
+            "prr.stage",
+            proposal.path,
+            proposal.line_of("stage"),
+            f"an {status} KEP needs {stage_key}: one of {', '.join(STAGES)}",
+        )
+        return
+    version = parse_tolerant(milestone)
     if version is None:
         out.add(
             "prr.milestone",
             proposal.path,
-            line,
-            f"latest-milestone {milestone!r} is not a version such as v1.31",
+            proposal.line_of("milestone"),
+            f"{milestone_key} {milestone!r} is not a version such as v1.31 or 1.31.0",
         )
         return
+    since = parse_tolerant(rule.since)
     if since is not None and version < since:
         return
     prr_path = approval_path(proposal, rule)
+    if prr_path is None:
+        return  # no owning-sig or kep-number: a schema.required error, as in CI
     text = tree.read(prr_path)
     if text is None:
         out.add(
             "prr.missing",
             proposal.path,
             proposal.line_of("status"),
-            f"an implementable KEP targeting {milestone} needs a production readiness "
+            f"an {status} KEP targeting {milestone} needs a production readiness "
             f"approval file at {prr_path}",
         )
         return
+    approval = read_approval(out, prr_path, text)
+    if approval is not None:
+        _check_approver(out, proposal, stage, approval, prr_path, allowed, rule)
+
+
+def read_approval(out: Collector, path: str, text: str) -> Metadata | None:
+    """The approval file read as CI reads it; None (with prr.parse findings) when it fails."""
     try:
-        approval = yaml.load(text, Loader=_Loader) or {}
-    except yaml.YAMLError as exc:
-        out.add("prr.parse", prr_path, 1, f"not valid YAML: {exc}")
-        return
-    if not isinstance(approval, dict):
-        out.add("prr.parse", prr_path, 1, "a PRR approval file must be a mapping")
-        return
-    _check_approver(out, proposal, approval, prr_path, allowed(), rule)
+        approval = get_format("yaml").parse(text)
+    except FormatError as exc:
+        out.add("prr.parse", path, exc.line, exc.message)
+        return None
+    problems = _Problems(out.config)
+    check_metadata(problems, path, approval, APPROVAL_SCHEMA)
+    for stage in STAGES:
+        entry = approval.get(stage)
+        approver = entry.get("approver") if isinstance(entry, dict) else None
+        if isinstance(entry, dict) and (approver is None or approver.value in (None, "")):
+            line = approver.line if approver else approval.line_of(stage)
+            problems.add("schema.required", path, line, f"{stage}.approver is required: a login")
+    for problem in problems.findings:
+        out.add("prr.parse", path, problem.line, problem.message)
+    return None if problems.findings else approval
+
+
+class _Problems(Collector):
+    """Collects what the schema check finds in an approval file, to report as prr.parse."""
+
+    def add(self, rule: str, path: str, line: int, message: str) -> None:
+        self.findings.append(Finding(rule, "error", path, max(line, 1), message))
 
 
 def _check_approver(
     out: Collector,
     proposal: Proposal,
-    approval: dict[object, object],
+    stage: str,
+    approval: Metadata,
     prr_path: str,
-    allowed: set[str] | None,
+    allowed: Callable[[], list[str] | None],
     rule: PRRConfig,
 ) -> None:
-    stage = proposal.text_of("stage") or ""
-    entry = approval.get(stage)
-    approver = entry.get("approver") if isinstance(entry, dict) else None
-    name = str(approver or "").lstrip("@").lower()
-    if allowed is None:
+    if stage not in STAGES:
+        out.add(
+            "prr.stage",
+            proposal.path,
+            proposal.line_of("stage"),
+            f"stage {stage!r} is not one of {', '.join(STAGES)}, so {prr_path} "
+            "cannot give its approver",
+        )
+        return
+    entries = {s: approval.fields[s] for s in STAGES if approval.get(s) is not None}
+    if not entries:
+        out.add(
+            "prr.approver",
+            prr_path,
+            1,
+            f"no stage names an approver: add `{stage}:` with `approver: <login>`",
+        )
+        return
+    entry = entries.get(stage)
+    if entry is None:
+        out.add(
+            "prr.approver",
+            prr_path,
+            1,
+            f"no `{stage}:` entry for the KEP's stage ({stage}); it has {', '.join(entries)}",
+        )
+        return
+    assert isinstance(entry.value, dict)
+    field: Field = entry.value["approver"]
+    approver = str(field.value)
+    login = approver.removeprefix("@")
+    members = allowed()
+    if members is None:
         out.add(
             "prr.approver",
             proposal.path,
             proposal.line_of("stage"),
             f"{rule.aliases_file} with the {rule.aliases[0]} alias is needed to check {prr_path}",
         )
-    elif name not in allowed:
-        shown = approver or "nobody"
+    elif login not in members:
+        near = [m for m in members if m.lower() == login.lower()]
+        hint = f" (logins are compared exactly: it lists {near[0]!r})" if near else ""
         out.add(
             "prr.approver",
             prr_path,
-            1,
-            f"the {stage or 'current'} stage approver ({shown}) is not in {rule.aliases[0]}: "
-            f"{', '.join(sorted(allowed))}",
+            field.line,
+            f"the {stage} approver {approver!r} is not in {' or '.join(rule.aliases)}{hint}: "
+            f"{', '.join(members) or 'nobody'}",
         )
 
 
-def prr_files(proposal: Proposal, rule: PRRConfig) -> list[str]:
-    """The files check_prr reads for this proposal, so a caller can fetch them first."""
-    if not rule.enabled or proposal.status != "implementable":
+def prr_files(
+    proposal: Proposal, rule: PRRConfig, present: Callable[[str], bool] | None = None
+) -> list[str]:
+    """The files check_prr may read for this proposal, so a caller can fetch them first.
+
+    Whatever its status now: a command may move it to a status that needs them before the
+    check that follows reads the same fetched files. The aliases are read only beside an
+    approval file, so they are wanted only where one is `present` (or may be: no test given).
+    """
+    if not rule.enabled:
         return []
-    return [rule.aliases_file, approval_path(proposal, rule)]
+    path = approval_path(proposal, rule)
+    files = [path] if path else []
+    needed = proposal.raw("status") in PRR_STATUSES
+    if needed or (path is not None and (present is None or present(path))):
+        files.insert(0, rule.aliases_file)
+    return files
 
 
-def approval_path(proposal: Proposal, rule: PRRConfig) -> str:
-    return f"{rule.directory}/{proposal.area or ''}/{proposal.number or ''}.yaml"
+def approval_path(proposal: Proposal, rule: PRRConfig) -> str | None:
+    """`<directory>/<owning-sig>/<kep-number>.yaml`, joined and cleaned as Go's filepath.Join
+    does; None when a part is missing or the path would leave the repository."""
+    area, number = proposal.raw("area"), proposal.raw("number")
+    if not isinstance(area, str) or not isinstance(number, str) or not number:
+        return None
+    path = posixpath.normpath(f"{rule.directory}/{area}/{number}.yaml")
+    return None if path.startswith(("../", "/")) or path == ".." else path

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 
 from bot.engine import markdown
 from bot.engine.config import Config
-from bot.engine.formats import get_format
+from bot.engine.formats import FormatError, get_format
 from bot.engine.index import render_index
 from bot.engine.numbering import as_int, format_number, is_placeholder
 from bot.engine.proposal import (
@@ -37,6 +37,7 @@ from bot.engine.proposal import (
     proposal_name,
     proposal_paths,
 )
+from bot.engine.prr import approval_path
 from bot.engine.tree import Tree
 
 Changes = dict[str, str | None]
@@ -55,6 +56,7 @@ __all__ = [
     "proposal_files",
     "renumber",
     "renumber_all",
+    "review_files",
     "tracking_issue",
     "used_numbers",
 ]
@@ -166,6 +168,22 @@ def proposal_files(config: Config, tree: Tree, path: str) -> list[str]:
     return sorted(p for p in tree.paths() if p.startswith(folder))
 
 
+def review_files(config: Config, paths: Iterable[str]) -> list[str]:
+    """Production readiness review files still named by a placeholder: numbering a KEP
+    moves its own (`_review_file`), so a caller fetching files to renumber wants them."""
+    rule = config.validation.prr
+    if not rule.enabled:
+        return []
+    folder = rule.directory.rstrip("/") + "/"
+    return sorted(
+        path
+        for path in paths
+        if path.startswith(folder)
+        and path.endswith(".yaml")
+        and is_placeholder(config, posixpath.basename(path)[: -len(".yaml")])
+    )
+
+
 def _self_link_regex(old: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w.-])" + re.escape(old) + r"(?![\w-])")
 
@@ -262,7 +280,26 @@ def renumber(config: Config, tree: Tree, path: str, number: int) -> Changes:
             changes[target] = text
         elif text != tree.read(file):
             changes[file] = text
+    changes.update(_review_file(config, tree, proposal, number))
     return changes
+
+
+def _review_file(config: Config, tree: Tree, proposal: Proposal, number: int) -> Changes:
+    """Kubernetes' production readiness review file is named by the KEP's number
+    (`keps/prod-readiness/<sig>/<number>.yaml`, holding `kep-number`): it follows."""
+    rule = config.validation.prr
+    old = approval_path(proposal, rule) if rule.enabled else None
+    original = tree.read(old) if old else None
+    if old is None or original is None:
+        return {}
+    new = posixpath.join(posixpath.dirname(old), f"{number}.yaml")
+    try:
+        text = get_format("yaml").set_value(original, "kep-number", str(number))
+    except FormatError:
+        text = original  # an unreadable review file moves as it is; validation reports it
+    if new != old:
+        return {old: None, new: text}
+    return {old: text} if text != original else {}
 
 
 def _target(config: Config, path: str, file: str, name: str) -> str:

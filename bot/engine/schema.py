@@ -22,15 +22,36 @@ def check_metadata(out: Collector, path: str, metadata: Metadata, schema: Metada
         out.add(
             "schema.duplicate-key", path, dup.line, f"key {dup.key!r} is defined more than once"
         )
-    for key, spec in schema.keys.items():
-        if spec.required and _is_empty(metadata.get(key)):
+    _check_required(out, path, metadata, schema)
+    _check_mapping(out, path, metadata.fields, schema.keys, schema.strict, "")
+
+
+def _check_required(out: Collector, path: str, metadata: Metadata, schema: MetadataSchema) -> None:
+    """A required key must have a value, as Go's `validate:"required"` reads it.
+
+    A missing key, null and "" have none (`schema.required`). An empty list or mapping is
+    present, which is enough for Go's validator; it is reported apart (`schema.empty`) so
+    that a process can make it a warning.
+    """
+    required = [key for key, spec in schema.keys.items() if spec.required]
+    for key in required:
+        value = metadata.get(key)
+        line = metadata.line_of(key)
+        if value is None or value == "":
+            state = "has no value" if key in metadata.fields else "is missing"
             out.add(
                 "schema.required",
                 path,
-                metadata.end_line,
-                f"required key {key!r} is missing or empty",
+                line,
+                f"required key {key!r} {state} (required: {', '.join(required)})",
             )
-    _check_mapping(out, path, metadata.fields, schema.keys, schema.strict, "")
+        elif isinstance(value, list | dict) and not value:
+            out.add(
+                "schema.empty",
+                path,
+                line,
+                f"required key {key!r} is an empty {_kind(value)[2:]}: give at least one entry",
+            )
 
 
 def _check_mapping(
@@ -99,10 +120,6 @@ def _unknown_key(where: str, key: str, specs: dict[str, KeySpec]) -> str:
     close = difflib.get_close_matches(key, list(specs), n=1)
     hint = f"; did you mean {close[0]!r}?" if close else "."
     return f"unknown key {where + key!r}{hint} Valid: {', '.join(specs)}"
-
-
-def _is_empty(value: Value) -> bool:
-    return value is None or (isinstance(value, str | list | dict) and len(value) == 0)
 
 
 def _is_date(value: str) -> bool:

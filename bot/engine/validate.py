@@ -21,8 +21,11 @@ from bot.engine.numbering import is_placeholder
 from bot.engine.process import Move, next_statuses, reachable
 from bot.engine.proposal import (
     Proposal,
+    Walk,
+    ci_walk,
     load_all,
     load_proposal,
+    metadata_view,
     name_parts,
     owning_proposal,
     proposal_paths,
@@ -62,7 +65,7 @@ class Context:
             self._proposals = load_all(self.config, self.tree)
         return self._proposals
 
-    def prr_approvers(self) -> set[str] | None:
+    def prr_approvers(self) -> list[str] | None:
         if not hasattr(self, "_prr_approvers"):
             self._prr_approvers = approvers(self.tree, self.config.validation.prr)
         return self._prr_approvers
@@ -98,6 +101,7 @@ def check_proposal(proposal: Proposal, ctx: Context, *, new: bool = False) -> li
         out.add("parse.error", proposal.path, proposal.error.line, proposal.error.message)
         return out.findings
     assert proposal.metadata is not None
+    _check_separator(out, proposal)
     check_metadata(out, proposal.path, proposal.metadata, config.schema_)
     _check_status(out, proposal, config)
     _check_naming(out, proposal, config, new)
@@ -106,6 +110,22 @@ def check_proposal(proposal: Proposal, ctx: Context, *, new: bool = False) -> li
     if config.validation.prr.enabled:
         check_prr(out, proposal, ctx.tree, config.validation.prr, ctx.prr_approvers)
     return out.findings
+
+
+def _check_separator(out: Collector, proposal: Proposal) -> None:
+    separator = proposal.layout.metadata_separator
+    left_out = metadata_view(proposal.layout, proposal.text)[1]
+    if left_out:
+        shown = ", ".join(str(n) for n in left_out[:5]) + (", ..." if len(left_out) > 5 else "")
+        which = f"lines {shown} are" if len(left_out) > 1 else f"line {shown} is"
+        out.add(
+            "parse.separator",
+            proposal.path,
+            left_out[0],
+            f"{which} not read as metadata: only the lines between the first two lines "
+            f"containing {separator!r} are (every line when none does); keep {separator!r} "
+            "out of values and comments",
+        )
 
 
 def _check_status(out: Collector, proposal: Proposal, config: Config) -> None:
@@ -282,9 +302,15 @@ def validate_tree(config: Config, tree: Tree) -> Report:
     """Every proposal of a tree, as they stand (the state of the default branch)."""
     ctx = Context(config, tree)
     report = Report()
+    walk = _walk(config, tree)
     for proposal in ctx.all_proposals():
         report.proposals.append(proposal.path)
-        report.findings.extend(check_proposal(proposal, ctx))
+        found = check_proposal(proposal, ctx)
+        if walk is not None and proposal.path not in walk.reached:
+            found = [f.demote() for f in found]  # CI's walk does not reach it
+        report.findings.extend(found)
+    if walk is not None:
+        report.findings.extend(_orphans(config, walk.orphans))
     index = config.index
     if index.path and index.check:
         expected = render_index(config, ctx.all_proposals())
@@ -299,6 +325,10 @@ def validate_change(config: Config, head: Tree, base: Tree, changed: Iterable[st
     """The proposals that `changed` files belong to, compared with their base versions."""
     head_ctx, base_ctx = Context(config, head), Context(config, base)
     report = Report()
+    walk = _walk(config, head)
+    if walk is not None:
+        touched = set(changed)
+        report.findings.extend(_orphans(config, [p for p in walk.orphans if p in touched]))
     known = {*head.paths(), *base.paths()}
     owned = (owning_proposal(config, path, known.__contains__) for path in changed)
     owners = sorted({p for p in owned if p})
@@ -309,6 +339,8 @@ def validate_change(config: Config, head: Tree, base: Tree, changed: Iterable[st
         before = load_proposal(config, base, path)
         report.proposals.append(path)
         found = check_proposal(after, head_ctx, new=before is None)
+        if walk is not None and path not in walk.reached:
+            found = [f.demote() for f in found]  # CI's walk does not reach it
         inherited = (
             {f.identity for f in check_proposal(before, base_ctx)} if before is not None else set()
         )
@@ -319,6 +351,31 @@ def validate_change(config: Config, head: Tree, base: Tree, changed: Iterable[st
             report.findings.append(finding)
         _check_move(report, config, before, after)
     return report
+
+
+def _walk(config: Config, tree: Tree) -> Walk | None:
+    """What Kubernetes' CI walk reaches, when the process follows it (`validation.walk`)."""
+    rule = config.validation.walk
+    document = config.proposals.document
+    if not rule.enabled or document is None:
+        return None
+    metadata = posixpath.basename(config.proposals.metadata[0])
+    return ci_walk(tree.paths(), rule.root.strip("/"), metadata, document, rule.skip)
+
+
+def _orphans(config: Config, paths: Iterable[str]) -> list[Finding]:
+    out = Collector(config)
+    metadata = posixpath.basename(config.proposals.metadata[0])
+    root = config.validation.walk.root.strip("/")
+    for path in paths:
+        out.add(
+            "document.orphan",
+            path,
+            1,
+            f"{posixpath.basename(path)} has no {metadata} beside it: every folder under "
+            f"{root}/ that has a {posixpath.basename(path)} needs its {metadata}",
+        )
+    return out.findings
 
 
 def _check_move(report: Report, config: Config, before: Proposal | None, after: Proposal) -> None:

@@ -149,6 +149,6 @@ async def change_trees(
             for tree in (trees.head, trees.base):
                 proposal = load_proposal(config, tree, path)
                 if proposal is not None:
-                    extra.update(prr_files(proposal, config.validation.prr))
+                    extra.update(prr_files(proposal, config.validation.prr, known.__contains__))
         await _fill(gh, repo, pull, trees, extra)
     return trees

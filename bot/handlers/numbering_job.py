@@ -48,6 +48,7 @@ from bot.engine.renumber import (
     proposal_files,
     renumber,
     renumber_all,
+    review_files,
     tracking_issue,
     used_numbers,
 )
@@ -150,6 +151,7 @@ class Numbering:
         layout = self.config.proposals
         listing = FetchedTree(paths, {})
         wanted = {f for c in candidates for f in proposal_files(self.config, listing, c)}
+        wanted |= set(review_files(self.config, paths) if candidates else ())
         if index:
             metadata = [p for p in paths if is_proposal_path(layout, p)]
             wanted |= {f for p in metadata for f in (p, document_path(layout, p))}

@@ -43,8 +43,10 @@ title: Older
 kep-number: 99
 authors: ["@dan"]
 owning-sig: sig-node
+approvers: ["@carol"]
 status: implemented
 stage: stable
+latest-milestone: "v1.19"
 """
 
 PRR_APPROVAL = 'kep-number: 1234\nalpha:\n  approver: "@wojtek-t"\n'

@@ -333,3 +333,26 @@ def test_heading_form_with_a_number_is_rewritten_in_place() -> None:
     text = changes["kpeps/0009-pod-restart-budget/README.md"] or ""
     assert re.match(r"# KPEP-0009: Pod restart budget\n", text)
     assert "| **Supersedes** | N/A |" in text
+
+
+def test_the_production_readiness_file_follows_the_kep_number() -> None:
+    config = load_preset("kep")
+    kep = "keps/sig-node/NNNN-budget/kep.yaml"
+    review = "keps/prod-readiness/sig-node/NNNN.yaml"
+    other = "keps/prod-readiness/sig-node/753.yaml"
+    files = {
+        kep: "title: Budget\nkep-number: NNNN\nowning-sig: sig-node\nstatus: implementable\n",
+        "keps/sig-node/NNNN-budget/README.md": "# KEP-NNNN: Budget\n",
+        review: '# a comment stays\nkep-number: NNNN\nalpha:\n  approver: "@wojtek-t"\n',
+        other: "kep-number: 753\n",
+    }
+    changes = renumber(config, MemoryTree(files), kep, 4242)
+    assert changes[review] is None
+    assert changes["keps/prod-readiness/sig-node/4242.yaml"] == (
+        '# a comment stays\nkep-number: 4242\nalpha:\n  approver: "@wojtek-t"\n'
+    )
+    assert other not in changes
+    without_review = {path: text for path, text in files.items() if path != review}
+    assert not any(
+        "prod-readiness" in path for path in renumber(config, MemoryTree(without_review), kep, 4242)
+    )

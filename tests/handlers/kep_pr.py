@@ -11,7 +11,11 @@ GOOD_KEP = demo.FIXED_KEP
 
 
 def open_pr(box: Harness, body: str = "", branch: str = "kep") -> int:
-    files: dict[str, str | None] = {KEP: GOOD_KEP, f"{demo.KEP_DIR}/README.md": README}
+    files: dict[str, str | None] = {
+        KEP: GOOD_KEP,
+        f"{demo.KEP_DIR}/README.md": README,
+        demo.NEW_REVIEW_PATH: demo.NEW_REVIEW,
+    }
     return box.double.open_pull_request(REPO, branch, files, "KEP", body, author="alice")
 
 
@@ -58,12 +62,18 @@ approvers:
   - "@carol"
   - "@dave"
 stage: alpha
+latest-milestone: "v1.36"
 """
+EXISTING_REVIEW = 'kep-number: 1234\nalpha:\n  approver: "@wojtek-t"\n'
 
 
 def seed_existing(double: GitHubDouble) -> None:
-    """The proposal on the default branch, approved by carol and dave."""
+    """The proposal on the default branch, approved by carol and dave, with its production
+    readiness review."""
     double.add_user("dave")
-    double.push(
-        REPO, "main", {EXISTING_KEP: EXISTING, f"{EXISTING_DIR}/README.md": EXISTING_README}
-    )
+    files: dict[str, str | None] = {
+        EXISTING_KEP: EXISTING,
+        f"{EXISTING_DIR}/README.md": EXISTING_README,
+        "keps/prod-readiness/sig-node/1234.yaml": EXISTING_REVIEW,
+    }
+    double.push(REPO, "main", files)

@@ -39,7 +39,9 @@ CASES = [
         {
             "keps/sig-node/NNNN-budget/kep.yaml": "title: Budget\nkep-number: NNNN\n"
             'authors:\n  - "@alice"\nowning-sig: sig-node\nstatus: provisional\n'
-            "creation-date: 2026-11-01\nstage: alpha\n",
+            'creation-date: 2026-11-01\nstage: alpha\nlatest-milestone: "v1.36"\n'
+            'approvers:\n  - "@carol"\n',
+            "keps/prod-readiness/sig-node/NNNN.yaml": 'kep-number: NNNN\nalpha:\n  approver: "@wojtek-t"\n',
             "keps/sig-node/NNNN-budget/README.md": "# KEP-NNNN: Budget\n\n"
             + sections(
                 "Summary",
@@ -133,6 +135,7 @@ def seed(case: Case) -> GitHubDouble:
             "README.md": "proposals\n",
             ".github/kepbot.yml": f"extends: {case.preset}\n",
             ".github/CODEOWNERS": f"* @{OWNER}/leads\n",
+            "OWNERS_ALIASES": "aliases:\n  prod-readiness-approvers:\n    - wojtek-t\n",
         },
     )
     double.add_team_member(OWNER, "leads", "carol")

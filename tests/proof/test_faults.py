@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bot import demo
 from bot.sandbox.double import GitHubDouble
 from bot.sandbox.harness import Harness, harness
 from bot.sandbox.payloads import issue_comment_event, pull_request_event
@@ -233,7 +234,9 @@ async def test_commands_handled_out_of_order_keep_the_later_decision() -> None:
     double = seed(app_credentials())
     async with proposal_pr(double) as (box, number):
         stable = GOOD_KEP.replace("stage: alpha", "stage: stable")  # implemented KEPs are stable
-        double.push(REPO, BRANCH, {KEP: stable}, "graduate", "alice")
+        review = demo.NEW_REVIEW + 'stable:\n  approver: "@wojtek-t"\n'
+        changes: dict[str, str | None] = {KEP: stable, demo.NEW_REVIEW_PATH: review}
+        double.push(REPO, BRANCH, changes, "graduate", "alice")
         first = double.add_comment(REPO, number, "/kep approve", "carol")
         second = double.add_comment(REPO, number, "/kep implemented", "dave")
         for made in (second, first):
