@@ -49,10 +49,15 @@ def _pauses(
     concerns: Sequence[Concern], since: datetime.datetime
 ) -> list[tuple[datetime.datetime, datetime.datetime | None]]:
     """The stretches after `since` when some concern was open, merged, oldest first."""
+    # By start only: two concerns raised together (one comment, or both before the period
+    # started) share a start, and an open one has no end to compare with a resolved one's.
     spans = sorted(
-        (max(c.raised_at, since), c.resolved_at)
-        for c in concerns
-        if c.resolved_at is None or c.resolved_at > since
+        (
+            (max(c.raised_at, since), c.resolved_at)
+            for c in concerns
+            if c.resolved_at is None or c.resolved_at > since
+        ),
+        key=lambda span: span[0],
     )
     merged: list[tuple[datetime.datetime, datetime.datetime | None]] = []
     for start, end in spans:

@@ -11,10 +11,13 @@ import time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests_support import examples
 
 from bot.engine.commands import MAX_COMMANDS, new_commands, parse_commands
 
-SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 WORD = "kep"
 
 # Prose lines start with a letter and hold no backtick, `<`, `>` or `\`, so they open

@@ -4,6 +4,7 @@ import asyncio
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests_support import examples
 
 from bot.engine.authorize import Spoken, replay, verdict
 from bot.engine.commands import Command
@@ -19,7 +20,7 @@ starts = st.sampled_from(PRESET_NAMES).flatmap(
 
 
 @given(starts, st.data())
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 def test_reachability_agrees_with_single_steps(
     start: tuple[str, str | None], data: st.DataObject
 ) -> None:
@@ -48,7 +49,7 @@ histories = st.sampled_from(PRESET_NAMES).flatmap(
 
 
 @given(histories)
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 def test_replay_only_takes_legal_authorised_steps(
     history: tuple[str, list[tuple[str, bool]]],
 ) -> None:
