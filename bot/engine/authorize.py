@@ -38,7 +38,7 @@ from typing import Literal
 from bot.engine.commands import Command
 from bot.engine.config import Config
 from bot.engine.period_replay import CONCERN_NAME, concern_roles, period_command, settle
-from bot.engine.process import reachable, transition_for
+from bot.engine.process import free_move, reachable, transition_for
 from bot.engine.replay_steps import Can, Replay, ReplayContext, RunningPeriod, Spoken, Step
 from bot.engine.replay_votes import Quorum, by_or_approver, quorum_for, vote
 from bot.engine.roles import Grant
@@ -165,8 +165,8 @@ def verdict(config: Config, replayed: Replay, head: str | None) -> Verdict:
         return "unchanged"
     if replayed.base is not None and head == replayed.base:
         return "unchanged"
-    if replayed.status == head:
-        return "authorised"
+    if replayed.status == head or free_move(config, replayed.status, head):
+        return "authorised"  # or a step that needs no command (`decision: false`)
     if config.status(head) is None:
         return "illegal"
     if reachable(config, replayed.status, head):

@@ -25,6 +25,7 @@ CONFIG_PATH = ".github/kepbot.yml"
 PRESET_NAMES = ("kep", "kep-2017", "gep", "agentic", "kpep")
 
 Severity = Literal["error", "warning", "off"]
+KeyType = Literal["string", "list", "bool", "date", "mapping", "any"]
 FormatName = Literal["yaml", "front-matter", "header-lines", "field-table"]
 Permission = Literal["triage", "write", "maintain", "admin"]
 
@@ -63,12 +64,18 @@ class FieldMap(Model):
 class KeySpec(Model):
     """The expected shape of one metadata key."""
 
-    type: Literal["string", "list", "bool", "date", "mapping", "any"] = "string"
+    # One type, or the types a value may have: KEP-1 writes a person as a login
+    # (`"@alice"`) or as a mapping (`name`, `github`, `email`, `slack`): [string, mapping].
+    type: KeyType | list[KeyType] = "string"
     required: bool = False
     enum: list[str] | None = None
     # For mappings, and for lists of mappings: the allowed keys (None: any key).
     keys: dict[str, KeySpec] | None = None
     items: KeySpec | None = None
+
+    @property
+    def types(self) -> list[KeyType]:
+        return list(self.type) if isinstance(self.type, list) else [self.type]
 
 
 class MetadataSchema(Model):
@@ -120,6 +127,10 @@ class Transition(Model):
     # period (once the quorum has given it) and the bot makes the move when it ends with
     # no concern open (see bot.engine.periods).
     period: Period | None = None
+    # False: the move needs no command. A pull request that makes it passes the check once
+    # the proposal is valid (KEP-1: "fast parallel merges of pre-acceptance KEPs", so a new
+    # Draft merges without anyone's decision; docs/design.md B1).
+    decision: bool = True
 
 
 class RoleRule(Model):
@@ -228,6 +239,33 @@ class WalkConfig(Model):
     skip: list[str] = Field(default_factory=lambda: ["prod-readiness"])
 
 
+class Backlinks(Model):
+    """Relationships between proposals that are recorded on both of them (Gateway API: "The
+    obsoleted GEP MUST have its obsoletedBy field set back to this GEP").
+
+    `pairs` names each relationship and its reverse, once per pair: `obsoletes: obsoletedBy`
+    means that a proposal listed under `obsoletes` lists this one under `obsoletedBy`, and
+    back (`references.backlink`). `one-way` names relationships without a reverse (GEP
+    `seeAlso`). Each relationship is a list under the metadata key `under` (top-level keys
+    when None) whose entries name the other proposal by number: a mapping with
+    `number-key`, the number, or `<KIND>-<number>`; an entry that names no proposal of the
+    repository is `references.unresolved`. A back-link the bot offers to add carries the
+    proposal's title under `title-key` too.
+    """
+
+    under: str | None = None
+    pairs: dict[str, str] = Field(default_factory=dict)
+    one_way: list[str] = Field(default_factory=list)
+    number_key: str = "number"
+    title_key: str | None = "name"
+
+    def reverse(self) -> dict[str, str]:
+        """Every relationship that needs a back-link, mapped to the back-link's key."""
+        found = dict(self.pairs)
+        found.update({back: forth for forth, back in self.pairs.items()})
+        return found
+
+
 class Validation(Model):
     # Severity per rule id; a rule not named here is an error.
     rules: dict[str, Severity] = Field(default_factory=dict)
@@ -239,6 +277,8 @@ class Validation(Model):
     status_bullet: bool = False
     # GEP `[required_in]: # (X status and above)` markers in the document.
     required_in_markers: bool = False
+    # Relationships that must be set both ways (`references.backlink`).
+    backlinks: Backlinks = Field(default_factory=Backlinks)
 
 
 class Template(Model):
@@ -254,6 +294,9 @@ class Config(Model):
     proposals: Layout
     schema_: MetadataSchema = Field(alias="schema", default_factory=MetadataSchema)
     statuses: list[StatusDef]
+    # `insensitive`: a status written in another case (`draft`, as KEP-1 and its template
+    # write it) is the status of that name (`Draft`); the bot writes the name as listed.
+    status_case: Literal["exact", "insensitive"] = "exact"
     transitions: list[Transition]
     roles: dict[str, RoleRule]
     self_approval: bool = False
@@ -266,6 +309,20 @@ class Config(Model):
 
     def status(self, name: str) -> StatusDef | None:
         return next((s for s in self.statuses if s.name == name), None)
+
+    def canonical_statuses(self) -> dict[str, str]:
+        """The status names by the text that stands for them: with `status-case:
+        insensitive` each name in lower case, else none (only the exact name does)."""
+        if self.status_case == "exact":
+            return {}
+        return {s.name.lower(): s.name for s in self.statuses}
+
+    def canonical_status(self, value: str | None) -> str | None:
+        """The status `value` stands for as the configuration lists it (`draft` → `Draft`
+        with `status-case: insensitive`); any other value as it is."""
+        if value is None:
+            return None
+        return self.canonical_statuses().get(value.lower(), value)
 
     @property
     def status_names(self) -> list[str]:
@@ -427,6 +484,17 @@ def _consistency_problems(config: Config) -> list[tuple[tuple[str, ...], str]]:
     """Cross-references the model cannot check: statuses and roles named by transitions."""
     names = config.status_names
     problems: list[tuple[tuple[str, ...], str]] = []
+    if config.status_case == "insensitive":
+        lowered = [name.lower() for name in names]
+        for index, name in enumerate(names):
+            if name.lower() in lowered[:index]:
+                problems.append(
+                    (
+                        ("statuses", str(index)),
+                        f"status {name!r} differs from another only in case, which "
+                        "`status-case: insensitive` cannot tell apart",
+                    )
+                )
     for index, transition in enumerate(config.transitions):
         loc = ("transitions", str(index))
         if transition.to not in names:
@@ -440,6 +508,10 @@ def _consistency_problems(config: Config) -> list[tuple[tuple[str, ...], str]]:
         if transition.period is not None and transition.argument is not None:
             problems.append(
                 (loc, "a transition that takes an argument cannot have a comment period")
+            )
+        if transition.period is not None and not transition.decision:
+            problems.append(
+                (loc, "a transition with `decision: false` cannot have a comment period")
             )
     return problems
 

@@ -29,9 +29,10 @@ def transition_edit(
 ) -> str:
     """`text` (a proposal's metadata file) moved to `status`.
 
-    Sets the status; the last-updated field (when the layout has one) to `today`; and,
-    when `argument` is given, the logical field the transition to `status` names as its
-    argument (when the layout has that field). A text already in `status` is returned
+    Sets the status, written as the configuration names it (`Approved`, whatever case the
+    file or the caller uses); the last-updated field (when the layout has one) to `today`;
+    and, when `argument` is given, the logical field the transition to `status` names as
+    its argument (when the layout has that field). A text already in `status` is returned
     unchanged, so applying an edit twice is the same as applying it once.
 
     Raises FormatError when the metadata cannot be read, and ValueError when `argument`
@@ -40,9 +41,10 @@ def transition_edit(
     fmt = get_format(config.proposals.format)
     metadata = fmt.parse(text)
     fields = config.proposals.fields
-    current = _text(metadata.get(fields.status))
+    status = config.canonical_status(status) or status
+    current = config.canonical_status(_text(metadata.get(fields.status)))
     if current == status:
-        return text
+        return text  # already there (`draft` is `Draft` where the process ignores case)
     argument_field = _argument_field(config, current, status) if argument is not None else None
     edited = fmt.set_value(text, fields.status, status)
     if fields.last_updated is not None:

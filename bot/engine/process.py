@@ -34,6 +34,16 @@ def is_legal(config: Config, before: str | None, after: str) -> bool:
     return find_transition(config, before, after) is not None
 
 
+def free_move(config: Config, before: str | None, after: str | None) -> bool:
+    """Whether moving `before` (None: a new proposal) to `after` is one legal step that needs
+    nobody's command: its transition says `decision: false` (the kep-2017 preset's new
+    Draft), so a valid pull request that makes it passes the check (docs/design.md B1)."""
+    if after is None or before == after:
+        return False
+    transition = find_transition(config, before, after)
+    return transition is not None and not transition.decision
+
+
 def next_statuses(config: Config, current: str | None) -> list[str]:
     """Statuses reachable in one step, in the order the configuration lists them."""
     return [s for s in config.status_names if s != current and is_legal(config, current, s)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -19,6 +19,7 @@ from bot.engine import markdown
 from bot.engine.config import Config, Layout
 from bot.engine.formats import get_format
 from bot.engine.formats.base import FormatError, Metadata, Value, line_body, split_lines
+from bot.engine.roles import person_entry
 from bot.engine.tree import FileTooLarge, Tree, matches
 
 NOT_A_VALUE = {"", "n/a", "na", "tbd", "none", "-"}
@@ -33,6 +34,9 @@ class Proposal:
     metadata: Metadata | None
     error: FormatError | None
     layout: Layout
+    # The status names by the text that stands for them (`Config.canonical_statuses`):
+    # `draft` reads as `Draft` where the process ignores case; empty: exact names only.
+    statuses: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -57,12 +61,16 @@ class Proposal:
         return value.strip() if isinstance(value, str) else None
 
     def list_of(self, logical: str) -> list[str]:
-        """A list value (comma-separated text in table and header formats); N/A, TBD: none."""
+        """A list value (comma-separated text in table and header formats); N/A, TBD: none.
+
+        An item that is a mapping is a person as KEP-1 writes one (`name`, `github`, ...):
+        it reads as its login (`bot.engine.roles.person_entry`).
+        """
         value = self.raw(logical)
         if isinstance(value, str):
             items = value.split(",")
         elif isinstance(value, list):
-            items = [item for item in value if isinstance(item, str)]
+            items = [text for text in map(person_entry, value) if text is not None]
         else:
             return []
         return [item.strip() for item in items if item.strip().lower() not in NOT_A_VALUE]
@@ -75,7 +83,11 @@ class Proposal:
 
     @property
     def status(self) -> str | None:
-        return self.text_of("status")
+        """The status as the configuration names it (see `statuses`)."""
+        value = self.text_of("status")
+        if value is None or not self.statuses:
+            return value
+        return self.statuses.get(value.lower(), value)
 
     @property
     def heading(self) -> dict[str, Any] | None:
@@ -171,7 +183,8 @@ def load_proposal(config: Config, tree: Tree, path: str) -> Proposal | None:
     try:
         text = tree.read(path)
     except FileTooLarge as exc:
-        return Proposal(path, path, "", None, None, FormatError(str(exc), 1), layout)
+        too_large = FormatError(str(exc), 1)
+        return Proposal(path, path, "", None, None, too_large, layout, config.canonical_statuses())
     if text is None:
         return None
     doc_path = document_path(layout, path)
@@ -181,10 +194,11 @@ def load_proposal(config: Config, tree: Tree, path: str) -> Proposal | None:
         document = None
     try:
         metadata: Metadata | None = get_format(layout.format).parse(metadata_view(layout, text)[0])
-        error = None
+        error: FormatError | None = None
     except FormatError as exc:
         metadata, error = None, exc
-    return Proposal(path, doc_path, text, document, metadata, error, layout)
+    statuses = config.canonical_statuses()
+    return Proposal(path, doc_path, text, document, metadata, error, layout, statuses)
 
 
 def load_all(config: Config, tree: Tree) -> list[Proposal]:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.engine.config import Config, RoleRule
+from bot.engine.formats.base import Value
 
 __all__ = [
     "AUTHOR",
@@ -21,6 +22,7 @@ __all__ = [
     "login_of",
     "normalize",
     "one_of",
+    "person_entry",
     "rank",
     "role_noun",
     "rule_for",
@@ -64,6 +66,28 @@ def login_of(entry: str) -> str | None:
     if login is None or login.lower() in _PLACEHOLDERS:
         return None
     return login.lower()
+
+
+def person_entry(value: Value) -> str | None:
+    """The text a person in a people list (`authors`, `approvers`, ...) stands for.
+
+    A string is itself (`"@alice"`, `TBD`). KEP-1 as first written also writes a person as
+    a mapping with `name`, `github`, `email` and `slack`: that is its `github` login; without
+    one, its `name` when that carries an `@handle` (KEP-1's own `- name: "@timothysc"`); a
+    plain name is no login, so it stands for nothing. `login_of` reads the login from the
+    result as from any entry.
+    """
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, dict):
+        return None
+    github = value.get("github")
+    if github is not None and isinstance(github.value, str) and github.value.strip():
+        return github.value.strip()
+    name = value.get("name")
+    if name is not None and isinstance(name.value, str) and _HANDLE.search(name.value):
+        return name.value.strip()
+    return None
 
 
 def rank(permission: str | None) -> int:

@@ -71,22 +71,23 @@ def _check_mapping(
         _check_value(out, path, item, spec, f"{where}{key}")
 
 
+_PYTHON_TYPES = {"string": str, "date": str, "bool": str, "list": list, "mapping": dict}
+
+
 def _check_value(out: Collector, path: str, item: Field, spec: KeySpec, name: str) -> None:
     value = item.value
-    if value is None or spec.type == "any":
+    types = spec.types
+    if value is None or "any" in types:
         return
-    expected = {"string": str, "date": str, "bool": str, "list": list, "mapping": dict}[spec.type]
-    if not isinstance(value, expected):
-        out.add(
-            "schema.type",
-            path,
-            item.line,
-            f"{name} must be {_describe(spec.type)}, not {_kind(value)}",
-        )
+    matching = [kind for kind in types if isinstance(value, _PYTHON_TYPES[kind])]
+    if not matching:
+        described = " or ".join(dict.fromkeys(_describe(kind) for kind in types))
+        out.add("schema.type", path, item.line, f"{name} must be {described}, not {_kind(value)}")
         return
-    if spec.type == "bool" and value not in BOOLEANS:
+    kind = "string" if "string" in matching else matching[0]
+    if kind == "bool" and value not in BOOLEANS:
         out.add("schema.type", path, item.line, f"{name} must be true or false, not {value!r}")
-    elif spec.type == "date" and isinstance(value, str) and not _is_date(value):
+    elif kind == "date" and isinstance(value, str) and not _is_date(value):
         out.add("schema.date", path, item.line, f"{name} {value!r} is not a date (YYYY-MM-DD)")
     elif isinstance(value, str) and spec.enum is not None and value not in spec.enum:
         close = difflib.get_close_matches(value, spec.enum, n=1)
@@ -108,9 +109,10 @@ def _check_items(
 ) -> None:
     inner = spec.items or KeySpec(type="string")
     for index, value in enumerate(values):
-        _check_value(
-            out, path, Field(item.key, value, item.line + 1 + index), inner, f"{name}[{index}]"
-        )
+        # A mapping item starts on its first key's line; other items are one a line.
+        first = next(iter(value.values())).line if isinstance(value, dict) and value else None
+        line = first or item.line + 1 + index
+        _check_value(out, path, Field(item.key, value, line), inner, f"{name}[{index}]")
 
 
 def _unknown_key(where: str, key: str, specs: dict[str, KeySpec]) -> str:

@@ -3,7 +3,11 @@
 Each rule has an id (`schema.unknown-key`, `status.unknown`, ...) whose severity the
 configuration sets. Against a base version, a finding the change introduced (one the
 base version does not have) is raised to `validation.introduced`, so inherited defects
-stay warnings while new ones block; status changes must be legal transitions.
+stay warnings while new ones block; status changes must be legal transitions. A section
+the old status already required and the old version lacked is inherited whatever the new
+status is; one the new status requires first is new. Relationships between proposals
+(bot.engine.relationships) are checked between the proposals a change touches and those
+their links name, in both versions.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from bot.engine.proposal import (
     proposal_paths,
 )
 from bot.engine.prr import approvers, check_prr
+from bot.engine.relationships import Relations, checks_relations, related_files
 from bot.engine.schema import check_metadata
 from bot.engine.tree import Tree
 
@@ -238,12 +243,8 @@ def _check_document(out: Collector, proposal: Proposal, config: Config) -> None:
     for required in definition.sections if definition else []:
         choices = [markdown.normalise(choice) for choice in required.split("|")]
         if not titles.intersection(choices):
-            out.add(
-                "sections.missing",
-                proposal.doc_path,
-                1,
-                f"status {status} needs a section {required.split('|')[0]!r}",
-            )
+            section = f"{_NEEDS}{required.split('|')[0]!r}"
+            out.add("sections.missing", proposal.doc_path, 1, f"status {status} {section}")
     if config.validation.required_in_markers and status:
         _check_markers(out, proposal, found, config, status)
     if config.validation.status_bullet and status:
@@ -255,6 +256,19 @@ def _check_document(out: Collector, proposal: Proposal, config: Config) -> None:
                 bullet[1],
                 f"the Status line says {bullet[0]!r} but {proposal.path} says {status!r}",
             )
+
+
+_NEEDS = "needs a section "
+
+
+def _lasting(finding: Finding) -> tuple[str, str, str]:
+    """What makes a finding the same in the base and the head version (`Finding.identity`),
+    except that a missing section is the same whichever status needs it: one the old status
+    already required is inherited, one only the new status requires is new (README,
+    "inherited defects stay warnings, new ones block")."""
+    if finding.rule == "sections.missing" and _NEEDS in finding.message:
+        return (finding.rule, finding.path, finding.message.partition(_NEEDS)[2])
+    return finding.identity
 
 
 def _check_markers(
@@ -309,6 +323,8 @@ def validate_tree(config: Config, tree: Tree) -> Report:
         if walk is not None and proposal.path not in walk.reached:
             found = [f.demote() for f in found]  # CI's walk does not reach it
         report.findings.extend(found)
+    if checks_relations(config):
+        report.findings.extend(_relation_findings(config, tree, report.proposals, None))
     if walk is not None:
         report.findings.extend(_orphans(config, walk.orphans))
     index = config.index
@@ -342,15 +358,62 @@ def validate_change(config: Config, head: Tree, base: Tree, changed: Iterable[st
         if walk is not None and path not in walk.reached:
             found = [f.demote() for f in found]  # CI's walk does not reach it
         inherited = (
-            {f.identity for f in check_proposal(before, base_ctx)} if before is not None else set()
+            {_lasting(f) for f in check_proposal(before, base_ctx)} if before is not None else set()
         )
         floor = config.validation.introduced
         for finding in found:
-            if finding.identity not in inherited and floor == "error":
+            if _lasting(finding) not in inherited and floor == "error":
                 finding = finding.escalate()
             report.findings.append(finding)
         _check_move(report, config, before, after)
+    if checks_relations(config):
+        report.findings.extend(_relation_changes(config, head, base, report.proposals))
     return report
+
+
+def _relation_findings(
+    config: Config, tree: Tree, paths: Iterable[str], involving: set[str] | None
+) -> list[Finding]:
+    """Relationships of the proposals at `paths` (those of `involving` only, when given)
+    that name no proposal, or that their other proposal does not record back."""
+    relations = Relations(config, tree, paths)
+    out = Collector(config)
+    kind = config.kind
+    for link in relations.unresolved(involving):
+        where = _relation_key(config, link.relation)
+        message = f"{where} names {kind}-{link.number}, which is not in this repository"
+        out.add("references.unresolved", link.source, link.line, message)
+    for gap in relations.missing(involving):
+        source = f"{kind}-{gap.source_number}"
+        out.add(
+            "references.backlink",
+            gap.target,
+            gap.line,
+            f"{source} ({gap.link.source}) lists this {kind} under "
+            f"{_relation_key(config, gap.link.relation)}, so "
+            f"{_relation_key(config, gap.reverse)} here must list {source}: "
+            f"a relationship is recorded on both {kind}s",
+        )
+    return out.findings
+
+
+def _relation_key(config: Config, relation: str) -> str:
+    under = config.validation.backlinks.under
+    return f"{under}.{relation}" if under else relation
+
+
+def _relation_changes(config: Config, head: Tree, base: Tree, owners: list[str]) -> list[Finding]:
+    """The relationship findings of a change: between the proposals it touches and those
+    their links name in either version; new ones raised as any introduced finding is."""
+    involved = set(owners)
+    parties = involved | related_files(config, (head, base), owners)
+    inherited = {f.identity for f in _relation_findings(config, base, parties, involved)}
+    found = []
+    for finding in _relation_findings(config, head, parties, involved):
+        if finding.identity not in inherited and config.validation.introduced == "error":
+            finding = finding.escalate()
+        found.append(finding)
+    return found
 
 
 def _walk(config: Config, tree: Tree) -> Walk | None:

@@ -110,8 +110,20 @@ The API.
 """
 
 
+GEP_713 = (
+    "apiVersion: internal.gateway.networking.k8s.io/v1alpha1\nkind: GEPDetails\n"
+    "number: 713\nname: Metaresources\nstatus: Memorandum\n"
+)
+
+
 def gep_files() -> dict[str, str]:
-    return {"geps/gep-1619/metadata.yaml": GEP_METADATA, "geps/gep-1619/index.md": GEP_INDEX}
+    """GEP-1619 and GEP-713, which its `seeAlso` names (references.unresolved otherwise)."""
+    return {
+        "geps/gep-1619/metadata.yaml": GEP_METADATA,
+        "geps/gep-1619/index.md": GEP_INDEX,
+        "geps/gep-713/metadata.yaml": GEP_713,
+        "geps/gep-713/index.md": "# GEP-713: Metaresources\n\n* Status: Memorandum\n",
+    }
 
 
 AGENTIC = """\

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .base import FormatError, Metadata, NewValue, line_body, newline_of, split_lines
-from .yaml_edit import edit_yaml
+from .yaml_edit import add_list_item, edit_yaml
 from .yaml_read import read_yaml
 
 FENCE = "---"
@@ -56,4 +56,10 @@ class FrontMatter:
     def set_value(self, text: str, key: str, value: NewValue) -> str:
         parts = _split(text)
         edited = edit_yaml(parts.yaml, key, value, newline=newline_of(text))
+        return parts.head + edited + parts.tail
+
+    def add_list_item(self, text: str, keys: tuple[str, ...], item: dict[str, str]) -> str:
+        """Append `item` to the list at the nested `keys`, adding lines only (yaml_edit)."""
+        parts = _split(text)
+        edited = add_list_item(parts.yaml, keys, item, newline=newline_of(text))
         return parts.head + edited + parts.tail

@@ -9,7 +9,7 @@ Front matter reuses the same reader and editor.
 from __future__ import annotations
 
 from .base import Metadata, NewValue
-from .yaml_edit import edit_yaml
+from .yaml_edit import add_list_item, edit_yaml
 from .yaml_read import read_yaml
 
 
@@ -23,3 +23,7 @@ class YamlFile:
 
     def set_value(self, text: str, key: str, value: NewValue) -> str:
         return edit_yaml(text, key, value)
+
+    def add_list_item(self, text: str, keys: tuple[str, ...], item: dict[str, str]) -> str:
+        """Append `item` to the list at the nested `keys`, adding lines only (yaml_edit)."""
+        return add_list_item(text, keys, item)
