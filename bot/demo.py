@@ -40,6 +40,7 @@ approvers:
 stage: stable
 latest-milestone: "v1.33"
 """
+EXISTING_REVIEW = 'kep-number: 753\nstable:\n  approver: "@wojtek-t"\n'
 README = """\
 # KEP-{number}: {title}
 
@@ -84,7 +85,7 @@ def sample_repository() -> dict[str, str]:
         "OWNERS_ALIASES": OWNERS_ALIASES,
         ".github/CODEOWNERS": CODEOWNERS,
         "keps/sig-node/753-sidecar-containers/kep.yaml": EXISTING_KEP,
-        "keps/prod-readiness/sig-node/753.yaml": 'kep-number: 753\nstable:\n  approver: "@wojtek-t"\n',
+        "keps/prod-readiness/sig-node/753.yaml": EXISTING_REVIEW,
         "keps/sig-node/753-sidecar-containers/README.md": README.format(
             number=753, title="Sidecar containers", summary="Sidecars."
         ),

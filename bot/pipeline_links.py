@@ -1,42 +1,99 @@
 """The pipeline page's implementation pull requests: each proposal's linked PRs and their states.
 
-The links are the rows of the proposal's tracking comment (`bot.github.tracking`: only the
-bot's own comment is read), wherever `Resolver.location` says it lives: the proposal's
-tracking issue, else the merged PR that added it (found by GitHub's search, rationed per
-installation with the link handlers' budget and remembered with their answers). Requests
-are bounded: only the `LINK_PROPOSALS` proposals the page passes (its highest-numbered),
-at most `FETCHES` at once. The locations are cached per (repository, default-branch head
-sha), as the page's histories are; the rows are read on every page build, since the link
-handlers rewrite them whenever an implementation PR changes. A proposal whose links could
-not be found (a failed request, the search budget spent, a file that cannot be read) is
-`None`, "unknown", and its location is looked up again on a later build; one without a
-tracking comment has no rows.
+The links are the rows of the proposals' tracking comments (`bot.github.tracking`; only the
+bot's own comments count, so nobody can forge rows). They are read from the repository's
+comment stream, never proposal by proposal: on a repository's first build the comments
+most recently updated (`GET issues/comments`, newest first, at most `SCAN_PAGES` pages of
+100), then on every build what was written or edited since the last one (`since`, oldest
+first: while nothing changes the address stays the same, so the request is a conditional
+one answered 304). A tracking comment lives on its proposal's tracking issue or on the PR
+that added the proposal (`Resolver.location`). Whose it is comes from the proposals'
+metadata where that names the tracking issue (or the proposal is numbered by its issue);
+otherwise that issue or PR is looked up once (`GET issues/N`, and for a PR its files) and
+the answer kept: at most `LOOKUPS` lookups a build, so a build searches nothing.
+
+A proposal shows the rows of its tracking comment. One with none shows none ([]) only when
+every tracking comment of the repository has been seen (the first scan reached the end of
+the stream) and every one of them has been attributed; otherwise its links are unknown
+(None, "unknown" on the page), as are all of them when the stream cannot be read. A
+comment whose issue names no proposal is not attributed to any. What is kept per
+repository (`LinkIndex`) is bounded in entries: see `bot.pipeline_page`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from cachetools import TTLCache
+import aiohttp
+from gidgethub import GitHubException
 
-from bot.engine.proposal import Proposal
-from bot.github.tracking import Row, read_rows
+from bot.engine.proposal import owning_proposal
+from bot.engine.references import by_number, find_references, match_path, renamed_to
+from bot.github.comments import marker_tag
+from bot.github.pull_request import changed_paths
+from bot.github.repo_comments import PER_PAGE, comments_page, issue_number, read_issue
+from bot.github.tracking import MARKER, Row, rows_of
 from bot.handlers.context import HandlerContext
-from bot.handlers.link_resolver import Found, Resolver
 from bot.handlers.link_targets import Target
 
-__all__ = ["LINK_PROPOSALS", "Links", "Locations", "linked_pulls", "pull_url"]
+__all__ = ["LOOKUPS", "SCAN_PAGES", "LinkIndex", "Links", "linked_pulls", "pull_url", "read_stream"]
 
 log = logging.getLogger(__name__)
 
-LINK_PROPOSALS = 100
-FETCHES = 8
+SCAN_PAGES = 5  # pages of 100 comments read at most per build
+LOOKUPS = 8  # issues or PRs looked up at most per build
+TRACKED = 5000  # tracking comments kept per repository
+OWNERS = 5000  # lookup answers kept per repository
 DEFAULT_WEB = "https://github.com"
-Locations = dict[str, int | None]  # metadata path -> issue or PR with the tracking comment
 Links = dict[str, list[dict[str, Any]] | None]  # metadata path -> its PRs (None: unknown)
+Failure = (GitHubException, aiohttp.ClientError, TimeoutError)
+
+
+@dataclass
+class Tracked:
+    """The bot's tracking comment on one issue or PR."""
+
+    comment: int
+    updated: str
+    rows: list[Row]
+
+
+@dataclass
+class LinkIndex:
+    """What one repository's comment stream has shown of its tracking comments."""
+
+    tracked: dict[int, Tracked] = field(default_factory=dict)  # issue or PR -> its comment
+    owners: dict[int, str | None] = field(default_factory=dict)  # -> proposal path it names
+    mark: str | None = None  # the stream is read on from comments updated at or after this
+    scanned: bool = False  # the first scan was made
+    complete: bool = False  # every tracking comment of the repository is in `tracked`
+
+    def take(self, comment: Mapping[str, Any], tag: str, bot_login: str) -> None:
+        """Keep `comment` if it is the bot's tracking comment (the oldest on its issue)."""
+        author = str((comment.get("user") or {}).get("login") or "")
+        body = str(comment.get("body") or "")
+        number = issue_number(dict(comment))
+        if author.lower() != bot_login.lower() or tag not in body or number is None:
+            return
+        known = self.tracked.get(number)
+        ident = int(comment.get("id") or 0)
+        if known is not None and known.comment < ident:
+            return
+        self.tracked.pop(number, None)
+        self.tracked[number] = Tracked(ident, str(comment.get("updated_at") or ""), rows_of(body))
+        if len(self.tracked) > TRACKED:
+            oldest = min(self.tracked, key=lambda n: self.tracked[n].updated)
+            del self.tracked[oldest]
+            self.complete = False
+
+    def answer(self, number: int, path: str | None) -> None:
+        self.owners[number] = path
+        while len(self.owners) > OWNERS:
+            del self.owners[next(iter(self.owners))]
 
 
 def pull_url(target: Target, row: Row) -> str:
@@ -46,50 +103,103 @@ def pull_url(target: Target, row: Row) -> str:
     return f"{web}/{row.repo}/pull/{row.number}"
 
 
-async def _location(ctx: HandlerContext, target: Target, path: str) -> int | str | None:
-    """Where `path`'s tracking comment lives; a text when that is unknown for now."""
-    resolver = Resolver(ctx, target)
-    found = await resolver.found(path)
-    if not isinstance(found, Found):
-        return found
-    where = await resolver.location(found)
-    if where is None and resolver.deferred:
-        return "the search budget is spent"
-    return where
+async def read_stream(ctx: HandlerContext, repo: str, index: LinkIndex) -> bool:
+    """Read the comment stream on from `index.mark` (or look back, the first time) into
+    `index`; False when it could not be read (logged)."""
+    try:
+        await _read_stream(ctx, repo, index)
+    except Failure as error:
+        log.warning("the comments of %s could not be read: %r", repo, error)
+        return False
+    return True
+
+
+async def _read_stream(ctx: HandlerContext, repo: str, index: LinkIndex) -> None:
+    tag, first = marker_tag(MARKER), not index.scanned
+    newest, since, page = index.mark, index.mark, 1
+    complete = index.complete
+    for _ in range(SCAN_PAGES):
+        items = await comments_page(ctx.gh, repo, page=page, since=since, newest_first=first)
+        for comment in items:
+            index.take(comment, tag, ctx.bot_login)
+            updated = str(comment.get("updated_at") or "")
+            newest = max(newest or updated, updated)
+        if len(items) < PER_PAGE:
+            complete = complete or first
+            break
+        if first or newest == since:
+            page += 1  # looking back, or a full page updated within one second
+        else:
+            since, page = newest, 1  # on from the newest seen: nothing shifts under the reader
+    else:
+        complete = complete and not first
+    index.scanned, index.complete, index.mark = True, complete, newest
+
+
+async def _lookup(
+    ctx: HandlerContext, target: Target, number: int, paths: Collection[str]
+) -> str | None:
+    """The proposal whose tracking comment issue or PR `number` holds, as it names it."""
+    repo, config = target.repo, target.config
+    issue = await read_issue(ctx.gh, repo, number)
+    if issue is None:
+        return None
+    if issue.get("pull_request"):
+        changed = await changed_paths(ctx.gh, repo, number)
+        known = {*changed, *paths}
+        owned = {p for c in changed if (p := owning_proposal(config, c, known.__contains__))}
+        return min(owned) if owned else None
+    found = by_number(config, paths, number)
+    text = f"{issue.get('title') or ''}\n\n{issue.get('body') or ''}"
+    for reference in find_references(text, config):
+        if found is not None:
+            break
+        if not reference.about(repo):
+            continue
+        if reference.kind == "number" and reference.number is not None:
+            found = by_number(config, paths, reference.number)
+        elif reference.kind == "path" and reference.path:
+            found = match_path(config, paths, reference.path, has_ref=reference.has_ref)
+    return found
 
 
 async def linked_pulls(
     ctx: HandlerContext,
     target: Target,
-    proposals: Sequence[Proposal],
-    locations: TTLCache[tuple[str, str], Locations] | None,
-    head: str,
+    paths: Sequence[str],
+    named: Mapping[int, str],
+    index: LinkIndex,
+    *,
+    streamed: bool,
 ) -> Links:
-    """The implementation PRs of each of `proposals` (at most `LINK_PROPOSALS` are looked at)."""
-    key = (target.repo, head)
-    known: Locations = dict(locations.get(key) or {}) if locations is not None else {}
-    gate = asyncio.Semaphore(FETCHES)
+    """The implementation PRs of each proposal of `paths` (metadata paths on the default
+    branch), from `index` as `read_stream` left it (`streamed`: whether it could read);
+    `named`: the issues the proposals' metadata names as their tracking issues."""
+    if not streamed:
+        return dict.fromkeys(paths)
+    current = set(paths)
+    pending = [n for n in index.tracked if n not in named and n not in index.owners]
+    pending.sort(key=lambda n: index.tracked[n].updated, reverse=True)
 
-    async def one(proposal: Proposal) -> tuple[str, list[dict[str, Any]] | None]:
-        path = proposal.path
-        async with gate:
-            try:
-                if path not in known:
-                    located = await _location(ctx, target, path)
-                    if isinstance(located, str):
-                        log.info("links of %s in %s unknown: %s", path, target.repo, located)
-                        return path, None
-                    known[path] = located
-                where = known[path]
-                if where is None:
-                    return path, []
-                rows = await read_rows(ctx.gh, target.repo, where, ctx.bot_login)
-            except Exception:  # one proposal's links must not break the page
-                log.warning("links of %s in %s unknown", path, target.repo, exc_info=True)
-                return path, None
-        return path, [{**row.__dict__, "url": pull_url(target, row)} for row in rows]
+    async def look(number: int) -> None:
+        try:
+            index.answer(number, await _lookup(ctx, target, number, current))
+        except Failure as error:
+            log.info(
+                "whose tracking comment %s#%s holds is unknown: %r", target.repo, number, error
+            )
 
-    links = dict(await asyncio.gather(*(one(p) for p in proposals[:LINK_PROPOSALS])))
-    if locations is not None:
-        locations[key] = known
-    return links
+    await asyncio.gather(*(look(n) for n in pending[:LOOKUPS]))
+    links: Links = {}
+    attributed = True
+    for number, tracked in index.tracked.items():
+        owner = named.get(number) or index.owners.get(number)
+        if number not in named and number not in index.owners:
+            attributed = False
+            continue
+        if owner is not None and owner not in current:
+            owner = renamed_to(target.config, current, owner)
+        if owner is not None and (owner not in links or number in named):
+            links[owner] = [{**row.__dict__, "url": pull_url(target, row)} for row in tracked.rows]
+    known_none = index.complete and attributed
+    return {path: links.get(path, [] if known_none else None) for path in paths}

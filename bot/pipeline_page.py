@@ -13,19 +13,70 @@ client is limited to `KEPBOT_PAGE_REQUESTS_PER_MINUTE` page requests (a bucket o
 `KEPBOT_PAGE_BURST`, `bot.page_guard`); past it the page answers 429 with `Retry-After`.
 When GitHub cannot be read the page answers 502, logged on one line, and nothing is cached.
 
-Time in state (`since`, `days_in_state`) comes from the history of each proposal's metadata
-file: `GET /repos/{repo}/commits?path=...&sha=<head>` (one page of at most `HISTORY_COMMITS`),
-then the file at each commit, newest first, stopping at the first whose status differs.
-`since` is the committer date of the oldest commit in that run. Requests are bounded: only
-the `HISTORY_PROPOSALS` highest-numbered proposals (`by_recency`: a cheap stand-in for the
-most recently active) get history, at most `HISTORY_READS` file reads per page build, and a
-run that fills the whole page of commits is unknown. In all those cases both fields are null. The
-histories are cached per (repository, default-branch head sha): they cannot change until
-the branch moves. `days_in_state` is whole days up to the time the page is built.
+What a build asks GitHub (docs/design.md C5). The page follows each repository it shows
+as its default branch moves (a `Watch`), so that a build asks only for what changed:
 
-Each of the `LINK_PROPOSALS` highest-numbered proposals also lists its implementation pull
-requests with their states (open, merged, closed), as its tracking comment holds them
-(`bot.pipeline_links`); null when they could not be found, so the page shows "unknown".
+- every build: the repository (`GET /repos/{repo}`, through the ETag cache: the access
+  rule above is checked every time) and the comments written since the last build
+  (`bot.pipeline_links`, one conditional request when there are none);
+- the head of the default branch (`GET git/ref/heads/{branch}`, conditional), unless the
+  repository's `pushed_at` (GitHub moves it with every push to any branch, a merge
+  included) is what it was when the head was last read, that read began at least
+  `PUSH_MARGIN_SECONDS` after it (so that neither a push within the same second nor
+  clocks apart by less than that can go unseen), and less than `HEAD_CHECK_SECONDS` ago;
+- when the head moved: the recursive tree of the new head (one request), the
+  configuration (when the repository has its own file, only if the tree shows it
+  changed), the metadata files whose blob sha was not read yet, by sha (`GET
+  git/blobs`), or from the archive of the commit when more than `BLOB_FETCHES` are
+  missing, as on a first build (two requests: `bot.github.trees.read_archive`), and what
+  dating the statuses that moved takes (below);
+- on the first build only: the installation that covers the repository (App mode).
+
+So the first build of a repository the flagship's size (656 KEPs) costs about 20
+requests, a build with the default branch unchanged 2, and one after a merge 4, plus one
+per changed metadata file, plus, when statuses moved, the comparison and (when more than
+one commit came in) one page of history per moved proposal; a configuration that is not
+the repository's own file is read again too (`bot.github.repo_config`, cached for a
+minute). `tests/handlers/test_pipeline_cost.py` pins these lists. Until
+the issues holding the tracking comments a first build found are all looked up, a build
+also makes up to `pipeline_links.LOOKUPS` such lookups.
+
+Time in state (`since`, `days_in_state`) is kept as the default branch moves, not read per
+proposal per build: each proposal has a `Stint` (its status, since when). When the head
+moves from A to B, a proposal whose status is unchanged keeps its stint (`carry`); one whose
+status changed, or that is new, is dated: with a single commit between A and B (`GET
+compare/A...B`, one request) at that commit's date; otherwise from its metadata file's
+history (`GET commits?path=...&sha=B`, one page of `HISTORY_COMMITS`), walking back through
+the commits between A and B, reading the file at each (`GET contents`) until its status
+differs, the oldest commit of that run giving `since`. A repository's first build has no
+history to go on: it dates only the `BACKFILL` highest-numbered proposals (`by_recency`: the
+newest, the likeliest to be moving) that way, over the whole history (one request each
+when the file changed once), and leaves the others unknown until their status next
+changes. Dating all of them would cost a request or more per proposal (656 history pages
+and hundreds of file reads on the flagship, far past the first build's budget of 50), and
+a bounded backfill that goes on at later builds would spend requests on views where
+nothing changed; unknown, said so, is the honest price. Every build spends at most
+`HISTORY_REQUESTS` requests on dating; a proposal the budget cannot date, or whose page of
+history is all in its status, is unknown too. Unknown is `since` and `days_in_state`
+null, with `since_unknown` saying why.
+`days_in_state` is whole days up to the time the page is built.
+
+Implementation pull requests come from the tracking comments (`bot.pipeline_links`).
+
+Every cache the page keeps, with its bound (written down here only):
+
+- built pages: `PAGES` (256) repositories for `TTL_SECONDS` each; "not shown": `MISSES`
+  (4,096) repositories for as long;
+- watches, what is followed per repository (head, configuration, per metadata file its
+  blob sha and row, the stints, the link index): `WATCHES` (16) repositories, the least
+  recently built dropped first; per repository at most `MAX_PROPOSALS` (1,000)
+  proposals, and in its link index `pipeline_links.TRACKED` (5,000) tracking comments and
+  `pipeline_links.OWNERS` (5,000) answers of lookups;
+- blob contents by sha, shared by every repository (`bot.github.trees.BlobCache`):
+  `BLOB_BYTES` (8 MiB);
+- an archive is read as it arrives and dropped once read: at most
+  `bot.github.trees.ARCHIVE_MEMORY` (8 MiB) of it in memory, the rest in a temporary
+  file, `ARCHIVE_BYTES` (256 MiB) in all; past that the files are read by sha instead.
 """
 
 from __future__ import annotations
@@ -35,49 +86,116 @@ import datetime
 import html
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+import cachetools
 from aiohttp import web
 from cachetools import TTLCache
 from gidgethub import BadRequest, GitHubException
-from gidgethub.abc import GitHubAPI
 
-from bot.engine.pipeline import DAY, by_recency, current_since
-from bot.engine.proposal import Proposal, is_proposal_path, load_all, load_proposal
+from bot.engine.config import CONFIG_PATH, Config
+from bot.engine.numbering import as_int
+from bot.engine.pipeline import Stint, by_recency, carry, days_since
+from bot.engine.proposal import Proposal, is_proposal_path, load_proposal
+from bot.engine.renumber import tracking_issue
 from bot.engine.tree import MemoryTree
 from bot.github.auth import AppAuth
-from bot.github.repo import list_paths, read_file
-from bot.github.repo_config import load_repo_config
-from bot.github.urls import Path, UnsafeUrl, repo_url, valid_repo
-from bot.handlers.context import HandlerContext, parse_time, utcnow
+from bot.github.client import KepbotAPI
+from bot.github.repo import read_file
+from bot.github.repo_config import ConfigResult, load_repo_config
+from bot.github.trees import (
+    BlobCache,
+    Span,
+    branch_head,
+    compare,
+    path_history,
+    read_archive,
+    read_blobs,
+    read_tree,
+)
+from bot.github.urls import UnsafeUrl, repo_url, valid_repo
+from bot.handlers.context import HandlerContext, parse_time
 from bot.handlers.link_targets import Target, is_private
 from bot.page_guard import ClientLimiter
-from bot.pipeline_links import LINK_PROPOSALS, Links, Locations, linked_pulls
+from bot.pipeline_links import LinkIndex, Links, linked_pulls, read_stream
 
 if TYPE_CHECKING:
     from bot.routing import Bot
 
-__all__ = ["page_data", "pipeline_view", "render_html"]
+__all__ = ["PageMemory", "page_data", "pipeline_view", "render_html"]
 
 log = logging.getLogger(__name__)
 
 TTL_SECONDS = 300.0
 PAGES, MISSES = 256, 4096  # repositories whose page, or whose "not shown", is kept
+WATCHES = 16  # repositories followed
 MAX_PROPOSALS = 1000
-FETCHES = 8
-HISTORY_PROPOSALS = 200
+BLOB_BYTES = 8 * 1024 * 1024
+ARCHIVE_BYTES = 256 * 1024 * 1024
+BLOB_FETCHES = 16  # metadata files read by sha in one build; more come from the archive
+FETCHES = 8  # requests at once
+HEAD_CHECK_SECONDS = 3600.0
+PUSH_MARGIN_SECONDS = 10.0
+BACKFILL = 8
 HISTORY_COMMITS = 30
-HISTORY_READS = 1000
-HISTORY_TTL_SECONDS = TTL_SECONDS * 12
-Since = dict[str, str | None]  # metadata path -> ISO date the current status began
+HISTORY_REQUESTS = 20
 Clock = Callable[[], datetime.datetime]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Failure = (GitHubException, aiohttp.ClientError, TimeoutError)
 
 
 class NotShown(Exception):
     """The repository is unknown, not installed, or private without the access rule."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A metadata file as last read: its blob sha, and what the page shows of it."""
+
+    sha: str
+    row: dict[str, Any] | None  # None: the file is no proposal (it cannot be read)
+    tracking: int | None = None  # the issue its metadata names as its tracking issue
+
+    @property
+    def status(self) -> str | None:
+        return self.row["status"] if self.row is not None else None
+
+
+@dataclass
+class Watch:
+    """What the page follows of one repository (see the module's docstring)."""
+
+    repo: str  # full name
+    branch: str
+    followed: datetime.datetime  # the first build
+    installation: int | None = None
+    pushed: str | None = None  # `pushed_at` when the head was last read
+    head: str | None = None
+    head_read: datetime.datetime | None = None  # when that read began
+    loaded: ConfigResult | None = None  # the configuration at `head`
+    config_sha: str | None = None  # the blob of the repository's own configuration file
+    entries: dict[str, Entry] = field(default_factory=dict)  # metadata path -> entry
+    stints: dict[str, Stint] = field(default_factory=dict)
+    links: LinkIndex = field(default_factory=LinkIndex)
+
+    @property
+    def config(self) -> Config | None:
+        return self.loaded.config if self.loaded is not None else None
+
+
+class PageMemory:
+    """What the page keeps between builds: watches and blob contents (bounds: the module's
+    docstring)."""
+
+    def __init__(self, watches: int = WATCHES, blob_bytes: int = BLOB_BYTES) -> None:
+        self.watches: cachetools.LRUCache[str, Watch] = cachetools.LRUCache(maxsize=watches)
+        self.blobs = BlobCache(blob_bytes)
+
+    def forget(self, repo: str) -> None:
+        self.watches.pop(repo.lower(), None)
 
 
 def _answer(
@@ -92,10 +210,11 @@ def pipeline_view(
     bot: Bot,
     *,
     allow_private: bool | None = None,
-    now: Clock = utcnow,
+    now: Clock | None = None,
     limiter: ClientLimiter | None = None,
 ) -> Handler:
-    """The handler for `/pipeline/{owner}/{repo}`; a name ending in `.json` answers JSON."""
+    """The handler for `/pipeline/{owner}/{repo}`; a name ending in `.json` answers JSON.
+    `now`: the page's clock (default: the bot's)."""
     settings = bot.settings
     private = allow_private
     if private is None:
@@ -108,8 +227,7 @@ def pipeline_view(
         )
     cache: TTLCache[str, dict[str, Any]] = TTLCache(maxsize=PAGES, ttl=TTL_SECONDS)
     misses: TTLCache[str, bool] = TTLCache(maxsize=MISSES, ttl=TTL_SECONDS)
-    histories: TTLCache[tuple[str, str], Since] = TTLCache(maxsize=64, ttl=HISTORY_TTL_SECONDS)
-    places: TTLCache[tuple[str, str], Locations] = TTLCache(maxsize=64, ttl=HISTORY_TTL_SECONDS)
+    memory = PageMemory()
     builds: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def build(repo: str, key: str) -> dict[str, Any] | None:
@@ -123,14 +241,7 @@ def pipeline_view(
             data = cache.get(key)
             if data is None:
                 try:
-                    data = await page_data(
-                        bot,
-                        repo,
-                        allow_private=private,
-                        histories=histories,
-                        places=places,
-                        now=now,
-                    )
+                    data = await page_data(bot, repo, allow_private=private, memory=memory, now=now)
                 except NotShown:
                     misses[key] = True
                     return None
@@ -151,7 +262,7 @@ def pipeline_view(
         if data is None and key not in misses:
             try:
                 data = await build(repo, key)
-            except (GitHubException, aiohttp.ClientError, TimeoutError) as error:
+            except Failure as error:
                 log.warning("the pipeline page of %s could not be built: %r", repo, error)
                 return _answer(as_json, 502, "GitHub could not be read; try again later")
         if data is None:
@@ -163,17 +274,24 @@ def pipeline_view(
     return view
 
 
-async def _context(bot: Bot, repo: str) -> HandlerContext:
-    """The context of the installation that covers `repo` (its client, the bot's login)."""
+async def _context(bot: Bot, repo: str, known: int | None) -> tuple[HandlerContext, int]:
+    """The context of the installation that covers `repo` (its client, the bot's login),
+    and that installation's id: `known` when its client can still be had, else looked up."""
     client = bot.client
     credentials = client.credentials
+    if not isinstance(credentials, AppAuth):
+        return await bot.context(0), 0
+    if known is not None:
+        try:
+            return await bot.context(known), known
+        except BadRequest as error:
+            if error.status_code not in (401, 403, 404):
+                raise
     try:
-        installation = 0
-        if isinstance(credentials, AppAuth):
-            url = repo_url(repo, "installation")
-            found = await client.app_api.getitem(url, jwt=credentials.jwt())
-            installation = int(found["id"])
-        return await bot.context(installation)
+        url = repo_url(repo, "installation")
+        found = await client.app_api.getitem(url, jwt=credentials.jwt())
+        installation = int(found["id"])
+        return await bot.context(installation), installation
     except UnsafeUrl:
         raise NotShown(repo) from None
     except BadRequest as error:
@@ -182,18 +300,37 @@ async def _context(bot: Bot, repo: str) -> HandlerContext:
         raise
 
 
+def _client(ctx: HandlerContext) -> KepbotAPI:
+    if not isinstance(ctx.gh, KepbotAPI):
+        raise TypeError("the pipeline page needs the bot's GitHub client")
+    return ctx.gh
+
+
 async def page_data(
     bot: Bot,
     repo: str,
     *,
     allow_private: bool,
-    histories: TTLCache[tuple[str, str], Since] | None = None,
-    places: TTLCache[tuple[str, str], Locations] | None = None,
-    now: Clock = utcnow,
+    memory: PageMemory | None = None,
+    now: Clock | None = None,
 ) -> dict[str, Any]:
-    """Everything the page shows, as JSON-ready data."""
-    ctx = await _context(bot, repo)
-    gh = ctx.gh
+    """Everything the page shows, as JSON-ready data; `memory` is what the page followed of
+    the repository so far (a fresh one: a first build); `now`: the clock (the bot's)."""
+    memory = memory if memory is not None else PageMemory()
+    key = repo.lower()
+    try:
+        return await _build(bot, repo, key, allow_private, memory, now or bot.clock)
+    except NotShown:
+        memory.forget(key)
+        raise
+
+
+async def _build(
+    bot: Bot, repo: str, key: str, allow_private: bool, memory: PageMemory, now: Clock
+) -> dict[str, Any]:
+    watch = memory.watches.get(key)
+    ctx, installation = await _context(bot, repo, watch.installation if watch else None)
+    gh = _client(ctx)
     try:
         meta: Any = await gh.getitem(repo_url(repo))
     except BadRequest as error:
@@ -205,85 +342,122 @@ async def page_data(
     if not ctx.app_mode and not (meta.get("permissions") or {}).get("push"):
         raise NotShown(repo)  # a bot user's token reads any public repository
     full, branch = str(meta["full_name"]), str(meta["default_branch"])
-    config = await load_repo_config(gh, full, branch, cache=bot.config_cache)
-    if config.config is None:
-        raise NotShown(repo)
-    proposals = await _proposals(gh, full, branch, config.config)
-    ranked = sorted(proposals, key=lambda p: by_recency(p.number, p.path))
-    head = await _head(gh, full, branch)
-    since = histories.get((full, head)) if histories is not None else None
-    if since is None:
-        since = await _since_all(gh, full, head, config.config, ranked[:HISTORY_PROPOSALS])
-        if histories is not None:
-            histories[(full, head)] = since
-    target = Target(full, branch, str(meta.get("html_url") or ""), config.config, is_private(meta))
-    links = await linked_pulls(ctx, target, ranked[:LINK_PROPOSALS], places, head)
-    return _shape(full, branch, proposals, since, links, now())
+    if watch is None or (watch.repo, watch.branch) != (full, branch):
+        watch = Watch(full, branch, now())
+        memory.watches[key] = watch
+    watch.installation = installation
+    pushed = str(meta.get("pushed_at") or "")
+
+    async def follow() -> None:
+        """Read the head unless no push can have moved it, and follow it where it went."""
+        read = now()
+        if _unmoved(watch, pushed, read):
+            return
+        head = await branch_head(gh, full, branch)
+        if head != watch.head:
+            await _advance(bot, gh, watch, head, memory)
+        watch.pushed, watch.head_read = pushed, read
+
+    followed, streamed = await asyncio.gather(
+        follow(), read_stream(ctx, full, watch.links), return_exceptions=True
+    )
+    for outcome in (followed, streamed):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    assert watch.config is not None
+    target = Target(full, branch, str(meta.get("html_url") or ""), watch.config, is_private(meta))
+    rows = {path: e.row for path, e in watch.entries.items() if e.row is not None}
+    named = {e.tracking: p for p, e in sorted(watch.entries.items()) if e.tracking is not None}
+    links = await linked_pulls(
+        ctx, target, sorted(rows), named, watch.links, streamed=streamed is True
+    )
+    return _shape(watch, rows, links, now())
 
 
-async def _head(gh: GitHubAPI, repo: str, branch: str) -> str:
-    ref: Any = await gh.getitem(repo_url(repo, "git", "ref", "heads", Path(branch)))
-    return str(ref["object"]["sha"])
+def _unmoved(watch: Watch, pushed: str, now: datetime.datetime) -> bool:
+    """Whether the head read last is still the head: `pushed_at` is as it was then, and that
+    read began `PUSH_MARGIN_SECONDS` or more after it (a push within the same second as
+    `pushed_at`, or a clock that far apart, cannot go unseen), less than
+    `HEAD_CHECK_SECONDS` ago."""
+    if watch.head is None or watch.head_read is None or not pushed or pushed != watch.pushed:
+        return False
+    age = (now - watch.head_read).total_seconds()
+    settled = (watch.head_read - parse_time(pushed)).total_seconds() >= PUSH_MARGIN_SECONDS
+    return settled and 0 <= age < HEAD_CHECK_SECONDS
 
 
-async def _since_all(
-    gh: GitHubAPI, repo: str, head: str, config: Any, chosen: list[Proposal]
-) -> Since:
-    gate = asyncio.Semaphore(FETCHES)
-    budget = [HISTORY_READS]
-
-    async def one(proposal: Proposal) -> tuple[str, str | None]:
-        async with gate:
-            when = await _since(gh, repo, head, config, proposal, budget)
-        return proposal.path, when.isoformat(timespec="seconds") if when else None
-
-    return dict(await asyncio.gather(*(one(p) for p in chosen)))
-
-
-async def _since(
-    gh: GitHubAPI, repo: str, head: str, config: Any, proposal: Proposal, budget: list[int]
-) -> datetime.datetime | None:
-    """When `proposal` entered its current status, from its metadata file's history."""
-    status = proposal.status
-    if status is None:
-        return None
-    query: dict[str, str | int] = {"path": proposal.path, "sha": head, "per_page": HISTORY_COMMITS}
-    commits: Any = await gh.getitem(repo_url(repo, "commits", query=query))
-    history = [(parse_time(c["commit"]["committer"]["date"]), str(c["sha"])) for c in commits]
-    if not history:
-        return None
-    statuses: list[tuple[datetime.datetime, str | None]] = [(history[0][0], status)]
-    for when, sha in history[1:]:  # the newest one holds the file as it is now
-        if budget[0] <= 0:
-            return None
-        budget[0] -= 1
-        found = await read_file(gh, repo, proposal.path, sha)
-        older = None
-        if found is not None and found.text is not None:
-            tree = MemoryTree({proposal.path: found.text})
-            loaded = load_proposal(config, tree, proposal.path)
-            older = loaded.status if loaded is not None else None
-        statuses.append((when, older))
-        if older != status:
-            break
+async def _advance(bot: Bot, gh: KepbotAPI, watch: Watch, head: str, memory: PageMemory) -> None:
+    """Follow the default branch to `head`: its configuration, its metadata files (only
+    the blobs not read yet), and the stints of the proposals whose status moved. The watch
+    changes only once all of it could be read."""
+    if watch.config_sha is not None:  # the repository's own file: read only if it changed
+        listing = await read_tree(gh, watch.repo, head)
+        unchanged = listing.files.get(CONFIG_PATH) == watch.config_sha
+        if unchanged and watch.loaded is not None:
+            loaded = watch.loaded
+        else:
+            loaded = await _config(bot, gh, watch)
     else:
-        if len(history) >= HISTORY_COMMITS:
-            return None  # the run may go back further than the page read
-    return current_since(statuses)
+        loaded, listing = await asyncio.gather(
+            _config(bot, gh, watch), read_tree(gh, watch.repo, head)
+        )
+    config = loaded.config
+    if config is None:
+        raise NotShown(watch.repo)
+    if listing.truncated:
+        log.warning("the tree of %s at %s is truncated: proposals may be missing", watch.repo, head)
+    layout = config.proposals
+    paths = sorted(p for p in listing.files if is_proposal_path(layout, p))[:MAX_PROPOSALS]
+    same = config == watch.config
+    entries: dict[str, Entry] = {}
+    needed: dict[str, str] = {}
+    for path in paths:
+        sha, known = listing.files[path], watch.entries.get(path)
+        if same and known is not None and known.sha == sha:
+            entries[path] = known
+        else:
+            needed[path] = sha
+    contents = await _contents(gh, watch.repo, head, needed, memory.blobs)
+    for path, sha in needed.items():
+        entries[path] = _entry(config, watch.repo, path, sha, contents.get(path))
+    statuses = {path: entry.status for path, entry in entries.items() if entry.row is not None}
+    carried, moved = carry(watch.stints, statuses)
+    dated = await _date(gh, watch, config, head, {p: entries[p] for p in moved})
+    watch.loaded, watch.entries, watch.stints = loaded, entries, {**carried, **dated}
+    own = loaded.source == "repo"
+    watch.config_sha = listing.files.get(CONFIG_PATH) if own else None
+    watch.head = head
 
 
-async def _proposals(gh: GitHubAPI, repo: str, branch: str, config: Any) -> list[Proposal]:
-    paths = [p for p in await list_paths(gh, repo, branch) if is_proposal_path(config.proposals, p)]
-    gate = asyncio.Semaphore(FETCHES)
+async def _config(bot: Bot, gh: KepbotAPI, watch: Watch) -> ConfigResult:
+    return await load_repo_config(gh, watch.repo, watch.branch, cache=bot.config_cache)
 
-    async def fetch(path: str) -> tuple[str, str | None]:
-        async with gate:
-            found = await read_file(gh, repo, path, branch)
-        return path, found.text if found is not None else None
 
-    fetched = await asyncio.gather(*(fetch(p) for p in sorted(paths)[:MAX_PROPOSALS]))
-    files = {path: text for path, text in fetched if text is not None}
-    return load_all(config, MemoryTree(files))
+async def _contents(
+    gh: KepbotAPI, repo: str, head: str, needed: Mapping[str, str], blobs: BlobCache
+) -> dict[str, bytes]:
+    """The bytes of `needed` (path -> blob sha): kept ones, else from the archive of `head`
+    when more than `BLOB_FETCHES` are missing, else (and for what the archive lacks) by sha."""
+    found: dict[str, bytes] = {}
+    missing: dict[str, str] = {}
+    for path, sha in needed.items():
+        data = blobs.get(sha)
+        if data is None:
+            missing[path] = sha
+        else:
+            found[path] = data
+    if len(missing) > BLOB_FETCHES:
+        try:
+            archived = await read_archive(gh, repo, head, missing, limit=ARCHIVE_BYTES)
+        except ValueError as error:
+            log.warning("the archive of %s is not used: %s", repo, error)
+            archived = {}
+        for path, data in archived.items():
+            blobs.put(missing.pop(path), data)
+            found[path] = data
+    read = await read_blobs(gh, repo, missing.values(), blobs, at_once=FETCHES)
+    found.update({path: read[sha] for path, sha in missing.items() if sha in read})
+    return found
 
 
 def _meta(proposal: Proposal, key: str) -> str | None:
@@ -291,53 +465,177 @@ def _meta(proposal: Proposal, key: str) -> str | None:
     return str(value).strip() or None if value is not None else None
 
 
-def _shape(
+def _entry(config: Config, repo: str, path: str, sha: str, data: bytes | None) -> Entry:
+    if data is None:
+        return Entry(sha, None)
+    tree = MemoryTree({path: data.decode("utf-8", "replace")})
+    proposal = load_proposal(config, tree, path)
+    if proposal is None:
+        return Entry(sha, None)
+    tracking = tracking_issue(config, proposal, repo)
+    if tracking is None and config.numbering.source == "issue":
+        tracking = as_int(proposal.number)
+    row = {
+        "path": path,
+        "number": proposal.number,
+        "title": proposal.title,
+        "status": proposal.status,
+        "area": proposal.area,
+        "authors": proposal.list_of("authors"),
+        "stage": _meta(proposal, "stage"),
+        "latest_milestone": _meta(proposal, "latest-milestone"),
+    }
+    return Entry(sha, row, tracking)
+
+
+# -- time in state ------------------------------------------------------------------------
+
+
+def _unfollowed(watch: Watch) -> str:
+    when = watch.followed.isoformat(timespec="seconds")
+    return (
+        f"not known: in this status since before {when}, when the page began following "
+        f"{watch.repo}, and not among the {BACKFILL} most recent proposals it dated then"
+    )
+
+
+SPENT = "not known: more history than one build reads"
+LONG = f"not known: more than {HISTORY_COMMITS} changes of the file in this status"
+NO_HISTORY = "not known: no commit of the default branch changes the file"
+
+
+async def _date(
+    gh: KepbotAPI, watch: Watch, config: Config, head: str, moved: Mapping[str, Entry]
+) -> dict[str, Stint]:
+    """The stints of the proposals whose status is new or changed at `head`."""
+    dated: dict[str, Stint] = {}
+    chosen: dict[str, str] = {}  # path -> status, to date by history
+    in_range: set[str] | None = None
+    if watch.head is None:  # the first build: date the most recent ones only
+        ranked = sorted(moved, key=lambda p: by_recency((moved[p].row or {}).get("number"), p))
+        for rank, path in enumerate(ranked):
+            status = moved[path].status
+            if status is None:
+                dated[path] = Stint(None)
+            elif rank < BACKFILL:
+                chosen[path] = status
+            else:
+                dated[path] = Stint(status, None, _unfollowed(watch))
+    elif moved:
+        span = await compare(gh, watch.repo, watch.head, head)
+        single = span.status == "ahead" and span.complete and len(span.commits) == 1
+        for path, entry in moved.items():
+            if entry.status is None:
+                dated[path] = Stint(None)
+            elif single:
+                dated[path] = Stint(entry.status, span.commits[0].date)
+            else:
+                chosen[path] = entry.status
+        in_range = _range(span)
+    budget = [HISTORY_REQUESTS]
+    gate = asyncio.Semaphore(FETCHES)
+
+    async def one(path: str, status: str) -> tuple[str, Stint]:
+        async with gate:
+            return path, await _walk(gh, watch.repo, config, path, status, head, in_range, budget)
+
+    dated.update(await asyncio.gather(*(one(p, s) for p, s in sorted(chosen.items()))))
+    return dated
+
+
+def _range(span: Span) -> set[str] | None:
+    """The commits between the two heads, when the comparison lists them all."""
+    if span.status != "ahead" or not span.complete:
+        return None
+    return {moment.sha for moment in span.commits}
+
+
+async def _walk(
+    gh: KepbotAPI,
     repo: str,
-    branch: str,
-    proposals: list[Proposal],
-    since: Since,
-    links: Links,
-    now: datetime.datetime,
+    config: Config,
+    path: str,
+    status: str,
+    head: str,
+    in_range: set[str] | None,
+    budget: list[int],
+) -> Stint:
+    """When `path` entered `status`, from its history at `head`: the oldest commit of the
+    run of commits in that status, newest first; `in_range`, the commits since the status
+    was last seen another (None: anywhere in the history)."""
+    if budget[0] <= 0:
+        return Stint(status, None, SPENT)
+    budget[0] -= 1
+    history = await path_history(gh, repo, path, head, per_page=HISTORY_COMMITS)
+    if not history:
+        return Stint(status, None, NO_HISTORY)
+    if in_range is not None and history[0].sha not in in_range:
+        in_range = None  # changed before the range: a new layout made it a proposal
+    since = history[0].date  # the newest commit holds the file as it is now
+    for moment in history[1:]:
+        if in_range is not None and moment.sha not in in_range:
+            return Stint(status, since)  # before the range, the status was another
+        if budget[0] <= 0:
+            return Stint(status, None, SPENT)
+        budget[0] -= 1
+        if await _status_at(gh, repo, config, path, moment.sha) != status:
+            return Stint(status, since)
+        since = moment.date
+    if len(history) >= HISTORY_COMMITS:
+        return Stint(status, None, LONG)  # the run may go back further than the page
+    return Stint(status, since)
+
+
+async def _status_at(gh: KepbotAPI, repo: str, config: Config, path: str, sha: str) -> str | None:
+    found = await read_file(gh, repo, path, sha)
+    if found is None:
+        return None
+    tree = MemoryTree({path: found.data.decode("utf-8", "replace")})
+    loaded = load_proposal(config, tree, path)
+    return loaded.status if loaded is not None else None
+
+
+# -- the page -----------------------------------------------------------------------------
+
+
+def _shape(
+    watch: Watch, rows: Mapping[str, dict[str, Any]], links: Links, now: datetime.datetime
 ) -> dict[str, Any]:
-    rows: list[dict[str, Any]] = []
+    shaped: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     roadmap: dict[str, dict[str, list[str]]] = {}
-    for p in proposals:
-        status = p.status or "unknown"
-        stage, milestone = _meta(p, "stage"), _meta(p, "latest-milestone")
+    for path, facts in rows.items():
+        status = facts["status"] or "unknown"
+        stint = watch.stints.get(path) or Stint(facts["status"])
+        since = stint.since.isoformat(timespec="seconds") if stint.since else None
         counts[status] = counts.get(status, 0) + 1
-        began = since.get(p.path)
-        days = int((now - parse_time(began)).total_seconds() // DAY) if began else None
         row = {
-            "path": p.path,
-            "number": p.number,
-            "title": p.title,
+            **facts,
             "status": status,
-            "area": p.area,
-            "authors": p.list_of("authors"),
-            "stage": stage,
-            "latest_milestone": milestone,
-            "since": began,
-            "days_in_state": max(days, 0) if days is not None else None,
-            "implementations": links.get(p.path),
+            "since": since,
+            "days_in_state": days_since(stint.since, now),
+            "since_unknown": stint.note if stint.since is None else None,
+            "implementations": links.get(path),
         }
-        rows.append(row)
+        shaped.append(row)
+        milestone, stage = facts["latest_milestone"], facts["stage"]
         if milestone and stage:
             stages = roadmap.setdefault(milestone, {})
-            stages.setdefault(stage, []).append(p.number or p.path)
-    rows.sort(key=lambda r: (r["status"], r["area"] or "", r["path"]))
+            stages.setdefault(stage, []).append(facts["number"] or path)
+    shaped.sort(key=lambda r: (r["status"], r["area"] or "", r["path"]))
     return {
-        "repository": repo,
-        "default_branch": branch,
+        "repository": watch.repo,
+        "default_branch": watch.branch,
         "generated_at": now.isoformat(timespec="seconds"),
         "time_in_state": {
-            "source": "metadata file history",
-            "max_proposals": HISTORY_PROPOSALS,
+            "source": "status changes on the default branch, followed as it moves",
+            "followed_since": watch.followed.isoformat(timespec="seconds"),
+            "backfill_proposals": BACKFILL,
             "max_commits": HISTORY_COMMITS,
         },
-        "implementations": {"source": "tracking comment", "max_proposals": LINK_PROPOSALS},
+        "implementations": {"source": "tracking comment", "complete": watch.links.complete},
         "counts": dict(sorted(counts.items())),
-        "proposals": rows,
+        "proposals": shaped,
         "roadmap": {m: roadmap[m] for m in sorted(roadmap, reverse=True)},
     }
 
@@ -346,7 +644,7 @@ def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _pulls(pulls: list[dict[str, Any]] | None) -> str:
+def _pulls(pulls: Sequence[dict[str, Any]] | None) -> str:
     if pulls is None:
         return "<span class='unknown'>unknown</span>"
     items = (
@@ -380,8 +678,11 @@ def render_html(data: dict[str, Any]) -> str:
         cells = (row["area"], row["number"], row["title"], ", ".join(row["authors"]))
         out.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells))
         days = row["days_in_state"]
-        since = f" title='since {_e(row['since'])}'" if row["since"] else ""
-        out.append(f"<td class='days'{since}>{_e(days if days is not None else '')}</td>")
+        if row["since"]:
+            title = f" title='since {_e(row['since'])}'"
+        else:
+            title = f" title='{_e(row['since_unknown'])}'" if row["since_unknown"] else ""
+        out.append(f"<td class='days'{title}>{_e(days if days is not None else '')}</td>")
         out.append(f"<td class='pulls'>{_pulls(row['implementations'])}</td></tr>")
     if current is not None:
         out.append("</tbody></table>")

@@ -7,6 +7,10 @@ status, how long it has been in it, and the total time spent in every status it 
 (the current stint counted up to `now`); and, over all proposals, the counts by current
 status and the median and p90 (nearest rank) of the time spent per status.
 
+For the pipeline page, kept as the default branch moves: a `Stint` per proposal (its
+status and since when), `carry` says which stints hold in the new state and which paths
+moved, and `days_since` counts whole days.
+
 Pure: no I/O, no clock (the caller passes `now`).
 """
 
@@ -22,11 +26,14 @@ from datetime import datetime
 __all__ = [
     "Change",
     "Distribution",
+    "Stint",
     "Summary",
     "Timeline",
     "by_recency",
+    "carry",
     "changes_from_snapshots",
     "current_since",
+    "days_since",
     "nearest_rank",
     "summarize",
     "timelines",
@@ -92,6 +99,40 @@ def changes_from_snapshots(
             current[path] = status
             changes.append(Change(path, status, when))
     return changes
+
+
+@dataclass(frozen=True)
+class Stint:
+    """A proposal's current status and since when (`since` None: not known, `note` says why)."""
+
+    status: str | None
+    since: datetime | None = None
+    note: str | None = None
+
+
+def carry(
+    before: Mapping[str, Stint], statuses: Mapping[str, str | None]
+) -> tuple[dict[str, Stint], list[str]]:
+    """The stints of `before` that still hold once the statuses are `statuses` (path ->
+    status), and the paths whose status is new or changed, sorted: their stints begin
+    somewhere between the two states and are the caller's to date. Paths gone are dropped.
+    """
+    kept: dict[str, Stint] = {}
+    moved: list[str] = []
+    for path, status in statuses.items():
+        old = before.get(path)
+        if old is not None and old.status == status:
+            kept[path] = old
+        else:
+            moved.append(path)
+    return kept, sorted(moved)
+
+
+def days_since(since: datetime | None, now: datetime) -> int | None:
+    """Whole days from `since` to `now` (0 for a `since` after `now`); None for None."""
+    if since is None:
+        return None
+    return max(int((now - since).total_seconds() // DAY), 0)
 
 
 def by_recency(number: str | None, path: str) -> tuple[int, str]:

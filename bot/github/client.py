@@ -13,11 +13,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import IO, Any
 
 import aiohttp
 import cachetools
 import gidgethub.aiohttp
+from gidgethub import sansio
 from gidgethub.abc import CACHE_TYPE
 
 from bot import metrics
@@ -133,6 +134,40 @@ class KepbotAPI(gidgethub.aiohttp.GitHubAPI):
         remaining = headers.get("x-ratelimit-remaining")
         if remaining is not None and remaining.isdigit():
             metrics.rate_limit(self.label, int(remaining))
+
+    async def get_uncached(self, url: str) -> Any:
+        """GET `url` outside the ETag cache (retries and errors as `getitem`), for what is
+        addressed by its content (a tree or a blob by sha never changes: a conditional
+        request would save nothing, and the cache would only keep its body)."""
+        headers = sansio.create_headers(self.requester, accept=sansio.accept_format())
+        full = sansio.format_url(url, {}, base_url=self.base_url)
+        status, reply_headers, body = await self._request("GET", full, headers)
+        data, self.rate_limit, _ = sansio.decipher_response(status, reply_headers, body)
+        return data
+
+    async def download(
+        self, url: str, sink: IO[bytes], *, limit: int, timeout: float = 120.0
+    ) -> int:
+        """Write the body of a GET of `url`, once redirects are followed (a repository
+        archive, from its download host), to `sink` as it arrives; at most `limit` bytes
+        (`ValueError` past that); the bytes written. Outside the ETag cache, one attempt;
+        errors raise as `getitem`'s."""
+        headers = sansio.create_headers(self.requester, accept=sansio.accept_format())
+        headers["x-github-api-version"] = self._api_version
+        if self._auth is not None:
+            headers["authorization"] = await self._auth.header()
+        full = sansio.format_url(url, {}, base_url=self.base_url)
+        size = 0
+        async with asyncio.timeout(timeout), self._session.get(full, headers=headers) as reply:
+            self._record(reply.status, reply.headers)
+            if reply.status >= 300:
+                sansio.decipher_response(reply.status, reply.headers, await reply.read())
+            async for chunk in reply.content.iter_chunked(1 << 16):
+                size += len(chunk)
+                if size > limit:
+                    raise ValueError(f"{url}: more than {limit} bytes")
+                sink.write(chunk)
+        return size
 
 
 class GitHubClient:

@@ -6,6 +6,11 @@ so a person quoting the marker cannot take a comment over. `upsert_comment` edit
 comment in place (PATCH only when the text changed); `post_once` writes a comment only if
 none with its marker exists. `quote_user_text` makes text from users safe to echo.
 
+`read_thread` reads an issue's or PR's comments incrementally: the client keeps each thread
+as last read (`bot.github.read_cache`), and the next read asks only for the comments
+updated since (`since`), merged by id, with a full read whenever the count GitHub gives
+for the issue shows that the merged list is not the thread any more (a deletion).
+
 Reactions double as a lock: GitHub answers 201 to the first reaction of a user with a given
 content and 200 to every repeat, so `claim` tells exactly one of several concurrent bot
 instances or redeliveries that it is first to handle a command (docs/design.md I2).
@@ -14,6 +19,7 @@ instances or redeliveries that it is first to handle a command (docs/design.md I
 from __future__ import annotations
 
 import contextlib
+import datetime
 import re
 import unicodedata
 from collections.abc import AsyncIterator
@@ -23,6 +29,7 @@ import aiohttp
 from gidgethub import BadRequest, GitHubBroken, sansio
 from gidgethub.abc import GitHubAPI
 
+from bot.github.read_cache import KeptThread, read_cache
 from bot.github.retry import RETRY_SAFE
 from bot.github.urls import Query, repo_url
 
@@ -35,6 +42,7 @@ __all__ = [
     "post_once",
     "quote_user_text",
     "react",
+    "read_thread",
     "upsert_comment",
 ]
 
@@ -49,6 +57,10 @@ _MENTION = re.compile(r"([@#])(?=[A-Za-z0-9])")
 
 
 CLAIM_ATTEMPTS = 3
+# How far before the newest comment kept the next incremental read starts: GitHub's
+# timestamps have one-second steps and a comment may become visible a little after a later
+# one; a comment missed anyway shows as a count that does not match, and a full read.
+THREAD_OVERLAP = datetime.timedelta(seconds=120)
 
 
 def marker_tag(marker: str) -> str:
@@ -79,6 +91,55 @@ async def _bot_comments(
 # The comments of an issue or PR already read by the caller: passing it saves listing them
 # again, and comments the bot writes are added to it.
 Thread = list[dict[str, Any]]
+
+
+def _since(comments: dict[int, dict[str, Any]]) -> str | None:
+    """Where the next incremental read of a thread starts (None: read it in full)."""
+    times = []
+    for comment in comments.values():
+        try:
+            moment = datetime.datetime.fromisoformat(str(comment.get("updated_at")))
+        except ValueError:
+            return None
+        times.append(moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC))
+    if not times:
+        return None
+    start = max(times).astimezone(datetime.UTC) - THREAD_OVERLAP
+    return start.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def _list(gh: GitHubAPI, repo: str, number: int, since: str | None) -> Thread:
+    query: dict[str, str | int] = {"per_page": 100}
+    if since is not None:
+        query["since"] = since
+    url = repo_url(repo, "issues", number, "comments", query=query)
+    return [comment async for comment in gh.getiter(url)]
+
+
+async def read_thread(gh: GitHubAPI, repo: str, number: int, count: int | None = None) -> Thread:
+    """The comments of `repo#number`, oldest first (copies the caller may change).
+
+    With `count`, the number of comments GitHub gives for the issue or PR as just read, a
+    thread read before is read incrementally: only the comments updated since the newest
+    one kept (less `THREAD_OVERLAP`), merged by id, so an edited comment replaces its old
+    version. `since` filters by update time and never reports a deletion, so when the merged
+    thread does not hold `count` comments it is read again in full; without `count` it is
+    always read in full.
+    """
+    cache = read_cache(gh)
+    kept = cache.thread(repo, number) if count is not None else None
+    comments: dict[int, dict[str, Any]] | None = None
+    if kept is not None and kept.since is not None:
+        comments = dict(kept.comments)
+        for comment in await _list(gh, repo, number, kept.since):
+            comments[int(comment["id"])] = comment
+        if len(comments) != count:
+            comments = None
+    if comments is None:
+        comments = {int(c["id"]): c for c in await _list(gh, repo, number, None)}
+    ordered = dict(sorted(comments.items()))
+    cache.keep_thread(repo, number, KeptThread(ordered, _since(ordered)))
+    return [dict(comment) for comment in ordered.values()]
 
 
 async def find_comment(

@@ -15,16 +15,14 @@ exists for owner:branch.").
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
 from bot.engine.tree import FetchedTree
-from bot.github.repo import Snapshot
+from bot.github.repo import Listing, Snapshot
 from bot.github.urls import Path, repo_url
 
 __all__ = [
@@ -96,55 +94,30 @@ async def release(gh: GitHubAPI, repo: str, numbers: Iterable[int]) -> None:
                 raise
 
 
-@dataclass(frozen=True)
-class Listing:
-    """The files of one snapshot: every path, and each file's blob sha when GitHub gave it."""
-
-    paths: list[str]
-    blobs: dict[str, str]
-
-
 class TreeReader:
-    """Reads snapshots into engine trees, fetching each blob once for the reader's life.
+    """Reads snapshots into engine trees: the commit's listing (one request), then the files
+    wanted by blob sha, through the client's cache (`bot.github.read_cache`).
 
     Blobs are content-addressed, so a job that plans again after a conflict only fetches
-    the files that changed. A file that is not UTF-8 text is listed but not read (reading
-    it from the tree raises LookupError).
+    the files that changed, and a merge finds the files its pull request's check read
+    already. A file that is not UTF-8 text is listed but not read (reading it from the tree
+    raises LookupError).
     """
 
     def __init__(self, gh: GitHubAPI) -> None:
         self.gh = gh
-        self._texts: dict[str, str | None] = {}
 
     async def listing(self, snapshot: Snapshot) -> Listing:
-        url = repo_url(snapshot.repo, "git", "trees", snapshot.tree, query={"recursive": 1})
-        found = await self.gh.getitem(url)
-        if found.get("truncated"):
-            return Listing(await snapshot.paths(), {})
-        blobs = {e["path"]: str(e["sha"]) for e in found["tree"] if e["type"] == "blob"}
-        return Listing(sorted(blobs), blobs)
-
-    async def _blob(self, repo: str, sha: str) -> str | None:
-        if sha not in self._texts:
-            blob = await self.gh.getitem(repo_url(repo, "git", "blobs", sha))
-            try:
-                self._texts[sha] = base64.b64decode(blob["content"]).decode("utf-8")
-            except UnicodeDecodeError:
-                self._texts[sha] = None
-        return self._texts[sha]
+        return await snapshot.listing()
 
     async def tree(
         self, snapshot: Snapshot, listing: Listing, wanted: Iterable[str]
     ) -> FetchedTree:
-        listed = set(listing.paths)
-        chosen = sorted({p for p in wanted if p in listed})
+        chosen = sorted({p for p in wanted if p in listing.blobs})
         gate = asyncio.Semaphore(FETCH_CONCURRENCY)
 
         async def fetch(path: str) -> str | None:
             async with gate:
-                sha = listing.blobs.get(path)
-                if sha is not None:
-                    return await self._blob(snapshot.repo, sha)
                 try:
                     return await snapshot.read(path)
                 except UnicodeDecodeError:

@@ -1,14 +1,22 @@
 """What one installation's client keeps of reads that cannot go stale (or barely can).
 
-Two bounded caches per client (the client is one per installation; the caches go with it):
+Three bounded caches per client (the client is one per installation; the caches go with it):
 
-- files at a commit, keyed by (repository, path, commit sha): a commit never changes, so
-  a file read at one is the same bytes and blob sha for as long as it is kept; the LRU is
-  bounded by the bytes it holds;
+- file contents by blob sha, keyed by (repository, blob sha): a git object never changes,
+  so bytes read once are right for as long as they are kept, whichever commit, branch or
+  path they are reached through. Every listing the bot reads gives the shas (a PR's file
+  list, a recursive tree), so a push that changes one file costs one blob read, and what
+  the bot writes itself is kept under the sha git gives it (`git_blob_sha`). An LRU of at
+  most `BLOB_BYTES` (16 MiB) of contents per installation, each entry weighing its bytes
+  plus `ENTRY_WEIGHT`;
 - a pull request's file list, keyed by (repository, PR, head commit, base branch), for a
   short time: a push moves the head and a new base branch changes the key, so the list is
   read again; what is left (the base branch gaining the head's own commits) lasts at most
-  `PULL_FILES_TTL`.
+  `PULL_FILES_TTL`. At most `PULL_FILES_MAX` (1,024) lists;
+- comment threads, keyed by (repository, issue or PR number): the comments as last read,
+  so that the next read asks GitHub only for what was written or edited since
+  (`bot.github.comments.read_thread`). An LRU of at most `THREAD_BYTES` (8 MiB) per
+  installation, each thread weighing its comments' bodies plus `ENTRY_WEIGHT` per comment.
 
 A check run and the command that follows it on the same head, or the two handlers of one
 delivery, then read a PR's files once instead of asking GitHub again (even a 304 costs a
@@ -18,38 +26,84 @@ round trip).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import weakref
 from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import cachetools
 from gidgethub.abc import GitHubAPI
 
-__all__ = ["COMMIT_SHA", "ReadCache", "read_cache"]
+__all__ = ["COMMIT_SHA", "KeptThread", "ReadCache", "git_blob_sha", "read_cache"]
 
 T = TypeVar("T")
 
 COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
-FILES_AT_COMMIT_BYTES = 8 * 1024 * 1024  # file contents kept per installation, at most
+BLOB_BYTES = 16 * 1024 * 1024  # file contents kept per installation, at most
+THREAD_BYTES = 8 * 1024 * 1024  # comment threads kept per installation, at most
+ENTRY_WEIGHT = 256  # what one kept blob or comment weighs besides its bytes
 PULL_FILES_TTL = 120.0  # seconds a PR's file list at one head commit is reused
 PULL_FILES_MAX = 1024
 
 
-def _size(value: Any) -> int:
-    return len(getattr(value, "data", b"")) + 256  # the bytes plus the entry's own weight
+def git_blob_sha(data: bytes) -> str:
+    """The sha git (and GitHub) gives a blob holding `data`."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+@dataclass
+class KeptThread:
+    """A thread as last read: its comments by id, and the `since` to read on from."""
+
+    comments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    since: str | None = None
+
+    def weight(self) -> int:
+        return sum(len(str(c.get("body") or "")) + ENTRY_WEIGHT for c in self.comments.values())
+
+
+def _blob_size(value: bytes) -> int:
+    return len(value) + ENTRY_WEIGHT
+
+
+def _thread_size(value: KeptThread) -> int:
+    return value.weight() + ENTRY_WEIGHT
 
 
 class ReadCache:
-    """Files at commits and PR file lists, as one client read them."""
+    """Blobs by sha, PR file lists and comment threads, as one client read them."""
 
     def __init__(self) -> None:
-        self.at_commit: cachetools.LRUCache[Hashable, Any] = cachetools.LRUCache(
-            maxsize=FILES_AT_COMMIT_BYTES, getsizeof=_size
+        self.blobs: cachetools.LRUCache[tuple[str, str], bytes] = cachetools.LRUCache(
+            maxsize=BLOB_BYTES, getsizeof=_blob_size
         )
         self.pull_files: cachetools.TTLCache[Hashable, Any] = cachetools.TTLCache(
             maxsize=PULL_FILES_MAX, ttl=PULL_FILES_TTL
         )
+        self.threads: cachetools.LRUCache[tuple[str, int], KeptThread] = cachetools.LRUCache(
+            maxsize=THREAD_BYTES, getsizeof=_thread_size
+        )
+
+    def blob(self, repo: str, sha: str) -> bytes | None:
+        return self.blobs.get((repo.lower(), sha))
+
+    def keep_blob(self, repo: str, data: bytes, sha: str | None = None) -> str:
+        """Keep `data` as the blob `sha` (computed when not given); its sha."""
+        sha = sha or git_blob_sha(data)
+        with contextlib.suppress(ValueError):  # larger than the whole cache: not kept
+            self.blobs[(repo.lower(), sha)] = data
+        return sha
+
+    def thread(self, repo: str, number: int) -> KeptThread | None:
+        return self.threads.get((repo.lower(), number))
+
+    def keep_thread(self, repo: str, number: int, thread: KeptThread) -> None:
+        key = (repo.lower(), number)
+        self.threads.pop(key, None)  # re-weighed when put back
+        with contextlib.suppress(ValueError):
+            self.threads[key] = thread
 
     @staticmethod
     async def kept(

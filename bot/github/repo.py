@@ -1,38 +1,47 @@
 """Reading and writing a repository's files, conditionally and with retries on conflict.
 
 Owns the Contents API (`read_file`, `update_file` for one file) and the Git Data API
-(`list_paths`, `commit_files` for a multi-file commit). Every write is conditional on what
-was read — the blob sha for a file, a fast-forward-only ref update for a commit — and on a
-conflict the caller's edit is re-applied to a fresh read, so a commit made by someone else
-between the read and the write is never overwritten (docs/design.md I3). A protected branch
-is reported as `BranchProtected`, retries exhausted as `RepoConflict`.
+(`list_tree`, `read_blob`, `commit_files` for a multi-file commit). Every write is
+conditional on what was read — the blob sha for a file, a fast-forward-only ref update for a
+commit — and on a conflict the caller's edit is re-applied to a fresh read, so a commit made
+by someone else between the read and the write is never overwritten (docs/design.md I3). A
+protected branch is reported as `BranchProtected`, retries exhausted as `RepoConflict`.
+
+File contents are kept by blob sha in the client's cache (`bot.github.read_cache`): a file
+whose sha a listing gives is read at most once, and what the bot writes is kept too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import random
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
+from bot.github.read_cache import read_cache
 from bot.github.retry import RETRY_SAFE
 from bot.github.urls import Path, UnsafeUrl, repo_url
 
 __all__ = [
     "BranchProtected",
     "CommitResult",
+    "Expected",
     "FileVersion",
+    "Listing",
     "Plan",
     "RepoConflict",
     "Snapshot",
     "UpdateResult",
     "commit_files",
     "list_paths",
+    "list_tree",
+    "read_blob",
     "read_file",
     "update_file",
 ]
@@ -84,10 +93,12 @@ class FileVersion:
 
 @dataclass(frozen=True)
 class UpdateResult:
-    """The commit an `update_file` made (None: nothing to change) and the tries it took."""
+    """The commit an `update_file` made (None: nothing to change), the tries it took, and
+    the commit it was made on (its parent; None when GitHub did not say)."""
 
     commit: str | None
     attempts: int
+    parent: str | None = None
 
     @property
     def unchanged(self) -> bool:
@@ -96,9 +107,11 @@ class UpdateResult:
 
 @dataclass(frozen=True)
 class CommitResult(UpdateResult):
-    """`UpdateResult` of a `commit_files`, with the paths it added, changed or deleted."""
+    """`UpdateResult` of a `commit_files`, with the paths it added, changed or deleted and
+    what it wrote to each (None: deleted)."""
 
     paths: tuple[str, ...] = ()
+    changes: Mapping[str, str | None] = field(default_factory=dict)
 
 
 def _path_url(repo: str, path: str, ref: str | None = None) -> str:
@@ -108,7 +121,7 @@ def _path_url(repo: str, path: str, ref: str | None = None) -> str:
 async def read_file(gh: GitHubAPI, repo: str, path: str, ref: str) -> FileVersion | None:
     """The file at `ref` (branch, tag or sha); None when it is absent or not a file, or when
     `repo` and `path` cannot name one (a path with an empty, `.` or `..` segment: git allows
-    none), which is then not asked for."""
+    none), which is then not asked for. Its bytes are kept by blob sha."""
     try:
         url = _path_url(repo, path, ref)
     except UnsafeUrl:
@@ -121,28 +134,73 @@ async def read_file(gh: GitHubAPI, repo: str, path: str, ref: str) -> FileVersio
         raise
     if not isinstance(item, dict) or item.get("type") != "file":
         return None
-    content = item.get("content") or ""
+    sha = str(item["sha"])
     if item.get("encoding") != "base64":  # above 1 MB the Contents API leaves content out
-        blob = await gh.getitem(repo_url(repo, "git", "blobs", str(item["sha"])))
-        content = blob["content"]
-    return FileVersion(path, str(item["sha"]), base64.b64decode(content))
+        return FileVersion(path, sha, await read_blob(gh, repo, sha))
+    data = base64.b64decode(item.get("content") or "")
+    read_cache(gh).keep_blob(repo, data, sha)
+    return FileVersion(path, sha, data)
+
+
+async def read_blob(gh: GitHubAPI, repo: str, sha: str) -> bytes:
+    """The bytes of blob `sha`: from the client's cache, else read once (GET git/blobs)."""
+    cache = read_cache(gh)
+    found = cache.blob(repo, sha)
+    if found is None:
+        blob = await gh.getitem(repo_url(repo, "git", "blobs", Path(sha)))
+        found = base64.b64decode(blob["content"])
+        cache.keep_blob(repo, found, sha)
+    return found
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The files of a tree: every path with its blob sha, and the tree's own sha."""
+
+    blobs: dict[str, str]
+    tree: str = ""
+
+    @property
+    def paths(self) -> list[str]:
+        return sorted(self.blobs)
+
+
+async def list_tree(gh: GitHubAPI, repo: str, ref: str) -> Listing:
+    """Every file at `ref` (a branch, a commit or a tree sha) with its blob sha, in one
+    request (GET git/trees recursively), walking subtrees one by one when GitHub truncates
+    the list."""
+    listing = await gh.getitem(repo_url(repo, "git", "trees", Path(ref), query={"recursive": 1}))
+    tree = str(listing["sha"])
+    if not listing.get("truncated"):
+        return Listing(_blobs(listing["tree"], ""), tree)
+    return Listing(await _walk(gh, repo, tree, ""), tree)
+
+
+def _blobs(entries: list[dict[str, Any]], prefix: str) -> dict[str, str]:
+    return {prefix + e["path"]: str(e["sha"]) for e in entries if e["type"] == "blob"}
+
+
+async def _walk(gh: GitHubAPI, repo: str, tree: str, prefix: str) -> dict[str, str]:
+    """The files of a tree too large for one recursive listing: its top level, then each
+    subtree (recursively, or walked in turn when that too is truncated)."""
+    top = await gh.getitem(repo_url(repo, "git", "trees", tree))
+    found = _blobs(top["tree"], prefix)
+    for entry in top["tree"]:
+        if entry["type"] != "tree":
+            continue
+        below = f"{prefix}{entry['path']}/"
+        url = repo_url(repo, "git", "trees", str(entry["sha"]), query={"recursive": 1})
+        listing = await gh.getitem(url)
+        if listing.get("truncated"):
+            found.update(await _walk(gh, repo, str(entry["sha"]), below))
+        else:
+            found.update(_blobs(listing["tree"], below))
+    return found
 
 
 async def list_paths(gh: GitHubAPI, repo: str, ref: str) -> list[str]:
     """Every file path at `ref`, walking subtrees one by one when GitHub truncates the list."""
-    return sorted(await _blob_paths(gh, repo, ref, ""))
-
-
-async def _blob_paths(gh: GitHubAPI, repo: str, tree: str, prefix: str) -> list[str]:
-    listing = await gh.getitem(repo_url(repo, "git", "trees", Path(tree), query={"recursive": 1}))
-    if not listing.get("truncated"):
-        return [prefix + e["path"] for e in listing["tree"] if e["type"] == "blob"]
-    top = await gh.getitem(repo_url(repo, "git", "trees", str(listing["sha"])))
-    paths = [prefix + e["path"] for e in top["tree"] if e["type"] == "blob"]
-    for entry in top["tree"]:
-        if entry["type"] == "tree":
-            paths += await _blob_paths(gh, repo, entry["sha"], f"{prefix}{entry['path']}/")
-    return paths
+    return (await list_tree(gh, repo, ref)).paths
 
 
 def _refusal(error: BadRequest, repo: str, branch: str) -> str:
@@ -202,22 +260,71 @@ async def update_file(
             if attempt < attempts:
                 await _pause(gh, attempt)
             continue
-        return UpdateResult(str(reply["commit"]["sha"]), attempt)
+        written = after.encode("utf-8")
+        read_cache(gh).keep_blob(repo, written, (reply.get("content") or {}).get("sha"))
+        parents = (reply.get("commit") or {}).get("parents") or [{}]
+        parent = parents[0].get("sha")
+        return UpdateResult(str(reply["commit"]["sha"]), attempt, str(parent) if parent else None)
     raise RepoConflict(repo, branch, attempts, refused)
 
 
 class Snapshot:
-    """The branch as read for one attempt of `commit_files`: reads files at that commit."""
+    """The branch as read for one attempt of `commit_files`: reads files at that commit.
 
-    def __init__(self, gh: GitHubAPI, repo: str, commit: str, tree: str) -> None:
+    `known` holds files the caller read at exactly this commit (from a PR's file list, say):
+    they are not asked for again. Other files are read through the commit's listing (one
+    request, then blobs by sha, kept in the client's cache) once `listing` was asked for,
+    else one by one at the commit.
+    """
+
+    def __init__(
+        self,
+        gh: GitHubAPI,
+        repo: str,
+        commit: str,
+        tree: str | None = None,
+        known: Mapping[str, FileVersion] | None = None,
+    ) -> None:
         self._gh, self.repo, self.commit, self.tree = gh, repo, commit, tree
+        self._known = dict(known or {})
+        self._listing: Listing | None = None
+
+    def knows(self, path: str) -> bool:
+        """Whether the caller gave the file at this commit (it costs no request)."""
+        return path in self._known
+
+    async def listing(self) -> Listing:
+        """Every file of the commit with its blob sha (read once per snapshot)."""
+        if self._listing is None:
+            self._listing = await list_tree(self._gh, self.repo, self.commit)
+            self.tree = self._listing.tree
+        return self._listing
+
+    async def version(self, path: str) -> FileVersion | None:
+        """The file at this commit, or None when it is absent."""
+        if path in self._known:
+            return self._known[path]
+        if self._listing is not None:
+            sha = self._listing.blobs.get(path)
+            if sha is None:
+                return None
+            return FileVersion(path, sha, await read_blob(self._gh, self.repo, sha))
+        return await read_file(self._gh, self.repo, path, self.commit)
 
     async def read(self, path: str) -> str | None:
-        found = await read_file(self._gh, self.repo, path, self.commit)
+        """The file's text at this commit (UnicodeDecodeError when it is not UTF-8)."""
+        found = await self.version(path)
         return found.text if found is not None else None
 
     async def paths(self) -> list[str]:
-        return await list_paths(self._gh, self.repo, self.commit)
+        return (await self.listing()).paths
+
+    async def tree_sha(self) -> str:
+        """The commit's tree (the base of the tree written on top of it)."""
+        if self.tree is None:
+            commit = await self._gh.getitem(repo_url(self.repo, "git", "commits", self.commit))
+            self.tree = str(commit["tree"]["sha"])
+        return self.tree
 
 
 # Given the snapshot, the new content of each path to change (None deletes it), or None.
@@ -233,6 +340,21 @@ def _tree_entry(path: str, content: str | None) -> dict[str, Any]:
     return entry
 
 
+@dataclass(frozen=True)
+class Expected:
+    """What the caller already read of the branch: its head commit, and files at it."""
+
+    head: str
+    files: Mapping[str, FileVersion] = field(default_factory=dict)
+
+
+async def _branch_head(gh: GitHubAPI, repo: str, branch: str) -> tuple[str, str]:
+    """The branch's head commit and that commit's tree, in one request."""
+    found = await gh.getitem(repo_url(repo, "branches", Path(branch)))
+    commit = found["commit"]
+    return str(commit["sha"]), str(commit["commit"]["tree"]["sha"])
+
+
 async def commit_files(
     gh: GitHubAPI,
     repo: str,
@@ -241,34 +363,57 @@ async def commit_files(
     message: str,
     *,
     attempts: int = WRITE_ATTEMPTS,
+    expected: Expected | None = None,
 ) -> CommitResult:
     """Make one commit on `branch` with the changes `plan` computes from a fresh snapshot.
 
-    Read ref → commit → tree, ask `plan`, write the tree (on `base_tree`) and the commit, and
-    move the branch with `force: false`. When the branch moved meanwhile ("not a fast
-    forward"), everything is read again and `plan` asked again. A rename is a delete plus an
-    add. The file contents go inline in the tree request, which creates their blobs.
+    Read the branch (its head and tree, GET branches), ask `plan`, write the tree (on
+    `base_tree`) and the commit, and move the branch with `force: false`. When the branch
+    moved meanwhile ("not a fast forward"), everything is read again and `plan` asked again
+    (docs/design.md I3). A rename is a delete plus an add. The file contents go inline in
+    the tree request, which creates their blobs; they are kept in the client's cache under
+    the shas git gives them.
+
+    `expected`, the head (and files at it) the caller has just read, lets the first plan
+    start at once, while the branch is read beside it: when the branch is elsewhere, the
+    plan is made again on the branch as read, before anything is written.
     """
     refs = repo_url(repo, "git", "refs", "heads", Path(branch))
     refused = ""
+    read: tuple[str, str] | None = None  # the branch as read and not planned on yet
     for attempt in range(1, attempts + 1):
-        ref = await gh.getitem(repo_url(repo, "git", "ref", "heads", Path(branch)))
-        head = str(ref["object"]["sha"])
-        commit = await gh.getitem(repo_url(repo, "git", "commits", head))
-        snapshot = Snapshot(gh, repo, head, str(commit["tree"]["sha"]))
-        changes = await plan(snapshot)
+        check: asyncio.Future[tuple[str, str]] | None = None
+        if attempt == 1 and expected is not None:
+            snapshot = Snapshot(gh, repo, expected.head, known=expected.files)
+            check = asyncio.ensure_future(_branch_head(gh, repo, branch))
+        else:
+            head, base = read or await _branch_head(gh, repo, branch)
+            read, snapshot = None, Snapshot(gh, repo, head, base)
+        try:
+            changes = await plan(snapshot)
+        except BaseException:
+            if check is not None:
+                check.cancel()
+            raise
+        if check is not None:
+            head, base = await check
+            if head != snapshot.commit:
+                read = (head, base)  # the caller's head is not the branch's: plan on that
+                continue
+            snapshot.tree = base
         if not changes:
             return CommitResult(None, attempt)
+        base = await snapshot.tree_sha()
         tree = await gh.post(
             repo_url(repo, "git", "trees"),
-            data={"base_tree": snapshot.tree, "tree": [_tree_entry(*c) for c in changes.items()]},
+            data={"base_tree": base, "tree": [_tree_entry(*c) for c in changes.items()]},
             extra_headers=dict(RETRY_SAFE),
         )
-        if tree["sha"] == snapshot.tree:
+        if tree["sha"] == base:
             return CommitResult(None, attempt)
         new = await gh.post(
             repo_url(repo, "git", "commits"),
-            data={"message": message, "tree": tree["sha"], "parents": [head]},
+            data={"message": message, "tree": tree["sha"], "parents": [snapshot.commit]},
             extra_headers=dict(RETRY_SAFE),
         )
         try:
@@ -280,5 +425,11 @@ async def commit_files(
             if attempt < attempts:
                 await _pause(gh, attempt)
             continue
-        return CommitResult(str(new["sha"]), attempt, tuple(sorted(changes)))
+        cache = read_cache(gh)
+        for content in changes.values():
+            if content is not None:
+                cache.keep_blob(repo, content.encode("utf-8"))
+        return CommitResult(
+            str(new["sha"]), attempt, snapshot.commit, paths=tuple(sorted(changes)), changes=changes
+        )
     raise RepoConflict(repo, branch, attempts, refused)

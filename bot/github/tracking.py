@@ -119,9 +119,12 @@ def render_rows(heading: str, rows: Sequence[Row]) -> str:
     return "\n".join([*lines, "", data_block(data)])
 
 
-async def read_rows(gh: GitHubAPI, repo: str, number: int, bot_login: str) -> list[Row]:
-    """The rows of the tracking comment on `repo#number` ([] when there is none)."""
-    found = await find_comment(gh, repo, number, MARKER, bot_login)
+async def read_rows(
+    gh: GitHubAPI, repo: str, number: int, bot_login: str, thread: Thread | None = None
+) -> list[Row]:
+    """The rows of the tracking comment on `repo#number` ([] when there is none); `thread`,
+    its comments as read already, saves listing them."""
+    found = await find_comment(gh, repo, number, MARKER, bot_login, thread)
     return rows_of(found.get("body") if found else None)
 
 

@@ -46,6 +46,7 @@ from bot.engine.roles import normalize
 from bot.github.comments import bot_reacted, code_span, find_comment, marker_tag
 from bot.github.urls import repo_url
 from bot.handlers.context import HandlerContext, parse_time
+from bot.handlers.link_memory import event_thread
 from bot.handlers.reply_budget import addressed
 
 __all__ = [
@@ -249,7 +250,7 @@ async def see_comment_edit(
     if not any(was.values()) and not any(now.values()):
         return edit
     comment_id = int(comment["id"])
-    thread = await _thread(ctx, repo, number)
+    thread = await event_thread(ctx, repo, number)
     record = records(thread, ctx.bot_login).get(str(comment_id))
     if record is not None:
         counted = {w: _take(was[w], w, record.keys) for w in words}
@@ -321,7 +322,7 @@ async def record_body(
         "run nothing."
     )
     full = f"{_record_tags(BODY, body, keys)}\n{text}"
-    thread = await _thread(ctx, repo, number)
+    thread = await event_thread(ctx, repo, number)
     await _post_once(ctx, repo, number, full, thread)
 
 
@@ -344,7 +345,7 @@ async def see_body_edit(
     if not added:
         return
     number = int(pull["number"])
-    thread = await _thread(ctx, repo, number)
+    thread = await event_thread(ctx, repo, number)
     marker = f"body-edit-by:{edit_digest(body)}"
     if not ctx.replies.allow(repo, number, editor, marker, thread, ctx.bot_login, ctx.clock()):
         log.info("no reply to %s on %s#%d: over the reply budget", editor, repo, number)

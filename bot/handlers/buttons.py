@@ -115,6 +115,7 @@ async def click(
         return  # this click was recorded (and run) already
     body = f"{marker_tag(marker)}\n{quoted}\n\n{who} clicked {code_span(verb)} on the check run."
     made = await ctx.gh.post(repo_url(name, "issues", number, "comments"), data={"body": body})
+    state.thread.append(made)  # the delivery's thread: replay counts the click from it
     spoken = Spoken(login, (command,), int(made["id"]), *written(made))
     outcome = Outcome()
     after = await run_commands(ctx, repo, pull, spoken, [command], outcome)

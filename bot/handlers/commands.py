@@ -41,10 +41,13 @@ from bot.engine.verbs import PERIOD_VERBS, UNDO, closest, has_periods, help_text
 from bot.github.comments import claim, code_span, fenced, quote_user_text, react
 from bot.github.repo import (
     BranchProtected,
+    Expected,
+    Listing,
     RepoConflict,
     Snapshot,
     commit_files,
-    read_file,
+    list_tree,
+    read_blob,
 )
 from bot.github.urls import repo_url
 from bot.handlers import links
@@ -58,14 +61,16 @@ from bot.handlers.pr_state import PullState, load_config, load_pull_state, writt
 from bot.handlers.proposals import check_pull_request, check_state
 from bot.handlers.status_edit import (
     NO_PROPOSAL,
+    Move,
     Outcome,
     Turn,
     editor,
+    moves_of,
     post_answers,
     reply,
     reply_key,
     unified_diff,
-    write_status,
+    write_statuses,
 )
 
 router = routing.Router()
@@ -160,6 +165,8 @@ async def _run_one(turn: Turn) -> None:
     if not state.pairs:
         await turn.refuse(NO_PROPOSAL)
         return
+    moves: list[Move] = []  # what this command writes: one commit for all (B3)
+    numbered: list[str] = []  # proposals an accept numbers once written
     for pair in state.pairs:
         if pair.head is None:
             continue
@@ -208,10 +215,13 @@ async def _run_one(turn: Turn) -> None:
         # The status every authorised command so far leads to: when deliveries are handled
         # out of order, a later decision must not be undone by an earlier one.
         target = full.status or transition.to
-        await write_status(state, pair.path, target, argument, command, where)
+        moves.append(Move(pair.path, target, argument, where))
         if config.numbering.when == "accept" and "accept" in transition.verbs:
-            number = await assign_on_accept(state.ctx, state.repository, state.pull, pair.path)
-            state.stale = number is not None
+            numbered.append(pair.path)
+    await write_statuses(state, moves, command)
+    for path in numbered:
+        number = await assign_on_accept(state.ctx, state.repository, state.pull, path)
+        state.stale = state.stale or number is not None
 
 
 def _step_of(steps: list[Step], spoken: Spoken, command: Command) -> Step | None:
@@ -275,8 +285,9 @@ async def _explain(turn: Turn) -> None:
 
 async def _undo(turn: Turn) -> None:
     """Undo the latest applied step of each proposal (replay does the same with this
-    command): allowed to whoever gave that step's command and to an approver."""
-    state, undone = turn.state, 0
+    command): allowed to whoever gave that step's command and to an approver. Every
+    proposal undone goes back in one commit."""
+    state, undone = turn.state, []
     for pair in state.pairs:
         if pair.head is None:
             continue
@@ -292,72 +303,112 @@ async def _undo(turn: Turn) -> None:
             )
             await turn.refuse(text, where)
             continue
-        undone += 1
-        await _revert(state, pair.path, target.transition.to, turn.command, where)
-    if not undone and not turn.outcome.refused:
+        undone.append(Move(pair.path, target.transition.to, None, where))
+    if undone:
+        await _revert(state, undone, turn.command)
+    elif not turn.outcome.refused:
         await turn.refuse("Nothing to undo: no command has moved a proposal.")
 
 
-def _first_line(commit: dict[str, Any]) -> str:
-    return str(commit["commit"]["message"]).split("\n", 1)[0]
+UNDO_OF = " ← undo of "
 
 
-async def _revert(state: PullState, path: str, moved_to: str, command: Command, key: str) -> None:
-    """Put the files of the bot's latest commit moving `path` to `moved_to` (one not undone
-    yet) back to their exact bytes before it, conditionally: only while they still hold
-    what that commit wrote. No such commit (the step changed no file): nothing to write."""
+def _undone_of(config: Config, message: str) -> set[tuple[str, str]]:
+    """The (path, commit) pairs an undo commit of the bot's reverted (commit: 12 hex)."""
+    first, _, rest = message.partition("\n")
+    lines = [first.removeprefix(f"{config.kind}: ")] if first.startswith(config.kind) else []
+    found = set()
+    for line in [*lines, *rest.splitlines()]:
+        path, arrow, sha = line.rpartition(UNDO_OF)
+        if arrow and path and re.fullmatch(r"[0-9a-f]{12}", sha):
+            found.add((path, sha))
+    return found
+
+
+def _undo_message(config: Config, picks: dict[str, tuple[str, str, Move]], raw: str) -> str:
+    requested = f"Requested with `{raw}`."
+    lines = [f"{path}{UNDO_OF}{sha[:12]}" for path, (sha, _, _) in picks.items()]
+    if len(lines) == 1:
+        return f"{config.kind}: {lines[0]}\n\n{requested}"
+    head = f"{config.kind}: {len(lines)} proposals ← undo"
+    return "\n".join([head, "", *lines, "", requested])
+
+
+async def _revert(state: PullState, moves: list[Move], command: Command) -> None:
+    """For each move (a proposal and the status a step moved it to), put the files of the
+    bot's latest commit moving it there (one not undone yet) back to their exact bytes
+    before it, conditionally: only while they still hold what that commit wrote. One commit
+    for all; a proposal with no such commit (its step changed no file) is left as it is."""
     gh, config = state.ctx.gh, state.config
     url = repo_url(state.repo, "pulls", state.number, "commits", query={"per_page": 100})
     commits = [c async for c in gh.getiter(url)]
-    reverted = {_first_line(c).rsplit(" ", 1)[-1] for c in commits}
-    moving = f"{config.kind}: {path} → "
-    found = next(
-        (
-            c
-            for c in reversed(commits)
-            if _first_line(c).startswith(moving) and str(c["sha"])[:12] not in reverted
-        ),
-        None,
-    )
-    if found is None or _first_line(found) != moving + moved_to or not found["parents"]:
+    undone: set[tuple[str, str]] = set()
+    for commit in commits:
+        undone |= _undone_of(config, str(commit["commit"]["message"]))
+    picks: dict[str, tuple[str, str, Move]] = {}  # path → (commit, its parent, move)
+    for move in moves:
+        found = next(
+            (
+                c
+                for c in reversed(commits)
+                if move.path in moves_of(config, str(c["commit"]["message"]))
+                and (move.path, str(c["sha"])[:12]) not in undone
+            ),
+            None,
+        )
+        moved = moves_of(config, str(found["commit"]["message"])) if found else {}
+        if found is not None and moved[move.path] == move.status and found["parents"]:
+            picks[move.path] = (str(found["sha"]), str(found["parents"][0]["sha"]), move)
+    if not picks:
         return
-    sha, parent = str(found["sha"]), str(found["parents"][0]["sha"])
     head = state.pull["head"]
     head_repo = (head.get("repo") or {}).get("full_name") or state.repo
-    files = [path, document_path(config.proposals, path)]
-    changed_since: list[str] = []
+    listings: dict[str, Listing] = {}
+    changed_since: dict[str, list[str]] = {}
+
+    async def listing_at(sha: str) -> Listing:
+        if sha not in listings:
+            listings[sha] = await list_tree(gh, head_repo, sha)
+        return listings[sha]
 
     async def plan(snapshot: Snapshot) -> dict[str, str | None] | None:
         changes: dict[str, str | None] = {}
-        for name in dict.fromkeys(files):
-            written = await read_file(gh, head_repo, name, sha)
-            before = await read_file(gh, head_repo, name, parent)
-            current = await snapshot.read(name)
-            was = written.text if written is not None else None
-            if current != was:
-                changed_since.append(name)
-                return None
-            if was != (before.text if before is not None else None):
-                changes[name] = before.text if before is not None else None
+        changed_since.clear()
+        now = await snapshot.listing()
+        for path, (sha, parent, _) in picks.items():
+            written, before = await asyncio.gather(listing_at(sha), listing_at(parent))
+            mine: dict[str, str | None] = {}
+            for name in dict.fromkeys([path, document_path(config.proposals, path)]):
+                was, prior = written.blobs.get(name), before.blobs.get(name)
+                if now.blobs.get(name) != was:
+                    changed_since[path] = [name]
+                    break
+                if was != prior:
+                    data = await read_blob(gh, head_repo, prior) if prior else None
+                    mine[name] = data.decode("utf-8") if data is not None else None
+            else:
+                changes.update(mine)
         return changes or None
 
-    message = f"{config.kind}: {path} ← undo of {sha[:12]}\n\nRequested with `{command.raw}`."
+    message = _undo_message(config, picks, command.raw)
     try:
-        result = await commit_files(gh, head_repo, head["ref"], plan, message)
+        expected = Expected(str(head["sha"]))
+        result = await commit_files(gh, head_repo, head["ref"], plan, message, expected=expected)
     except (BranchProtected, RepoConflict, BadRequest) as error:
-        log.info("cannot undo %s on %s (%s)", path, head_repo, error)
-        text = f"The bot cannot push to this branch: please revert commit {sha[:12]} by hand."
-        await reply(state, f"{key}-undo", command, text)
+        log.info("cannot undo on %s (%s)", head_repo, error)
+        for sha, _, move in picks.values():
+            text = f"The bot cannot push to this branch: please revert commit {sha[:12]} by hand."
+            await reply(state, f"{move.key}-undo", command, text)
         return
-    if changed_since:
-        listed = ", ".join(code_span(name) for name in changed_since)
+    for path, names in changed_since.items():
+        sha, _, move = picks[path]
+        listed = ", ".join(code_span(name) for name in names)
         text = f"Not reverted: {listed} changed after commit {sha[:12]}; edit it by hand."
-        await reply(state, f"{key}-undo", command, text)
-        return
-    for name in result.paths:
-        version = await read_file(gh, head_repo, name, result.commit or head["ref"])
-        if version is not None:
-            state.written(name, version.text, result.commit)
+        await reply(state, f"{move.key}-undo", command, text)
+    state.trees.moved(result.parent, result.commit)
+    for name, content in result.changes.items():
+        if content is not None:
+            state.written(name, content, result.commit)
 
 
 def reply_marker(spoken: Spoken, edit: str | None = None) -> str:

@@ -15,6 +15,8 @@ Nothing here is authoritative: GitHub is. Two scopes:
   first read, its file list, whether it is an implementation PR, the proposals
   repositories and their configurations. A handler that writes to the PR takes the PR as
   first read out of the memo (`link_targets.take_pull`), so later readers see its writes.
+  An issue's or PR's comments (`event_thread`) are kept too, as one list every handler of
+  the event shares: a handler that posts a comment adds it to that list.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ from typing import Any, TypeVar, cast
 import cachetools
 from gidgethub.abc import GitHubAPI
 
+from bot.github import comments
 from bot.handlers.context import HandlerContext
 
-__all__ = ["ClientMemory", "EventMemo", "client_memory", "event_memo"]
+__all__ = ["ClientMemory", "EventMemo", "client_memory", "event_memo", "event_thread"]
 
 T = TypeVar("T")
 
@@ -137,3 +140,21 @@ def event_memo(ctx: HandlerContext) -> EventMemo:
         memo = _events[key] = EventMemo()
         weakref.finalize(ctx, _events.pop, key, None)
     return memo
+
+
+async def event_thread(
+    ctx: HandlerContext, repo: str, number: int, count: int | None = None
+) -> list[dict[str, Any]]:
+    """The comments of `repo#number`, read once per event: the handlers of one event share
+    one list, and one that posts a comment adds it to the list (as `post_once` and
+    `upsert_comment` do with the list they are given). `count`, the issue's or PR's
+    `comments` as just read, lets the read go on from the last one
+    (`bot.github.comments.read_thread`). Concurrent callers share the one read; a failure
+    is not remembered."""
+    memo, key = event_memo(ctx), ("thread", repo.lower(), number)
+    task = memo.peek(key)
+    if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
+        task = asyncio.ensure_future(comments.read_thread(ctx.gh, repo, number, count))
+        memo.put(key, task)
+    thread: list[dict[str, Any]] = await asyncio.shield(task)
+    return thread

@@ -29,6 +29,7 @@ from bot.handlers.link_feedback import pull_state, refresh_pull
 from bot.handlers.link_memory import event_memo
 from bot.handlers.link_resolver import Found, Resolver
 from bot.handlers.link_targets import own_target, pull_files_once, repo_target
+from bot.handlers.pr_state import read_thread
 
 __all__ = ["MAX_REFRESH", "refresh_linked", "unmerged_links"]
 
@@ -109,7 +110,8 @@ async def refresh_linked(ctx: HandlerContext, repo: dict[str, Any], number: int)
         return int(done[1])  # this event refreshed them already, and they have not changed
     refreshed, resolvers = 0, dict[str, Resolver]()
     for where in sorted(places):
-        for row in await read_rows(ctx.gh, own.repo, where, ctx.bot_login):
+        thread = await read_thread(ctx, own.repo, where)  # shared with the delivery
+        for row in await read_rows(ctx.gh, own.repo, where, ctx.bot_login, thread):
             if row.state != "open" or refreshed >= MAX_REFRESH:
                 continue
             pull = await ctx.gh.getitem(repo_url(row.repo, "pulls", row.number))

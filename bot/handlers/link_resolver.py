@@ -47,11 +47,12 @@ from bot.engine.renumber import tracking_issue
 from bot.engine.tree import MemoryTree
 from bot.github.comments import quote_user_text
 from bot.github.pull_request import changed_paths
-from bot.github.repo import list_paths, read_file
+from bot.github.repo import read_blob, read_file
 from bot.github.urls import api_url, repo_url
 from bot.handlers.context import HandlerContext
 from bot.handlers.link_memory import client_memory, event_memo
 from bot.handlers.link_targets import Target, pull_files_once
+from bot.handlers.pr_state import branch_listing
 
 __all__ = ["Found", "Resolver"]
 
@@ -103,6 +104,7 @@ class Resolver:
     def __init__(self, ctx: HandlerContext, target: Target) -> None:
         self.ctx, self.target = ctx, target
         self._paths: list[str] | None = None
+        self._blobs: dict[str, str] = {}  # the default branch's blob shas, once listed
         self._proposals: list[str] = []
         self._loaded: dict[tuple[str, str], Proposal | None] = {}
         self._results: dict[tuple[object, ...], Found | str] = {}
@@ -116,7 +118,8 @@ class Resolver:
         """The metadata paths of the proposals on the default branch."""
         if self._paths is None:
             target = self.target
-            self._paths = await list_paths(self.ctx.gh, target.repo, target.default_branch)
+            listing = await branch_listing(self.ctx, target.repo, target.default_branch)
+            self._paths, self._blobs = listing.paths, listing.blobs
             layout = target.config.proposals
             self._proposals = [p for p in self._paths if is_proposal_path(layout, p)]
         return self._proposals
@@ -127,9 +130,14 @@ class Resolver:
             config, repo = self.target.config, self.target.repo
             files = {}
             for name in dict.fromkeys((path, document_path(config.proposals, path))):
-                found = await read_file(self.ctx.gh, repo, name, at)
-                if found is not None:
-                    files[name] = found.data.decode("utf-8", "replace")
+                sha = self._blobs.get(name) if at == self.target.default_branch else None
+                if sha is not None:  # listed: read by blob sha, through the client's cache
+                    data: bytes | None = await read_blob(self.ctx.gh, repo, sha)
+                else:
+                    found = await read_file(self.ctx.gh, repo, name, at)
+                    data = found.data if found is not None else None
+                if data is not None:
+                    files[name] = data.decode("utf-8", "replace")
             self._loaded[(path, at)] = load_proposal(config, MemoryTree(files), path)
         return self._loaded[(path, at)]
 

@@ -270,15 +270,24 @@ async def pull_files_once(
 
 
 async def is_proposal_pull(
-    ctx: HandlerContext, target: Target, number: int, head_sha: str | None = None
+    ctx: HandlerContext,
+    target: Target,
+    number: int,
+    head_sha: str | None = None,
+    base: str | None = None,
 ) -> bool:
     """Whether PR `number` of the proposals repository `target` changes its proposals.
 
     Kept per (installation, repository, PR, head commit) for a short time; without
-    `head_sha`, the PR is read (once per event) to learn it.
+    `head_sha`, the PR is read (once per event) to learn it. With `base` too (the PR's base
+    branch), its file list is the one the check reads (`bot.github.read_cache`).
     """
-    at = None if head_sha else pull_at(await fetch_pull(ctx, target.repo, number))
-    sha = at[0] if at is not None else str(head_sha)
+    at: tuple[str, str] | None
+    if head_sha:
+        sha, at = head_sha, ((head_sha, base) if base else None)
+    else:
+        at = pull_at(await fetch_pull(ctx, target.repo, number))
+        sha = at[0]
     installation = getattr(ctx.gh, "installation_id", None)
     key = (installation, target.repo.lower(), number, sha)
     memory = client_memory(ctx)

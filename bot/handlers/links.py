@@ -102,10 +102,9 @@ async def on_pull_request(event: sansio.Event, ctx: HandlerContext) -> None:
     data = event.data
     pull, repo, number = data["pull_request"], data["repository"], int(data["number"])
     own = await own_target(ctx, repo)
-    if own is not None and await is_proposal_pull(ctx, own, number, str(pull["head"]["sha"])):
-        if data["action"] == "closed" and pull.get("merged"):
-            await refresh_linked(ctx, repo, number)
-        return
+    head, base = str(pull["head"]["sha"]), str(pull["base"]["ref"])
+    if own is not None and await is_proposal_pull(ctx, own, number, head, base):
+        return  # a merged one's are refreshed by bot.handlers.merge, once numbered
     targets = await targets_for(ctx, repo)
     if not targets:
         return

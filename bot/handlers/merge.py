@@ -1,32 +1,45 @@
 """Numbers at merge and the proposal index (docs/design.md B4, B7), in one commit on the
 base branch.
 
-This module owns the entry points. On `pull_request` closed with `merged`, the PR is read
-again (the webhook's copy right after a merge is not final) and the configuration comes
-from the default branch; a `Numbering` job (bot.handlers.numbering_job) then numbers every
-proposal the PR touched that still carries a placeholder number and refreshes the index,
-in one commit. When the base branch refuses the bot (protection), the change goes to a
-follow-up PR instead, and the original PR says so (bot.handlers.numbering_report). With
-`numbering.when: accept`, `assign_on_accept` does the numbering on the PR's head branch.
+This module owns the entry points. On `pull_request` closed with `merged`, the delivery's
+PR says what was merged (its merge commit and base branch; it is read again only when the
+payload lacks them) and the configuration comes from the default branch; a `Numbering` job
+(bot.handlers.numbering_job) then numbers every proposal the PR touched that still carries
+a placeholder number and refreshes the index, in one commit. When the base branch refuses
+the bot (protection), the change goes to a follow-up PR instead, and the original PR says
+so (bot.handlers.numbering_report). With `numbering.when: accept`, `assign_on_accept` does
+the numbering on the PR's head branch.
+
+Cost (benchmarks/budget.py, "merge"): what the job reads before writing is read at once —
+the PR's file list, the merge commit's tree (the first plan assumes the base branch is
+still at the merge commit and the branch is read beside it to check), the reserved
+numbers and the PR's comments for the report — and files come by blob sha from the
+client's cache, where the PR's check left them. Then: reserve, tree, commit, ref, comment.
+The branch's listing as committed is shared with the rest of the delivery
+(`pr_state.committed_listing`), so the links refreshed after the merge read no tree.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from gidgethub import BadRequest, routing, sansio
 
 from bot.engine.numbering import format_number
 from bot.engine.renumber import named_numbers
-from bot.github.pull_request import changed_paths
-from bot.github.repo import BranchProtected, list_paths
+from bot.github.pull_request import PullFiles, pull_at
+from bot.github.repo import BranchProtected, Expected, list_paths
 from bot.github.repo_config import load_repo_config
 from bot.github.urls import repo_url
 from bot.handlers import links
 from bot.handlers.context import HandlerContext
+from bot.handlers.link_targets import pull_files_once
 from bot.handlers.numbering_job import Numbering, Outcome
 from bot.handlers.numbering_report import follow_up, report
+from bot.handlers.pr_state import comment_count, committed_listing, read_thread
 
 __all__ = ["assign_on_accept", "number_merged_pull", "router"]
 
@@ -35,11 +48,15 @@ log = logging.getLogger(__name__)
 
 
 async def number_merged_pull(
-    ctx: HandlerContext, repo: dict[str, Any], number: int
+    ctx: HandlerContext, repo: dict[str, Any], number: int, pull: dict[str, Any] | None = None
 ) -> Outcome | None:
-    """Number the proposals of the merged PR `number` and refresh the index (B4, B7)."""
+    """Number the proposals of the merged PR `number` and refresh the index (B4, B7).
+
+    `pull`, the PR as the delivery gave it, is read again only when it does not say that it
+    merged and with which commit."""
     name, gh = repo["full_name"], ctx.gh
-    pull = await gh.getitem(repo_url(name, "pulls", number))
+    if pull is None or not pull.get("merged") or not pull.get("merge_commit_sha"):
+        pull = await gh.getitem(repo_url(name, "pulls", number))
     if not pull.get("merged") or not pull.get("merge_commit_sha"):
         log.info("%s#%s is not merged according to the API; nothing to do", name, number)
         return None
@@ -51,21 +68,29 @@ async def number_merged_pull(
     if result.config is None:
         return None
     config = result.config
+    # Read beside the job's first snapshot: the comments the report is checked against.
+    thread = asyncio.ensure_future(read_thread(ctx, name, number, comment_count(pull)))
+    files = asyncio.ensure_future(pull_files_once(ctx, name, number, pull_at(pull)))
     job = Numbering(
         gh,
         name,
         config,
         pull,
-        await changed_paths(gh, name, number),
+        _changed(files),
         holder=str(pull["merge_commit_sha"]),
         number_now=config.numbering.when == "merge",
     )
+    files.add_done_callback(lambda done: _prefetch(job, done))
     message = f"Assign proposal numbers and refresh the index after #{number}"
+    expected = Expected(str(pull["merge_commit_sha"]))
     try:
-        outcome = job.outcome(await job.commit(name, base, message), base)
+        outcome = job.outcome(await job.commit(name, base, message, expected), base)
     except BranchProtected as refusal:
         log.info("%s: %s; opening a follow-up PR", name, refusal.message)
         outcome = await follow_up(job, config, repo, base, message)
+    else:
+        if job.committed is not None:
+            committed_listing(ctx, name, base, job.committed)
     await job.give_back(outcome)
     log.info(
         "%s#%s merged: commit %s, numbers %s, problems %s",
@@ -75,8 +100,19 @@ async def number_merged_pull(
         sorted(outcome.numbers.values()),
         sorted(outcome.problems),
     )
-    await report(ctx, config, repo, number, outcome)
+    await report(ctx, config, repo, number, outcome, await thread)
     return outcome
+
+
+async def _changed(files: Awaitable[PullFiles]) -> list[str]:
+    return (await files).changed
+
+
+def _prefetch(job: Numbering, files: asyncio.Future[PullFiles]) -> None:
+    """Once the PR's file list is in: a PR that adds files may add a proposal to number, so
+    list the reserved numbers now rather than after the plan asks for them."""
+    if not files.cancelled() and files.exception() is None and files.result().added:
+        job.prefetch_reservations()
 
 
 @router.register("pull_request", action="closed")
@@ -84,10 +120,13 @@ async def on_closed(event: sansio.Event, ctx: HandlerContext) -> None:
     if not event.data["pull_request"].get("merged"):
         return
     repo, number = event.data["repository"], int(event.data["number"])
-    await number_merged_pull(ctx, repo, number)
-    # The handlers of one event run in no set order: refresh the implementation PRs that
-    # link to this one only now that its proposals carry their numbers.
-    await links.refresh_linked(ctx, repo, number)
+    try:
+        await number_merged_pull(ctx, repo, number, event.data["pull_request"])
+    finally:
+        # The handlers of one event run in no set order, so the implementation PRs that
+        # link to this one are refreshed here (not by bot.handlers.links), once its
+        # proposals carry their numbers, or as they are if numbering failed.
+        await links.refresh_linked(ctx, repo, number)
 
 
 async def assign_on_accept(

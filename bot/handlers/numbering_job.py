@@ -19,8 +19,10 @@ the merge commit) are reused after a crash, and unused ones are given back.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import posixpath
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,8 +55,16 @@ from bot.engine.renumber import (
     used_numbers,
 )
 from bot.engine.tree import FetchedTree
-from bot.github.numbers import TreeReader, list_reservations, release, reserve
-from bot.github.repo import CommitResult, RepoConflict, Snapshot, commit_files
+from bot.github.numbers import Reserved, TreeReader, list_reservations, release, reserve
+from bot.github.read_cache import git_blob_sha
+from bot.github.repo import (
+    CommitResult,
+    Expected,
+    Listing,
+    RepoConflict,
+    Snapshot,
+    commit_files,
+)
 from bot.github.urls import repo_url
 
 log = logging.getLogger(__name__)
@@ -89,7 +99,7 @@ class Numbering:
         repo: str,
         config: Config,
         pull: dict[str, Any],
-        changed: list[str],
+        changed: list[str] | Awaitable[list[str]],
         *,
         holder: str,
         number_now: bool,
@@ -98,7 +108,12 @@ class Numbering:
         extra_used: set[int] | None = None,
     ) -> None:
         self.gh, self.repo, self.config, self.pull = gh, repo, config, pull
-        self.changed, self.holder, self.number_now = changed, holder, number_now
+        self.holder, self.number_now = holder, number_now
+        # The paths the PR changed; while they are being read, the read (awaited by `plan`,
+        # so the PR's file list and the branch's listing are read at the same time).
+        self.changed: list[str] = changed if isinstance(changed, list) else []
+        self._changed_read = None if isinstance(changed, list) else asyncio.ensure_future(changed)
+        self._reservations: asyncio.Future[Reserved] | None = None
         self.reuse_owned, self.only = reuse_owned, only
         self.extra_used = extra_used or set()
         self.held: list[int] = []  # numbers this job may use, ascending
@@ -109,6 +124,8 @@ class Numbering:
         self.problems: dict[str, str] = {}
         self.existing: dict[str, str] = {}  # candidate → its number, when it has one
         self.reader = TreeReader(gh)
+        self.listed: Listing | None = None  # the listing of the last snapshot planned on
+        self.committed: Listing | None = None  # the branch's files once this job committed
         self.seen: set[int] = set()  # numbers in the names of the last snapshot planned on
 
     # -- planning -----------------------------------------------------------------------
@@ -158,8 +175,24 @@ class Numbering:
             wanted.add(str(self.config.index.path))
         return wanted
 
+    def prefetch_reservations(self) -> None:
+        """Start listing the reserved numbers now, beside the reads that planning needs."""
+        if (
+            self._reservations is None
+            and self.number_now
+            and self.config.numbering.source == "next"
+        ):
+            self._reservations = asyncio.ensure_future(list_reservations(self.gh, self.repo))
+
     async def plan(self, snapshot: Snapshot) -> Changes | None:
-        listing = await self.reader.listing(snapshot)
+        if self._changed_read is not None:
+            listing, self.changed = await asyncio.gather(
+                self.reader.listing(snapshot), self._changed_read
+            )
+            self._changed_read = None
+        else:
+            listing = await self.reader.listing(snapshot)
+        self.listed = listing
         paths = listing.paths
         listed = set(paths)
         self.seen = named_numbers(self.config, paths)
@@ -238,7 +271,11 @@ class Numbering:
 
     async def _reserved(self, tree: FetchedTree, todo: list[str]) -> dict[str, int]:
         used = self._used(tree)
-        listing = await list_reservations(self.gh, self.repo)
+        if self._reservations is not None:  # listed beside the first snapshot's reads
+            listing = await self._reservations
+            self._reservations = None
+        else:
+            listing = await list_reservations(self.gh, self.repo)
         if self.reuse_owned and not self._listed:
             self.held = sorted(n for n, sha in listing.items() if sha == self.holder)
         self._listed = True
@@ -280,14 +317,35 @@ class Numbering:
 
     # -- writing --------------------------------------------------------------------------
 
-    async def commit(self, repo: str, branch: str, message: str) -> CommitResult:
+    async def commit(
+        self, repo: str, branch: str, message: str, expected: Expected | None = None
+    ) -> CommitResult:
+        """Plan and commit on `branch` (first on `expected`, the head the caller believes the
+        branch is at); the listing of the branch as committed is kept in `committed`."""
         for round_ in range(1, COMMIT_ROUNDS + 1):
             try:
-                return await commit_files(self.gh, repo, branch, self.plan, message)
+                result = await commit_files(
+                    self.gh,
+                    repo,
+                    branch,
+                    self.plan,
+                    message,
+                    expected=expected if round_ == 1 else None,
+                )
             except RepoConflict:
                 if round_ == COMMIT_ROUNDS:
                     raise
                 log.info("%s@%s still moving; planning again", repo, branch)
+                continue
+            if result.commit is not None and self.listed is not None:
+                blobs = dict(self.listed.blobs)
+                for path, content in result.changes.items():
+                    if content is None:
+                        blobs.pop(path, None)
+                    else:
+                        blobs[path] = git_blob_sha(content.encode("utf-8"))
+                self.committed = Listing(blobs)
+            return result
         raise AssertionError("unreachable")
 
     def outcome(self, result: CommitResult, branch: str) -> Outcome:
@@ -303,6 +361,12 @@ class Numbering:
         A concurrent run of the same merge may have committed one of them (it reuses the
         refs that point at the merge commit), so a number in the last snapshot stays.
         """
+        for pending in (self._reservations, self._changed_read):
+            if pending is not None and not pending.done():
+                pending.cancel()  # not needed after all
+            elif pending is not None and not pending.cancelled():
+                pending.exception()  # retrieved: a failure no plan waited for is not reported
+        self._reservations = self._changed_read = None
         unused = set(self.mine) - set(outcome.numbers.values()) - self.seen
         if unused:
             await release(self.gh, self.repo, unused)

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from bot.engine.config import Config
 from bot.engine.numbering import format_number
-from bot.github.comments import post_once
+from bot.github.comments import Thread, post_once
 from bot.github.numbers import create_branch, followup_branch, open_followup
 from bot.github.urls import Path, repo_url
 from bot.handlers.context import HandlerContext
@@ -39,12 +39,19 @@ def numbers_text(config: Config, repo: dict[str, Any], outcome: Outcome) -> list
 
 
 async def report(
-    ctx: HandlerContext, config: Config, repo: dict[str, Any], number: int, outcome: Outcome
+    ctx: HandlerContext,
+    config: Config,
+    repo: dict[str, Any],
+    number: int,
+    outcome: Outcome,
+    thread: Thread | None = None,
 ) -> None:
-    name, gh = repo["full_name"], ctx.gh
+    """Comment what the job did on the PR, once per marker; `thread`, the PR's comments as
+    read in this delivery, is what a comment already posted is looked for in."""
+    name, gh, me = repo["full_name"], ctx.gh, ctx.bot_login
     if outcome.numbers and outcome.followup is None:
         lines = ["Numbers assigned at merge:", "", *numbers_text(config, repo, outcome)]
-        await post_once(gh, name, number, f"numbers/{number}", "\n".join(lines), ctx.bot_login)
+        await post_once(gh, name, number, f"numbers/{number}", "\n".join(lines), me, thread)
     if outcome.followup is not None:
         lines = [
             f"The branch `{repo['default_branch']}` refuses the bot's direct commits, so the "
@@ -53,12 +60,12 @@ async def report(
             *numbers_text(config, repo, outcome),
         ]
         marker = f"numbers-followup/{number}"
-        await post_once(gh, name, number, marker, "\n".join(lines), ctx.bot_login)
+        await post_once(gh, name, number, marker, "\n".join(lines), me, thread)
     if outcome.problems:
         lines = ["These proposals still have no number:", ""]
         lines += [f"- `{path}`: {why}" for path, why in sorted(outcome.problems.items())]
         marker = f"numbering-problems/{number}"
-        await post_once(gh, name, number, marker, "\n".join(lines), ctx.bot_login)
+        await post_once(gh, name, number, marker, "\n".join(lines), me, thread)
 
 
 async def follow_up(

@@ -22,12 +22,14 @@ from bot.engine.proposal import Proposal, document_path, load_proposal
 from bot.engine.roles import Grant, normalize, rule_for
 from bot.engine.verbs import FCP
 from bot.github.comments import code_span
+from bot.github.feedback import made_head
 from bot.github.pull_request import ChangeTrees, change_trees
+from bot.github.repo import Listing, list_tree
 from bot.github.repo_config import ConfigResult, load_repo_config
 from bot.github.roles import holds, who_can
-from bot.github.urls import repo_url
 from bot.handlers.authorship import body_commands, comment_commands, records, was_edited
 from bot.handlers.context import HandlerContext, parse_time
+from bot.handlers.link_memory import event_memo, event_thread
 from bot.handlers.period_text import period_text
 
 ROLE_FIELDS = ("approvers", "reviewers", "authors")
@@ -104,6 +106,7 @@ class PullState:
         self.trees.written(path, text)
         if commit is not None:
             self.pull["head"]["sha"] = commit
+            made_head(self.ctx.gh, self.repo, commit)  # its check run needs no look-up
         for pair in self.pairs:  # the metadata file or its document changed: read it again
             if path in (pair.path, document_path(self.config.proposals, pair.path)):
                 pair.head = load_proposal(self.config, self.trees.head, pair.path)
@@ -219,9 +222,31 @@ class PullState:
         return found
 
 
-async def read_thread(ctx: HandlerContext, repo: str, number: int) -> list[dict[str, Any]]:
-    url = repo_url(repo, "issues", number, "comments", query={"per_page": 100})
-    return [comment async for comment in ctx.gh.getiter(url)]
+async def read_thread(
+    ctx: HandlerContext, repo: str, number: int, count: int | None = None
+) -> list[dict[str, Any]]:
+    """The comments of `repo#number`, read once per delivery and shared by its handlers
+    (`bot.handlers.link_memory.event_thread`)."""
+    return await event_thread(ctx, repo, number, count)
+
+
+def committed_listing(ctx: HandlerContext, repo: str, branch: str, listing: Listing) -> None:
+    """The bot committed on `branch` in this delivery: the rest of the delivery lists the
+    branch as that commit left it (`branch_listing`)."""
+    event_memo(ctx).put(("listing", repo.lower(), branch), listing)
+
+
+async def branch_listing(ctx: HandlerContext, repo: str, branch: str) -> Listing:
+    """The files of `branch` with their blob shas, read once per delivery."""
+    return await event_memo(ctx).get(
+        ("listing", repo.lower(), branch), lambda: list_tree(ctx.gh, repo, branch)
+    )
+
+
+def comment_count(item: dict[str, Any]) -> int | None:
+    """The `comments` GitHub gives for an issue or PR (None: not in this payload)."""
+    count = item.get("comments")
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
 
 
 def _moment(value: object) -> datetime.datetime | None:
@@ -293,12 +318,18 @@ async def load_pull_state(
     when the comments are read alongside the files), its comment thread."""
     name = repo["full_name"]
     number = int(pull["number"])
+    count = comment_count(pull)
     if thread_needed:
         trees, thread = await asyncio.gather(
-            change_trees(ctx.gh, name, pull, config), read_thread(ctx, name, number)
+            change_trees(ctx.gh, name, pull, config), read_thread(ctx, name, number, count)
         )
     else:
         trees, thread = await change_trees(ctx.gh, name, pull, config), []
+    memo, key = event_memo(ctx), ("files", name.lower(), number)
+    if trees.listed is not None and memo.peek(key) is None:
+        # The rest of the delivery asks for the PR's file list through the same memo
+        # (bot.handlers.link_targets.pull_files_once): it is not read twice.
+        memo.put(key, trees.listed)
     pairs = [
         ProposalPair(
             path,
@@ -308,7 +339,7 @@ async def load_pull_state(
         for path in trees.proposals
     ]
     if pairs and not thread_needed:
-        thread = await read_thread(ctx, name, number)
+        thread = await read_thread(ctx, name, number, count)
     history = command_history(ctx, pull, thread, config.command)
     return PullState(
         ctx, name, repo["default_branch"], pull, config, trees, pairs, history, thread, repo

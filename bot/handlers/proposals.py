@@ -14,7 +14,7 @@ from typing import Any
 from gidgethub import routing, sansio
 
 from bot.check_output import Decision, button_actions, check_output, period_lines
-from bot.engine.authorize import transition_for
+from bot.engine.authorize import Replay, Verdict, transition_for
 from bot.engine.validate import Report, validate_change
 from bot.engine.verbs import registry
 from bot.github.comments import code_span, upsert_comment
@@ -23,7 +23,7 @@ from bot.github.labels import desired_labels, managed_labels, sync_labels
 from bot.github.urls import repo_url
 from bot.handlers.context import HandlerContext
 from bot.handlers.period_text import period_status
-from bot.handlers.pr_state import PullState, load_config, load_pull_state
+from bot.handlers.pr_state import ProposalPair, PullState, load_config, load_pull_state
 
 router = routing.Router()
 log = logging.getLogger(__name__)
@@ -38,26 +38,32 @@ VERDICT_TEXT = {
 
 
 async def check_pull_request(
-    ctx: HandlerContext, repo: dict[str, Any], pull: dict[str, Any]
+    ctx: HandlerContext, repo: dict[str, Any], pull: dict[str, Any], *, rerun: bool = False
 ) -> None:
-    """Validate the proposals `pull` touches; publish the check, labels and status comment."""
+    """Validate the proposals `pull` touches; publish the check, labels and status comment.
+    With `rerun` (a person asked for the check again) the check run is written even when
+    its result has not changed."""
     result = await load_config(ctx, repo)
     if result.config is None:
         error = result.error.render() if result.error is not None else "unknown error"
         output = check_output(Report(), config_error=f"{result.repository}: {error}")
-        await _publish(ctx, repo["full_name"], pull, output)
+        await _publish(ctx, repo["full_name"], pull, output, rerun=rerun)
         return
-    await check_state(await load_pull_state(ctx, repo, pull, result.config))
+    await check_state(await load_pull_state(ctx, repo, pull, result.config), rerun=rerun)
 
 
-async def check_state(state: PullState) -> None:
-    """The check, labels and status comment of a pull request already read."""
+async def check_state(
+    state: PullState, *, rerun: bool = False
+) -> list[tuple[ProposalPair, Verdict, Replay]]:
+    """The check, labels and status comment of a pull request already read; the verdicts
+    they were made from (reconcile reads when a comment period ends from them)."""
     ctx, pull = state.ctx, state.pull
     report = validate_change(state.config, state.trees.head, state.trees.base, state.trees.changed)
     decisions = []
     moves: list[tuple[str, str]] = []  # (verb, target) legal next, for the buttons
     verbs = [v.name for v in registry(state.config) if v.kind == "transition"]
-    for pair, found, replayed in await state.verdicts():
+    verdicts = await state.verdicts()
+    for pair, found, replayed in verdicts:
         step = await state.next_step(pair.path, replayed) if found == "waiting" else ""
         period = period_status(replayed, ctx.clock())
         decisions.append(
@@ -69,16 +75,20 @@ async def check_state(state: PullState) -> None:
             if transition is not None and usable and all(t != transition.to for _, t in moves):
                 moves.append((verb, transition.to))
     output = check_output(report, decisions=decisions, actions=button_actions(moves))
-    steps = [_publish(ctx, state.repo, pull, output)]
+    steps = [_publish(ctx, state.repo, pull, output, rerun=rerun)]
     if state.pairs:
         steps += [_labels(state), _status_comment(state, decisions, output.conclusion)]
     await asyncio.gather(*steps)  # independent writes: no need to wait for one another
+    return verdicts
 
 
-async def _publish(ctx: HandlerContext, repo: str, pull: dict[str, Any], output: Any) -> None:
+async def _publish(
+    ctx: HandlerContext, repo: str, pull: dict[str, Any], output: Any, *, rerun: bool = False
+) -> None:
+    """The check run of the PR's head, one per head, updated in place (docs/design.md B1)."""
     sha = pull["head"]["sha"]
     if ctx.app_mode:
-        run_id = await publish_check(ctx.gh, repo, sha, output)
+        run_id = await publish_check(ctx.gh, repo, sha, output, rerun=rerun)
         log.info("check run %s on %s#%s: %s", run_id, repo, pull["number"], output.conclusion)
     else:
         await publish_status(ctx.gh, repo, sha, output)
@@ -147,4 +157,4 @@ async def on_rerequest(event: sansio.Event, ctx: HandlerContext) -> None:
         return
     for ref in pulls:
         pull = await ctx.gh.getitem(repo_url(str(repo["full_name"]), "pulls", int(ref["number"])))
-        await check_pull_request(ctx, repo, pull)
+        await check_pull_request(ctx, repo, pull, rerun=True)

@@ -1,15 +1,22 @@
 """Writing a proposal's new status to a pull request's branch, and the bot's replies there.
 
-A status edit is one commit: the metadata file alone through the Contents API (conditional
-on its blob), or, where the process repeats the status in the document (Gateway API's
-`* Status:`), both files through the Git Data API (conditional on the branch head). Where
-the bot cannot push (a fork, a protected branch), it replies with the change as a diff to
-apply by hand. Every reply is posted once per marker, however often a command is handled;
-while a comment's commands run, their answers are gathered into that comment's one reply.
+A command's status edits are one commit (docs/design.md B3), however many proposals it
+moves: one metadata file alone through the Contents API (conditional on its blob), or
+several files (several proposals, or a process that repeats the status in the document,
+as Gateway API's `* Status:`) through the Git Data API: one tree, one commit and a
+fast-forward-only ref update on the head the files were read at, retried on a fresh read
+on conflict (I3). Each edit changes only the status lines (I4). Where the bot cannot push
+(a fork, a protected branch), it replies with each change as a diff to apply by hand.
+Every reply is posted once per marker, however often a command is handled; while a
+comment's commands run, their answers are gathered into that comment's one reply.
+
+A commit moving several proposals names them in its message, one `path → status` line
+each (`moves_of` reads them back, as undo does).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import difflib
 import hashlib
@@ -30,9 +37,9 @@ from bot.engine.proposal import document_path
 from bot.github.comments import code_span, fenced, post_once, quote_user_text
 from bot.github.repo import (
     BranchProtected,
+    Expected,
     RepoConflict,
     Snapshot,
-    UpdateResult,
     commit_files,
     update_file,
 )
@@ -133,58 +140,128 @@ def unified_diff(path: str, before: str, after: str) -> str:
     return "".join(lines)
 
 
+@dataclass(frozen=True)
+class Move:
+    """One proposal a command moves: its metadata path, the status and argument to write,
+    and the marker of the reply about it."""
+
+    path: str
+    status: str
+    argument: str | None
+    key: str
+
+
+def move_message(config: Config, moves: list[Move], command: Command, number: int) -> str:
+    """The commit message of `moves`: the one move on its first line, or a count there and
+    one `path → status` line per proposal."""
+    requested = f"Requested with `{command.raw}` on #{number}."
+    if len(moves) == 1:
+        return f"{config.kind}: {moves[0].path} → {moves[0].status}\n\n{requested}"
+    statuses = {move.status for move in moves}
+    to = f"→ {next(iter(statuses))}" if len(statuses) == 1 else "moved"
+    lines = [f"{move.path} → {move.status}" for move in moves]
+    return "\n".join([f"{config.kind}: {len(moves)} proposals {to}", "", *lines, "", requested])
+
+
+def moves_of(config: Config, message: str) -> dict[str, str]:
+    """The proposals a commit of the bot's moved, by path, and the status each moved to."""
+    first, _, rest = message.partition("\n")
+    prefix = f"{config.kind}: "
+    if not first.startswith(prefix):
+        return {}
+    path, arrow, status = first.removeprefix(prefix).rpartition(" → ")
+    if arrow and " " not in status and not path.endswith(" proposals"):
+        return {path: status}
+    found = {}
+    for line in rest.splitlines():
+        path, arrow, status = line.rpartition(" → ")
+        if arrow and path and status and " " not in status:
+            found[path] = status
+    return found
+
+
 async def write_status(
     state: PullState, path: str, status: str, argument: str | None, command: Command, key: str
 ) -> bool:
-    """Edit the proposal's metadata on the PR's head branch; on a fork, suggest it instead.
+    """Edit one proposal's metadata on the PR's head branch (see `write_statuses`)."""
+    return bool(await write_statuses(state, [Move(path, status, argument, key)], command))
 
-    One commit: the metadata file alone through the Contents API (conditional on its blob),
-    or, where the process repeats the status in the document (Gateway API's `* Status:`),
-    both files through the Git Data API (conditional on the branch head).
-    """
+
+async def write_statuses(state: PullState, moves: list[Move], command: Command) -> set[str]:
+    """Write each move's status to its proposal on the PR's head branch, in one commit; on a
+    fork (or a branch that refuses the bot), suggest each change instead. The paths of the
+    moves written (none when nothing changed or the changes were suggested)."""
+    if not moves:
+        return set()
     config = state.config
-    edit = editor(config, status, argument, state.ctx.clock().date())
+    today = state.ctx.clock().date()
+    edits = {move.path: editor(config, move.status, move.argument, today) for move in moves}
     head = state.pull["head"]
     head_repo = (head.get("repo") or {}).get("full_name") or state.repo
-    message = (
-        f"{config.kind}: {path} → {status}\n\nRequested with `{command.raw}` on #{state.number}."
-    )
-    document = document_path(config.proposals, path)
-    also_document = config.validation.status_bullet and document != path
+    message = move_message(config, moves, command, state.number)
+    documents = {
+        move.path: document_path(config.proposals, move.path)
+        for move in moves
+        if config.validation.status_bullet
+        and document_path(config.proposals, move.path) != move.path
+    }
+
+    async def one(move: Move, snapshot: Snapshot) -> dict[str, str]:
+        changes: dict[str, str] = {}
+        text = await snapshot.read(move.path) or ""
+        edited = edits[move.path](text)
+        if edited is not None and edited != text:
+            changes[move.path] = edited
+        document = documents.get(move.path)
+        page = await snapshot.read(document) if document is not None else None
+        if document is not None and page is not None:
+            bullet = set_status_bullet(page, move.status)
+            if bullet != page:
+                changes[document] = bullet
+        return changes
 
     async def plan(snapshot: Snapshot) -> dict[str, str | None] | None:
         changes: dict[str, str | None] = {}
-        text = await snapshot.read(path) or ""
-        edited = edit(text)
-        if edited is not None and edited != text:
-            changes[path] = edited
-        page = await snapshot.read(document)
-        if page is not None and set_status_bullet(page, status) != page:
-            changes[document] = set_status_bullet(page, status)
+        if not all(snapshot.knows(move.path) for move in moves):
+            await snapshot.listing()  # then files are read by blob sha, mostly kept already
+        for found in await asyncio.gather(*(one(move, snapshot) for move in moves)):
+            changes.update(found)
         return changes or None
 
     gh, branch = state.ctx.gh, head["ref"]
-    result: UpdateResult
     try:
-        if also_document:
-            result = await commit_files(gh, head_repo, branch, plan, message)
-        else:
+        if len(moves) == 1 and not documents:
+            path = moves[0].path
             known = state.trees.versions.get(path)
-            result = await update_file(gh, head_repo, branch, path, edit, message, known=known)
+            single = await update_file(
+                gh, head_repo, branch, path, edits[path], message, known=known
+            )
+            if single.unchanged:
+                return set()
+            state.trees.moved(single.parent, single.commit)
+            after = edits[path](state.trees.head.read(path) or "")
+            if after is not None:
+                state.written(path, after, single.commit)
+            return {path}
+        # The files as read are the first plan's when they are the head's as it stands now
+        # (not once the branch moved under an earlier write): else the branch is read.
+        current = state.trees.read_at == str(head["sha"])
+        expected = Expected(str(head["sha"]), state.trees.versions) if current else None
+        result = await commit_files(gh, head_repo, branch, plan, message, expected=expected)
     except (BranchProtected, RepoConflict, BadRequest) as error:
-        log.info("cannot write %s on %s:%s (%s); suggesting", path, head_repo, branch, error)
-        await suggest(state, path, edit, command, key)
-        return False
-    if result.unchanged:
-        return False
-    text = state.trees.head.read(path) or ""
-    after = edit(text)
-    if after is not None:
-        state.written(path, after, result.commit)
-    page = state.trees.head.read(document) if also_document else None
-    if page is not None:
-        state.written(document, set_status_bullet(page, status), result.commit)
-    return True
+        log.info("cannot write on %s:%s (%s); suggesting", head_repo, branch, error)
+        for move in moves:
+            await suggest(state, move.path, edits[move.path], command, move.key)
+        return set()
+    state.trees.moved(result.parent, result.commit)
+    for name, content in result.changes.items():
+        if content is not None:
+            state.written(name, content, result.commit)
+    return {
+        move.path
+        for move in moves
+        if move.path in result.changes or documents.get(move.path) in result.changes
+    }
 
 
 async def suggest(state: PullState, path: str, edit: Any, command: Command, key: str) -> None:

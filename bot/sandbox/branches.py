@@ -109,4 +109,20 @@ def move_branch(
         if rule is not None and not fast_forward and not rule.allow_force_push:
             raise ApiError(protection_status, "Cannot force-push to this branch")
     repo.refs[ref] = new_sha
-    repo.pushed_at = state.now()
+    if ref.startswith("refs/heads/"):
+        pushed(state, repo, branch)
+    else:
+        repo.pushed_at = state.now()
+
+
+def pushed(state: State, repo: Repo, branch: str) -> None:
+    """A push moved `branch` of `repo`: as on GitHub, the repository's `pushed_at` and the
+    `updated_at` of every open pull request whose head it is (a fork's included) move."""
+    now = repo.pushed_at = state.now()
+    for target in state.repos.values():
+        for issue in target.issues.values():
+            pr = issue.pull
+            if pr is None or issue.state != "open":
+                continue
+            if pr.head_repo == repo.full_name and pr.head_ref == branch:
+                issue.updated_at = now

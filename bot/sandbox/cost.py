@@ -2,7 +2,8 @@
 
 `critical_path` gives the sequential round trips of a stretch of the log: the longest chain
 of requests in which each starts after the one before it ended (with latency added to the
-double's answers, requests sent concurrently overlap and do not chain). `open_checked_pr`
+double's answers, requests sent concurrently overlap and do not chain); `route` names a
+logged request the way the tests that pin request lists write it. `open_checked_pr`
 and `approve` set up and run the command measured: a `/kep approve` by an approver on a
 new KEP's pull request whose check has run (the demo repository). The benchmark
 `benchmarks/command_cost.py` and the tests pinning a command's cost both use them.
@@ -10,6 +11,7 @@ new KEP's pull request whose check has run (the demo repository). The benchmark
 
 from __future__ import annotations
 
+import re
 import time
 
 from bot import demo
@@ -17,7 +19,7 @@ from bot.sandbox.harness import Harness
 from bot.sandbox.payloads import issue_comment_event, pull_request_event
 from bot.sandbox.pipeline import RecordedRequest
 
-__all__ = ["KEP", "approve", "critical_path", "kep_folder", "open_checked_pr"]
+__all__ = ["KEP", "approve", "critical_path", "kep_folder", "open_checked_pr", "route"]
 
 KEP = demo.NEW_KEP.replace("provisonal", "provisional").replace("11-31", "11-21")
 
@@ -33,6 +35,20 @@ def critical_path(requests: list[RecordedRequest]) -> list[RecordedRequest]:
         chain = max(before, key=len, default=[])
         best.append([*chain, request])
     return max(best, key=len, default=[])
+
+
+def route(request: RecordedRequest, repo: str = demo.REPO) -> str:
+    """`METHOD path` of a logged request with the repository's prefix dropped, numbers as
+    `N`, 40-hex shas as `{sha}`, file paths as `{path}` and label names as `{name}`; a
+    comment list read incrementally ends in `?since`."""
+    path = request.path.split(f"/repos/{repo}/", 1)[-1]
+    path = re.sub(r"(?<=/)[0-9a-f]{40}(?=/|$)", "{sha}", path)
+    path = re.sub(r"(?<=/)\d+(?=/|$)", "N", path)
+    path = re.sub(r"^contents/.*", "contents/{path}", path)
+    path = re.sub(r"/labels/.+$", "/labels/{name}", path)
+    if path.endswith("/comments") and "since" in request.query:
+        path += "?since"
+    return f"{request.method} {path}"
 
 
 def kep_folder(index: int) -> str:

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.sandbox import pulls
 from bot.sandbox.auth import mint_installation_token
-from bot.sandbox.branches import commit_changes, signature_of
+from bot.sandbox.branches import commit_changes, pushed, signature_of
 from bot.sandbox.faults import Fault, FaultInjector
 from bot.sandbox.model import (
     DEFAULT_INSTALLATION_PERMISSIONS,
@@ -209,7 +209,7 @@ class GitHubDouble(StateReaders):
         who = signature_of(self.state, author or target.owner)
         sha = commit_changes(self.state, target, parent, _encode(files), message, who)
         target.refs[f"refs/heads/{branch}"] = sha
-        target.pushed_at = self.state.now()
+        pushed(self.state, target, branch)
         return sha
 
     def protect_branch(
@@ -339,6 +339,7 @@ class GitHubDouble(StateReaders):
         )
         self.state.comments[comment.id] = comment
         issue.comment_ids.append(comment.id)
+        issue.updated_at = now  # as a comment made through the API (routes_issues) does
         return comment
 
     def edit_comment(

@@ -247,6 +247,19 @@ class Repo:
         return max(self.issues, default=0) + 1
 
 
+@dataclass(frozen=True)
+class ArchiveGrant:
+    """What the token of a private repository's archive address allows, until `expires`."""
+
+    repo: str  # lower-cased full name
+    sha: str
+    expires: float  # the double's clock
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.repo, self.sha
+
+
 class State:
     """Everything the double knows; endpoints and seeding helpers both work on it."""
 
@@ -265,6 +278,7 @@ class State:
         self.org_members: dict[str, dict[str, str]] = {}  # org -> login -> admin | member
         self.comments: dict[int, Comment] = {}
         self.check_runs: dict[int, CheckRun] = {}
+        self.archive_grants: dict[str, ArchiveGrant] = {}  # token -> grant
         self._ids: dict[str, Iterator[int]] = {}
 
     def next_id(self, kind: str) -> int:

@@ -19,6 +19,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from bot.sandbox import (
+    archive,
     routes_app,
     routes_checks,
     routes_contents,
@@ -47,6 +48,7 @@ VERSION = web.RequestKey("version", str)
 ENDPOINTS: list[Endpoint] = [
     endpoint
     for module in (
+        archive,
         routes_app,
         routes_contents,
         routes_git,
@@ -131,6 +133,17 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return etag in candidates or etag.removeprefix("W/") in candidates or "*" in candidates
 
 
+def _etag(request: web.Request, payload: bytes) -> str:
+    """The answer's ETag. GitHub's vary with the credentials and the media type (`Vary:
+    Accept, Authorization`): after an installation token is renewed, a conditional request
+    carrying the ETag the old token got is answered 200, not 304."""
+    digest = hashlib.sha256()
+    for name in ("Authorization", "Accept"):
+        digest.update(request.headers.get(name, "").encode() + b"\n")
+    digest.update(payload)
+    return f'W/"{digest.hexdigest()[:40]}"'
+
+
 def _render(request: web.Request, reply: Reply, version: str) -> web.Response:
     headers = dict(reply.headers)
     headers["x-github-api-version-selected"] = version
@@ -143,10 +156,13 @@ def _render(request: web.Request, reply: Reply, version: str) -> web.Response:
         body = _drop_singular_assignee(reply.body) if version == "2026-03-10" else reply.body
         payload = json.dumps(body).encode()
     if request.method == "GET" and reply.status == 200 and payload is not None:
-        etag = f'W/"{hashlib.sha256(payload).hexdigest()[:40]}"'
+        etag = _etag(request, payload)
         headers["etag"] = etag
+        headers["vary"] = "Accept, Authorization, Cookie, X-GitHub-OTP"
         if _etag_matches(request.headers.get("If-None-Match"), etag):
-            return web.Response(status=304, headers=headers)
+            # Like GitHub's, a 304 carries no `Link`: a client keeps each page's next link.
+            kept = {name: value for name, value in headers.items() if name.lower() != "link"}
+            return web.Response(status=304, headers=kept)
     if payload is None:
         return web.Response(status=reply.status, headers=headers)
     return web.Response(
@@ -261,4 +277,6 @@ def build_application(rt: Runtime, base_path: str = "") -> web.Application:
         app.router.add_route(
             endpoint.method, base_path + endpoint.path, _handler(rt, endpoint, base_path)
         )
+    # The download host of repository archives (not the API: no base path, no rate limit).
+    app.router.add_get(archive.CODELOAD, archive.download_handler(rt.state, rt.faults))
     return app

@@ -11,7 +11,13 @@ import base64
 import binascii
 from typing import Any
 
-from bot.sandbox.branches import commit_changes, protection_refusal, resolve_commit, signature_of
+from bot.sandbox.branches import (
+    commit_changes,
+    protection_refusal,
+    pushed,
+    resolve_commit,
+    signature_of,
+)
 from bot.sandbox.errors import ApiError, invalid_request, not_found
 from bot.sandbox.gitstore import Signature, TreeEntry
 from bot.sandbox.model import Json, Repo, State
@@ -123,7 +129,7 @@ def put_contents(ctx: Ctx) -> Reply:
             raise ApiError(409, f"{path} does not match {given}")
     commit = _commit(ctx, head, {path: data}, message)
     repo.refs[f"refs/heads/{branch}"] = commit
-    repo.pushed_at = ctx.state.now()
+    pushed(ctx.state, repo, branch)
     return ok(_result(ctx, commit, path, branch), status=201 if existing is None else 200)
 
 
@@ -141,12 +147,14 @@ def delete_contents(ctx: Ctx) -> Reply:
         raise ApiError(409, f"{path} does not match {given}")
     commit = _commit(ctx, head, {path: None}, message)
     repo.refs[f"refs/heads/{branch}"] = commit
-    repo.pushed_at = ctx.state.now()
+    pushed(ctx.state, repo, branch)
     return ok(_result(ctx, commit, None, branch))
 
 
-@registry.route("GET", "/repos/{owner}/{repo}/branches/{branch:.+}")
+@registry.route("GET", "/repos/{owner}/{repo}/branches/{branch:.+}", permission=("contents",))
 def get_branch(ctx: Ctx) -> Reply:
+    """A branch with its head commit (`commit.commit.tree` is that commit's tree). GitHub
+    asks for the Contents permission (read), as it does to list branches."""
     repo, name = ctx.repo, ctx.param("branch")
     sha = repo.branch(name)
     if sha is None:

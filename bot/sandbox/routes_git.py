@@ -257,8 +257,15 @@ def create_commit(ctx: Ctx) -> Reply:
     return created(reply, location=reply["url"])
 
 
+COMPARE_COMMITS = 250  # without paging parameters: the newest 250 of the comparison
+COMPARE_FILES = 300  # "the response includes a maximum of 300 files"
+
+
 @registry.route("GET", "/repos/{owner}/{repo}/compare/{basehead:.+}", **CONTENTS_READ)
 def compare(ctx: Ctx) -> Reply:
+    """`base...head`: commits oldest first (the newest `COMPARE_COMMITS` unless `per_page` or
+    `page` asks for a page, with `Link`), `total_commits` all of them, at most
+    `COMPARE_FILES` files."""
     state, repo = ctx.state, ctx.repo
     base_name, dots, head_name = ctx.param("basehead").partition("...")
     if not dots:
@@ -277,6 +284,11 @@ def compare(ctx: Ctx) -> Reply:
         state.objects.flatten(state.objects.commits[merge_base].tree),
         state.objects.flatten(state.objects.commits[head].tree),
     )
+    headers: dict[str, str] = {}
+    if ctx.query("per_page") is None and ctx.query("page") is None:
+        listed = ahead[-COMPARE_COMMITS:]
+    else:
+        listed, headers = paginate(ctx, ahead)
     api = f"{ctx.urls.repo(repo.full_name)}/compare/{ctx.param('basehead')}"
     html = f"{ctx.urls.web}/{repo.full_name}/compare/{ctx.param('basehead')}"
     return ok(
@@ -292,9 +304,10 @@ def compare(ctx: Ctx) -> Reply:
             "ahead_by": len(ahead),
             "behind_by": len(behind),
             "total_commits": len(ahead),
-            "commits": [rest_commit_json(state, ctx.urls, repo, sha) for sha in ahead],
-            "files": [file_json(ctx.urls, repo, head, change) for change in changes],
-        }
+            "commits": [rest_commit_json(state, ctx.urls, repo, sha) for sha in listed],
+            "files": [file_json(ctx.urls, repo, head, c) for c in changes[:COMPARE_FILES]],
+        },
+        headers=headers,
     )
 
 

@@ -45,6 +45,27 @@ def _comment(ctx: Ctx) -> Comment:
     return comment
 
 
+# Before `/{number}`, which would take "comments" for an issue number.
+@registry.route("GET", ISSUES + "/comments", permission=ISSUE_OR_PR)
+def list_repo_comments(ctx: Ctx) -> Reply:
+    """Every issue and PR comment of the repository: by ascending id, or by `sort` (`created`,
+    `updated`) in `direction` (default `desc`, ignored without `sort`); `since` keeps those
+    updated at or after it."""
+    sort, since = ctx.query("sort"), ctx.query("since")
+    if sort not in (None, "created", "updated"):
+        raise validation_failed("IssueComment", "sort", "invalid")
+    name = ctx.repo.full_name
+    comments = [c for c in ctx.state.comments.values() if c.repo == name and not c.deleted]
+    if since:
+        comments = [c for c in comments if c.updated_at >= since]
+    comments.sort(key=lambda c: c.id)
+    if sort is not None:
+        newest_first = ctx.query("direction", "desc") != "asc"
+        field = "updated_at" if sort == "updated" else "created_at"
+        comments.sort(key=lambda c: (getattr(c, field), c.id), reverse=newest_first)
+    return paged(ctx, [_rest_comment(ctx, c) for c in comments])
+
+
 @registry.route("GET", ISSUES + "/{number}", permission=ISSUE_OR_PR)
 def get_issue(ctx: Ctx) -> Reply:
     issue = _issue(ctx)

@@ -9,9 +9,12 @@ import pytest
 from bot.engine.pipeline import (
     DAY,
     Change,
+    Stint,
     by_recency,
+    carry,
     changes_from_snapshots,
     current_since,
+    days_since,
     nearest_rank,
     summarize,
     timelines,
@@ -112,3 +115,30 @@ def test_by_recency_puts_the_highest_numbers_first_and_the_unnumbered_last() -> 
     }
     ordered = sorted(keys, key=keys.__getitem__)
     assert ordered == ["a/kep.yaml", "b/kep.yaml", "z/kep.yaml", "m/kep.yaml", "n/kep.yaml"]
+
+
+def test_stints_carry_over_while_the_status_holds() -> None:
+    before = {
+        "a/kep.yaml": Stint("provisional", day(1)),
+        "b/kep.yaml": Stint("implementable", day(2)),
+        "c/kep.yaml": Stint("implemented", None, "not known"),
+        "gone/kep.yaml": Stint("provisional", day(3)),
+    }
+    statuses = {
+        "a/kep.yaml": "provisional",
+        "b/kep.yaml": "implemented",
+        "c/kep.yaml": "implemented",
+        "new/kep.yaml": "provisional",
+        "bare/kep.yaml": None,
+    }
+    kept, moved = carry(before, statuses)
+    assert kept == {"a/kep.yaml": before["a/kep.yaml"], "c/kep.yaml": before["c/kep.yaml"]}
+    assert moved == ["b/kep.yaml", "bare/kep.yaml", "new/kep.yaml"]
+    assert carry({"x": Stint(None)}, {"x": None}) == ({"x": Stint(None)}, [])
+
+
+def test_days_since_counts_whole_days_and_never_below_zero() -> None:
+    assert days_since(day(2), day(20.99)) == 18
+    assert days_since(day(2), day(3)) == 1
+    assert days_since(day(3), day(2)) == 0
+    assert days_since(None, day(2)) is None

@@ -45,7 +45,7 @@ async def test_buttons_are_offered_within_githubs_limits(box: Harness) -> None:
 
 async def test_an_eligible_click_applies_the_step_once(box: Harness) -> None:
     number = await accepted(box)
-    run = await box.check_run(REPO, head(box), count=2)
+    run = await box.check_run(REPO, head(box))  # the one run, updated in place
     assert run.conclusion == "success", "the click was recorded as carol's accept"
     assert "verb:approve" in [a["identifier"] for a in run.actions]
     commits = len(box.double.commits(REPO, "kep"))
@@ -64,7 +64,7 @@ async def test_an_eligible_click_applies_the_step_once(box: Harness) -> None:
 async def test_an_ineligible_click_changes_nothing_and_gets_one_reply(box: Harness) -> None:
     box.double.add_user("mallory")
     number = await accepted(box)
-    run = await box.check_run(REPO, head(box), count=2)
+    run = await box.check_run(REPO, head(box))  # the one run, updated in place
     commits, text = len(box.double.commits(REPO, "kep")), kep_text(box)
 
     await click(box, run.id, "approve", "mallory")
@@ -79,7 +79,7 @@ async def test_a_click_whose_handler_died_after_recording_it_is_run_by_reconcile
     box: Harness,
 ) -> None:
     number = await accepted(box)
-    run = await box.check_run(REPO, head(box), count=2)
+    run = await box.check_run(REPO, head(box))  # the one run, updated in place
     # The instance recorded carol's click, then died before running it.
     body = f"<!-- kepbot:button:carol:approve:{run.id} -->\n> /kep approve\n\ncarol clicked."
     made = box.double.add_comment(REPO, number, body, "kepbot[bot]")

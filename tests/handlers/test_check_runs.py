@@ -66,13 +66,25 @@ async def test_the_same_delivery_twice_gives_one_check_run(box: Harness) -> None
     assert len(box.double.check_runs(REPO, sha)) == 1
 
 
-async def test_rerequest_runs_the_check_again(box: Harness) -> None:
+async def test_rerequest_runs_the_check_again_in_the_same_run(box: Harness) -> None:
     number, sha = open_pr(box, demo.NEW_KEP)
     await box.deliver(pull_request_event(box.double, REPO, number, "opened"))
     first = await box.check_run(REPO, sha)
+    await box.idle()
+    start, notes = len(box.double.requests), len(first.annotations)
     await box.deliver(check_run_event(box.double, REPO, first.id, "rerequested", sender="alice"))
-    again = await box.check_run(REPO, sha, count=2)
-    assert again.id != first.id and again.conclusion == "failure"
+
+    def rewritten() -> bool:
+        return any(
+            r.method == "PATCH" and r.path.endswith(f"/check-runs/{first.id}")
+            for r in box.double.requests[start:]
+        )
+
+    await box.until(rewritten)
+    await box.idle()
+    (again,) = box.double.check_runs(REPO, sha)
+    assert again.id == first.id and again.conclusion == "failure"
+    assert len(again.annotations) == notes == 2, "no annotation twice"
 
 
 async def test_a_pr_that_changes_no_proposal_is_neutral(box: Harness) -> None:

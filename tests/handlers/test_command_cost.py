@@ -31,6 +31,7 @@ def route(request: RecordedRequest) -> str:
     path = request.path.split(f"/repos/{REPO}/", 1)[-1].split("?", 1)[0]
     path = re.sub(r"(?<=/)\d+(?=/|$)", "N", path)
     path = re.sub(r"^contents/.*", "contents/{path}", path)
+    path = re.sub(r"^git/blobs/.*", "git/blobs/{sha}", path)
     path = re.sub(r"/labels/.+$", "/labels/{name}", path)
     return f"{request.method} {path}"
 
@@ -55,7 +56,8 @@ async def test_a_head_pushed_after_the_check_is_read_again(box: Harness) -> None
     box.double.push(REPO, "kep-0", {kep: KEP + "# a note pushed after the check\n"})
     _, made = await approve(box, number)
     routes = [route(r) for r in made]
-    assert "GET pulls/N/files" in routes and "GET contents/{path}" in routes
+    # the new head's file list, and the one file it changed, by its blob sha
+    assert "GET pulls/N/files" in routes and routes.count("GET git/blobs/{sha}") == 1
     after = (box.double.file_at(REPO, "kep-0", kep) or b"").decode()
     assert "# a note pushed after the check" in after
     assert "status: implementable" in after

@@ -15,12 +15,10 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from cachetools import TTLCache
 from test_links import K8S, WEB, World, started
 
 from bot import demo
-from bot.pipeline_links import Locations
-from bot.pipeline_page import Since, page_data, pipeline_view
+from bot.pipeline_page import PageMemory, page_data, pipeline_view, render_html
 from bot.routing import Bot
 from bot.sandbox.double import GitHubDouble
 from bot.sandbox.harness import settings_for
@@ -278,27 +276,56 @@ async def test_links_that_cannot_be_read_are_unknown_and_the_page_stays() -> Non
     async with started() as world:
         await linked_world(world)
         world.double.push(demo.REPO, "main", {HOSTILE: HOSTILE_KEP}, "add KEP 4000", demo.OWNER)
-        world.double.inject("GET", rf"/repos/{demo.REPO}/issues/{world.issue}/comments", 404)
+        world.double.inject("GET", rf"^/repos/{demo.REPO}/issues/comments$", 404)
         data = await get_json(world, f"/pipeline/{demo.REPO}.json")
         rows = {row["number"]: row for row in data["proposals"]}
-        assert rows["753"]["implementations"] is None, "its tracking comment could not be read"
-        assert rows["4000"]["implementations"] == [], "not tracked anywhere: no links"
+        assert rows["753"]["implementations"] is None, "the tracking comments could not be read"
+        assert rows["4000"]["implementations"] is None
+        assert rows["4000"]["title"] == "<script>alert(1)</script> & friends", "the page stays"
         async with world.box.session.get(f"{world.box.bot_url}/pipeline/{demo.REPO}") as r:
             body = await r.text()
         assert "<td class='pulls'><span class='unknown'>unknown</span></td>" in body
+        again = await page_data(world.box.bot, demo.REPO, allow_private=False)
+        rows = {row["number"]: row for row in again["proposals"]}
+        assert [p["state"] for p in rows["753"]["implementations"]] == ["merged", "open", "closed"]
+        assert rows["4000"]["implementations"] == [], "not tracked anywhere: no links"
+        assert "<span class='unknown'>" not in render_html(again)
+
+
+async def test_a_tracking_comment_not_yet_attributed_leaves_the_others_unknown() -> None:
+    """Until the issue holding a tracking comment is looked up, no proposal can be said to
+    have no links: the lookup failed, so all are unknown; the next build looks it up."""
+    async with started() as world:
+        await linked_world(world)
+        world.double.push(demo.REPO, "main", {HOSTILE: HOSTILE_KEP}, "add KEP 4000", demo.OWNER)
+        world.double.inject("GET", rf"^/repos/{demo.REPO}/issues/{world.issue}$", 502, times=10)
+        memory = PageMemory()
+        data = await page_data(world.box.bot, demo.REPO, allow_private=False, memory=memory)
+        assert {row["implementations"] is None for row in data["proposals"]} == {True}
+        world.double.faults.faults.clear()
+        start = len(world.double.requests)
+        data = await page_data(world.box.bot, demo.REPO, allow_private=False, memory=memory)
+        rows = {row["number"]: row for row in data["proposals"]}
+        assert len(rows["753"]["implementations"]) == 3
+        assert rows["4000"]["implementations"] == []
+        looked = [
+            r.path for r in world.double.requests[start:] if r.path.endswith(f"/{world.issue}")
+        ]
+        assert looked == [f"/repos/{demo.REPO}/issues/{world.issue}"]
+        start = len(world.double.requests)
+        await page_data(world.box.bot, demo.REPO, allow_private=False, memory=memory)
+        assert not [r for r in world.double.requests[start:] if r.path.endswith(f"/{world.issue}")]
 
 
 async def test_rows_are_read_afresh_and_locations_are_kept() -> None:
-    """A later build reads the tracking comment again, not where it lives."""
+    """A later build reads the tracking comments written since the last one (the
+    repository's comments, from `since`), not where they live nor the proposal again."""
     async with started() as world:
         _, _, still = await linked_world(world)
-        histories: TTLCache[tuple[str, str], Since] = TTLCache(maxsize=4, ttl=600)
-        places: TTLCache[tuple[str, str], Locations] = TTLCache(maxsize=4, ttl=600)
+        memory = PageMemory()
 
         async def build() -> dict[str, Any]:
-            data = await page_data(
-                world.box.bot, demo.REPO, allow_private=False, histories=histories, places=places
-            )
+            data = await page_data(world.box.bot, demo.REPO, allow_private=False, memory=memory)
             (row,) = data["proposals"]
             return {pull["number"]: pull["state"] for pull in row["implementations"]}
 
@@ -307,6 +334,8 @@ async def test_rows_are_read_afresh_and_locations_are_kept() -> None:
         await world.event(K8S, still, "closed")
         start = len(world.double.requests)
         assert (await build())[still] == "merged"
-        paths = [r.path for r in world.double.requests[start:]]
-        assert f"/repos/{demo.REPO}/issues/{world.issue}/comments" in paths
-        assert not [p for p in paths if "README.md" in p or p.endswith(f"/{world.issue}")]
+        read = world.double.requests[start:]
+        stream = [r for r in read if r.path == f"/repos/{demo.REPO}/issues/comments"]
+        assert [r.query.get("since") is not None for r in stream] == [True]
+        assert not [r for r in read if "kep.yaml" in r.path or "README.md" in r.path]
+        assert not [r for r in read if f"/{world.issue}" in r.path]

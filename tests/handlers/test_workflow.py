@@ -18,7 +18,7 @@ async def test_accept_then_approve_by_an_approver(box: Harness) -> None:
 
     await comment(box, number, "Looks good.\n/kep accept", "carol")
     assert kep_text(box) == GOOD_KEP, "already provisional: accepting writes nothing"
-    run = await box.check_run(REPO, head(box), count=2)
+    run = await box.check_run(REPO, head(box))  # the one run, updated in place
     assert run.conclusion == "success"
 
     before = kep_text(box)

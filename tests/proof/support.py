@@ -61,11 +61,15 @@ def open_pr(
     author: str = "alice",
     body: str = "",
 ) -> int:
-    chosen = files if files is not None else {
-        KEP: GOOD_KEP,
-        README_PATH: README,
-        demo.NEW_REVIEW_PATH: demo.NEW_REVIEW,
-    }
+    chosen = (
+        files
+        if files is not None
+        else {
+            KEP: GOOD_KEP,
+            README_PATH: README,
+            demo.NEW_REVIEW_PATH: demo.NEW_REVIEW,
+        }
+    )
     return double.open_pull_request(REPO, branch, chosen, "KEP", body, author=author)
 
 
