@@ -34,8 +34,7 @@ from gidgethub import GitHubException
 from bot.engine.proposal import owning_proposal
 from bot.engine.references import by_number, find_references, match_path, renamed_to
 from bot.github.comments import marker_tag
-from bot.github.pull_request import changed_paths
-from bot.github.repo_comments import PER_PAGE, comments_page, issue_number, read_issue
+from bot.github.repo_comments import PER_PAGE, issue_number
 from bot.github.tracking import MARKER, Row, rows_of
 from bot.handlers.context import HandlerContext
 from bot.handlers.link_targets import Target
@@ -119,7 +118,7 @@ async def _read_stream(ctx: HandlerContext, repo: str, index: LinkIndex) -> None
     newest, since, page = index.mark, index.mark, 1
     complete = index.complete
     for _ in range(SCAN_PAGES):
-        items = await comments_page(ctx.gh, repo, page=page, since=since, newest_first=first)
+        items = await ctx.github.comments_page(repo, page=page, since=since, newest_first=first)
         for comment in items:
             index.take(comment, tag, ctx.bot_login)
             updated = str(comment.get("updated_at") or "")
@@ -141,11 +140,11 @@ async def _lookup(
 ) -> str | None:
     """The proposal whose tracking comment issue or PR `number` holds, as it names it."""
     repo, config = target.repo, target.config
-    issue = await read_issue(ctx.gh, repo, number)
+    issue = await ctx.github.read_issue(repo, number)
     if issue is None:
         return None
     if issue.get("pull_request"):
-        changed = await changed_paths(ctx.gh, repo, number)
+        changed = await ctx.github.changed_paths(repo, number)
         known = {*changed, *paths}
         owned = {p for c in changed if (p := owning_proposal(config, c, known.__contains__))}
         return min(owned) if owned else None

@@ -103,20 +103,13 @@ from bot.engine.proposal import Proposal, is_proposal_path, load_proposal
 from bot.engine.renumber import tracking_issue
 from bot.engine.tree import MemoryTree
 from bot.github.auth import AppAuth
-from bot.github.client import KepbotAPI
-from bot.github.repo import read_file
-from bot.github.repo_config import ConfigResult, load_repo_config
+from bot.github.gateway import GitHub, installation_of
+from bot.github.repo_config import ConfigResult
 from bot.github.trees import (
     BlobCache,
     Span,
-    branch_head,
-    compare,
-    path_history,
-    read_archive,
-    read_blobs,
-    read_tree,
 )
-from bot.github.urls import UnsafeUrl, repo_url, valid_repo
+from bot.github.urls import UnsafeUrl, valid_repo
 from bot.handlers.context import HandlerContext, parse_time
 from bot.handlers.link_targets import Target, is_private
 from bot.page_guard import ClientLimiter
@@ -288,9 +281,7 @@ async def _context(bot: Bot, repo: str, known: int | None) -> tuple[HandlerConte
             if error.status_code not in (401, 403, 404):
                 raise
     try:
-        url = repo_url(repo, "installation")
-        found = await client.app_api.getitem(url, jwt=credentials.jwt())
-        installation = int(found["id"])
+        installation = await installation_of(client, repo, credentials.jwt())
         return await bot.context(installation), installation
     except UnsafeUrl:
         raise NotShown(repo) from None
@@ -298,12 +289,6 @@ async def _context(bot: Bot, repo: str, known: int | None) -> tuple[HandlerConte
         if error.status_code in (403, 404):
             raise NotShown(repo) from None
         raise
-
-
-def _client(ctx: HandlerContext) -> KepbotAPI:
-    if not isinstance(ctx.gh, KepbotAPI):
-        raise TypeError("the pipeline page needs the bot's GitHub client")
-    return ctx.gh
 
 
 async def page_data(
@@ -330,9 +315,9 @@ async def _build(
 ) -> dict[str, Any]:
     watch = memory.watches.get(key)
     ctx, installation = await _context(bot, repo, watch.installation if watch else None)
-    gh = _client(ctx)
+    github = ctx.github
     try:
-        meta: Any = await gh.getitem(repo_url(repo))
+        meta: Any = await ctx.github.repository(repo)
     except BadRequest as error:
         if error.status_code in (403, 404):
             raise NotShown(repo) from None
@@ -353,9 +338,9 @@ async def _build(
         read = now()
         if _unmoved(watch, pushed, read):
             return
-        head = await branch_head(gh, full, branch)
+        head = await github.branch_head(full, branch)
         if head != watch.head:
-            await _advance(bot, gh, watch, head, memory)
+            await _advance(bot, github, watch, head, memory)
         watch.pushed, watch.head_read = pushed, read
 
     followed, streamed = await asyncio.gather(
@@ -386,20 +371,20 @@ def _unmoved(watch: Watch, pushed: str, now: datetime.datetime) -> bool:
     return settled and 0 <= age < HEAD_CHECK_SECONDS
 
 
-async def _advance(bot: Bot, gh: KepbotAPI, watch: Watch, head: str, memory: PageMemory) -> None:
+async def _advance(bot: Bot, github: GitHub, watch: Watch, head: str, memory: PageMemory) -> None:
     """Follow the default branch to `head`: its configuration, its metadata files (only
     the blobs not read yet), and the stints of the proposals whose status moved. The watch
     changes only once all of it could be read."""
     if watch.config_sha is not None:  # the repository's own file: read only if it changed
-        listing = await read_tree(gh, watch.repo, head)
+        listing = await github.read_tree(watch.repo, head)
         unchanged = listing.files.get(CONFIG_PATH) == watch.config_sha
         if unchanged and watch.loaded is not None:
             loaded = watch.loaded
         else:
-            loaded = await _config(bot, gh, watch)
+            loaded = await _config(bot, github, watch)
     else:
         loaded, listing = await asyncio.gather(
-            _config(bot, gh, watch), read_tree(gh, watch.repo, head)
+            _config(bot, github, watch), github.read_tree(watch.repo, head)
         )
     config = loaded.config
     if config is None:
@@ -417,24 +402,24 @@ async def _advance(bot: Bot, gh: KepbotAPI, watch: Watch, head: str, memory: Pag
             entries[path] = known
         else:
             needed[path] = sha
-    contents = await _contents(gh, watch.repo, head, needed, memory.blobs)
+    contents = await _contents(github, watch.repo, head, needed, memory.blobs)
     for path, sha in needed.items():
         entries[path] = _entry(config, watch.repo, path, sha, contents.get(path))
     statuses = {path: entry.status for path, entry in entries.items() if entry.row is not None}
     carried, moved = carry(watch.stints, statuses)
-    dated = await _date(gh, watch, config, head, {p: entries[p] for p in moved})
+    dated = await _date(github, watch, config, head, {p: entries[p] for p in moved})
     watch.loaded, watch.entries, watch.stints = loaded, entries, {**carried, **dated}
     own = loaded.source == "repo"
     watch.config_sha = listing.files.get(CONFIG_PATH) if own else None
     watch.head = head
 
 
-async def _config(bot: Bot, gh: KepbotAPI, watch: Watch) -> ConfigResult:
-    return await load_repo_config(gh, watch.repo, watch.branch, cache=bot.config_cache)
+async def _config(bot: Bot, github: GitHub, watch: Watch) -> ConfigResult:
+    return await github.load_repo_config(watch.repo, watch.branch, cache=bot.config_cache)
 
 
 async def _contents(
-    gh: KepbotAPI, repo: str, head: str, needed: Mapping[str, str], blobs: BlobCache
+    github: GitHub, repo: str, head: str, needed: Mapping[str, str], blobs: BlobCache
 ) -> dict[str, bytes]:
     """The bytes of `needed` (path -> blob sha): kept ones, else from the archive of `head`
     when more than `BLOB_FETCHES` are missing, else (and for what the archive lacks) by sha."""
@@ -448,14 +433,14 @@ async def _contents(
             found[path] = data
     if len(missing) > BLOB_FETCHES:
         try:
-            archived = await read_archive(gh, repo, head, missing, limit=ARCHIVE_BYTES)
+            archived = await github.read_archive(repo, head, missing, limit=ARCHIVE_BYTES)
         except ValueError as error:
             log.warning("the archive of %s is not used: %s", repo, error)
             archived = {}
         for path, data in archived.items():
             blobs.put(missing.pop(path), data)
             found[path] = data
-    read = await read_blobs(gh, repo, missing.values(), blobs, at_once=FETCHES)
+    read = await github.read_blobs(repo, missing.values(), blobs, at_once=FETCHES)
     found.update({path: read[sha] for path, sha in missing.items() if sha in read})
     return found
 
@@ -505,7 +490,7 @@ NO_HISTORY = "not known: no commit of the default branch changes the file"
 
 
 async def _date(
-    gh: KepbotAPI, watch: Watch, config: Config, head: str, moved: Mapping[str, Entry]
+    github: GitHub, watch: Watch, config: Config, head: str, moved: Mapping[str, Entry]
 ) -> dict[str, Stint]:
     """The stints of the proposals whose status is new or changed at `head`."""
     dated: dict[str, Stint] = {}
@@ -522,7 +507,7 @@ async def _date(
             else:
                 dated[path] = Stint(status, None, _unfollowed(watch))
     elif moved:
-        span = await compare(gh, watch.repo, watch.head, head)
+        span = await github.compare(watch.repo, watch.head, head)
         single = span.status == "ahead" and span.complete and len(span.commits) == 1
         for path, entry in moved.items():
             if entry.status is None:
@@ -537,7 +522,9 @@ async def _date(
 
     async def one(path: str, status: str) -> tuple[str, Stint]:
         async with gate:
-            return path, await _walk(gh, watch.repo, config, path, status, head, in_range, budget)
+            return path, await _walk(
+                github, watch.repo, config, path, status, head, in_range, budget
+            )
 
     dated.update(await asyncio.gather(*(one(p, s) for p, s in sorted(chosen.items()))))
     return dated
@@ -551,7 +538,7 @@ def _range(span: Span) -> set[str] | None:
 
 
 async def _walk(
-    gh: KepbotAPI,
+    github: GitHub,
     repo: str,
     config: Config,
     path: str,
@@ -566,7 +553,7 @@ async def _walk(
     if budget[0] <= 0:
         return Stint(status, None, SPENT)
     budget[0] -= 1
-    history = await path_history(gh, repo, path, head, per_page=HISTORY_COMMITS)
+    history = await github.path_history(repo, path, head, per_page=HISTORY_COMMITS)
     if not history:
         return Stint(status, None, NO_HISTORY)
     if in_range is not None and history[0].sha not in in_range:
@@ -578,7 +565,7 @@ async def _walk(
         if budget[0] <= 0:
             return Stint(status, None, SPENT)
         budget[0] -= 1
-        if await _status_at(gh, repo, config, path, moment.sha) != status:
+        if await _status_at(github, repo, config, path, moment.sha) != status:
             return Stint(status, since)
         since = moment.date
     if len(history) >= HISTORY_COMMITS:
@@ -586,8 +573,8 @@ async def _walk(
     return Stint(status, since)
 
 
-async def _status_at(gh: KepbotAPI, repo: str, config: Config, path: str, sha: str) -> str | None:
-    found = await read_file(gh, repo, path, sha)
+async def _status_at(github: GitHub, repo: str, config: Config, path: str, sha: str) -> str | None:
+    found = await github.read_file(repo, path, sha)
     if found is None:
         return None
     tree = MemoryTree({path: found.data.decode("utf-8", "replace")})

@@ -35,12 +35,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gidgethub.abc import GitHubAPI
-
 from bot.engine.authorize import Replay, Spoken, Verdict
 from bot.engine.verbs import has_periods
 from bot.github.auth import AppAuth
-from bot.github.urls import Part, Query, repo_url
+from bot.github.gateway import GitHub, app_installations
+from bot.github.urls import Query
 from bot.handlers.commands import DONE, handle
 from bot.handlers.context import HandlerContext, parse_time
 from bot.handlers.periods import complete_periods, ended
@@ -135,9 +134,7 @@ class Reconciler:
         listed: set[str] = set()
         for installation in await self._installations():
             ctx = await self.bot.context(installation)
-            async for repo in ctx.gh.getiter(
-                "/installation/repositories?per_page=100", iterable_key="repositories"
-            ):
+            async for repo in ctx.github.installation_repositories():
                 listed.add(str(repo["full_name"]).lower())
                 if not await self._repository(ctx, repo, summary):
                     summary.stopped_for_budget = True
@@ -159,11 +156,11 @@ class Reconciler:
         if not isinstance(client.credentials, AppAuth):
             return []  # a bot user has no installations to list; it relies on deliveries
         jwt = client.credentials.jwt()
-        return [i["id"] async for i in client.app_api.getiter("/app/installations", jwt=jwt)]
+        return await app_installations(client, jwt)
 
-    def _budget_left(self, gh: GitHubAPI) -> bool:
-        limit = getattr(gh, "rate_limit", None)
-        return limit is None or limit.remaining > self.reserve
+    def _budget_left(self, github: GitHub) -> bool:
+        left = github.rate_limit_left()
+        return left is None or left > self.reserve
 
     async def _repository(
         self, ctx: HandlerContext, repo: dict[str, Any], summary: Summary
@@ -172,7 +169,7 @@ class Reconciler:
         ran low before all of them were."""
         name = str(repo["full_name"])
         now = ctx.clock()
-        pulls = [pull async for pull in ctx.gh.getiter(repo_url(name, "pulls", query=OPEN_PULLS))]
+        pulls = await ctx.github.open_pulls(name, OPEN_PULLS)
         summary.listed += len(pulls)
         before = self._seen.get(name.lower())  # None: not listed yet: look at every one
         room = REMEMBERED - self.remembered() + len(before or {})
@@ -185,7 +182,7 @@ class Reconciler:
             if seen is not None and seen.moved == moved and (seen.due is None or seen.due > now):
                 after[number] = seen
                 continue
-            if not self._budget_left(ctx.gh):
+            if not self._budget_left(ctx.github):
                 complete = False  # not remembered: looked at on the next pass
                 continue
             summary.pulls += 1
@@ -235,17 +232,10 @@ class Reconciler:
     ) -> bool | datetime.datetime | None:
         """None: handled; False: never claimed; True: claimed, stalled; a time: claimed, and
         the claim's grace ends then (until then it is being handled)."""
-        where: tuple[Part, ...] = (
-            ("issues", "comments", spoken.comment_id)
-            if spoken.comment_id
-            else ("issues", int(pull["number"]))
+        reactions = await ctx.github.reactions(
+            repo, comment_id=spoken.comment_id or None, number=int(pull["number"])
         )
-        url = repo_url(repo, *where, "reactions", query={"per_page": 100})
-        mine = [
-            r
-            async for r in ctx.gh.getiter(url)
-            if (r.get("user") or {}).get("login") == ctx.bot_login
-        ]
+        mine = [r for r in reactions if (r.get("user") or {}).get("login") == ctx.bot_login]
         if any(r.get("content") in DONE for r in mine):
             return None
         claims = [r for r in mine if r.get("content") == "eyes"]

@@ -20,6 +20,7 @@ from gidgethub import routing, sansio
 
 from bot.github.auth import AppAuth
 from bot.github.client import GitHubClient
+from bot.github.gateway import for_installation
 from bot.github.people import Directory
 from bot.github.repo_config import ConfigCache
 from bot.handlers import buttons, commands, links, merge, proposals
@@ -98,12 +99,12 @@ class Bot:
         app.router.add_get("/pipeline/{owner}/{repo}", pipeline_view(self))
 
     async def context(self, installation: int) -> HandlerContext:
-        """What handlers get for `installation`: its client and the bot's shared caches."""
-        gh = await self.client.for_installation(installation)
+        """What handlers get for `installation`: its gateway and the bot's shared caches."""
+        github = await for_installation(self.client, installation)
         login = await self.client.bot_login()
         app_mode = isinstance(self.client.credentials, AppAuth)
         return HandlerContext(
-            gh, login, self.config_cache, app_mode, self.directory, self.clock, self.replies
+            github, login, self.config_cache, app_mode, self.directory, self.clock, self.replies
         )
 
     async def dispatch(self, event: sansio.Event) -> None:

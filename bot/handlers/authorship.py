@@ -43,8 +43,7 @@ from gidgethub import BadRequest
 
 from bot.engine.commands import Command, new_commands, parse_commands
 from bot.engine.roles import normalize
-from bot.github.comments import bot_reacted, code_span, find_comment, marker_tag
-from bot.github.urls import repo_url
+from bot.github.comments import code_span, marker_tag
 from bot.handlers.context import HandlerContext, parse_time
 from bot.handlers.link_memory import event_thread
 from bot.handlers.reply_budget import addressed
@@ -196,8 +195,7 @@ def _record_tags(target: str, text: str, keys: Sequence[str]) -> str:
 
 
 async def _thread(ctx: HandlerContext, repo: str, number: int) -> list[dict[str, Any]]:
-    url = repo_url(repo, "issues", number, "comments", query={"per_page": 100})
-    return [comment async for comment in ctx.gh.getiter(url)]
+    return await ctx.github.comments(repo, number)
 
 
 async def _post_once(
@@ -207,9 +205,9 @@ async def _post_once(
     posted the same at the same moment, the oldest stays and the others are deleted."""
     tag = text.split("\n", 1)[0]
     marker = tag.removeprefix("<!-- kepbot:").removesuffix(" -->")
-    if await find_comment(ctx.gh, repo, number, marker, ctx.bot_login, thread) is not None:
+    if await ctx.github.find_comment(repo, number, marker, ctx.bot_login, thread) is not None:
         return
-    made = await ctx.gh.post(repo_url(repo, "issues", number, "comments"), data={"body": text})
+    made = await ctx.github.comment(repo, number, text)
     thread.append(made)
     same = [
         int(c["id"])
@@ -219,7 +217,7 @@ async def _post_once(
     ]
     if same and min(same) != int(made["id"]):
         try:
-            await ctx.gh.delete(repo_url(repo, "issues", "comments", int(made["id"])))
+            await ctx.github.delete_comment(repo, int(made["id"]))
         except BadRequest:  # the other instance removed it first
             log.info("duplicate record %s on %s#%d already gone", marker, repo, number)
 
@@ -254,7 +252,9 @@ async def see_comment_edit(
     record = records(thread, ctx.bot_login).get(str(comment_id))
     if record is not None:
         counted = {w: _take(was[w], w, record.keys) for w in words}
-    elif any(was.values()) and await bot_reacted(ctx.gh, repo, comment_id, ctx.bot_login, "eyes"):
+    elif any(was.values()) and await ctx.github.bot_reacted(
+        repo, comment_id, ctx.bot_login, "eyes"
+    ):
         counted = was  # unedited until now, and its commands were run as the author's
     else:
         counted = {}

@@ -25,13 +25,9 @@ from bot.engine.authorize import Spoken, transition_for
 from bot.engine.roles import normalize
 from bot.github.comments import (
     code_span,
-    find_comment,
     marker_tag,
-    post_once,
     quote_user_text,
-    react,
 )
-from bot.github.urls import repo_url
 from bot.handlers.commands import DONE, run_commands
 from bot.handlers.context import HandlerContext
 from bot.handlers.pr_state import (
@@ -94,7 +90,7 @@ async def click(
     if result.config is None or not VERB.fullmatch(verb):
         return
     name = repo["full_name"]
-    pull = await ctx.gh.getitem(repo_url(name, "pulls", number))
+    pull = await ctx.github.pull(name, number)
     state = await load_pull_state(ctx, repo, pull, result.config, thread_needed=True)
     who = code_span("@" + normalize(login))
     command = button_command(result.config.command, verb)
@@ -108,21 +104,21 @@ async def click(
             return
         text = f"{addressed(login)}\n{quoted}\n\n{who} clicked {code_span(verb)}; not applied:"
         text += "\n\n" + "\n".join(f"- {reason}" for reason in reasons)
-        await post_once(ctx.gh, name, number, marker, text, ctx.bot_login, state.thread)
+        await ctx.github.post_once(name, number, marker, text, ctx.bot_login, state.thread)
         return
     marker = button_marker(login, verb, run_id)
-    if await find_comment(ctx.gh, name, number, marker, ctx.bot_login, state.thread):
+    if await ctx.github.find_comment(name, number, marker, ctx.bot_login, state.thread):
         return  # this click was recorded (and run) already
     body = f"{marker_tag(marker)}\n{quoted}\n\n{who} clicked {code_span(verb)} on the check run."
-    made = await ctx.gh.post(repo_url(name, "issues", number, "comments"), data={"body": body})
+    made = await ctx.github.comment(name, number, body)
     state.thread.append(made)  # the delivery's thread: replay counts the click from it
     spoken = Spoken(login, (command,), int(made["id"]), *written(made))
     outcome = Outcome()
     after = await run_commands(ctx, repo, pull, spoken, [command], outcome)
     content = DONE[1] if outcome.refused else DONE[0]
-    done = react(ctx.gh, name, content=content, comment_id=int(made["id"]))
+    done = ctx.github.react(name, content=content, comment_id=int(made["id"]))
     if after is None or after.stale:
-        fresh = await ctx.gh.getitem(repo_url(name, "pulls", number))
+        fresh = await ctx.github.pull(name, number)
         await asyncio.gather(check_pull_request(ctx, repo, fresh), done)
     else:
         await asyncio.gather(check_state(after), done)

@@ -38,18 +38,14 @@ from bot.engine.process import next_statuses
 from bot.engine.proposal import document_path
 from bot.engine.roles import normalize
 from bot.engine.verbs import PERIOD_VERBS, UNDO, closest, has_periods, help_text, resolve
-from bot.github.comments import claim, code_span, fenced, quote_user_text, react
+from bot.github.comments import code_span, fenced, quote_user_text
 from bot.github.repo import (
     BranchProtected,
     Expected,
     Listing,
     RepoConflict,
     Snapshot,
-    commit_files,
-    list_tree,
-    read_blob,
 )
-from bot.github.urls import repo_url
 from bot.handlers import links
 from bot.handlers.authorship import edit_digest, record_body, see_body_edit, see_comment_edit
 from bot.handlers.context import HandlerContext
@@ -339,9 +335,8 @@ async def _revert(state: PullState, moves: list[Move], command: Command) -> None
     bot's latest commit moving it there (one not undone yet) back to their exact bytes
     before it, conditionally: only while they still hold what that commit wrote. One commit
     for all; a proposal with no such commit (its step changed no file) is left as it is."""
-    gh, config = state.ctx.gh, state.config
-    url = repo_url(state.repo, "pulls", state.number, "commits", query={"per_page": 100})
-    commits = [c async for c in gh.getiter(url)]
+    github, config = state.ctx.github, state.config
+    commits = await state.ctx.github.pull_commits(state.repo, state.number)
     undone: set[tuple[str, str]] = set()
     for commit in commits:
         undone |= _undone_of(config, str(commit["commit"]["message"]))
@@ -368,7 +363,7 @@ async def _revert(state: PullState, moves: list[Move], command: Command) -> None
 
     async def listing_at(sha: str) -> Listing:
         if sha not in listings:
-            listings[sha] = await list_tree(gh, head_repo, sha)
+            listings[sha] = await github.list_tree(head_repo, sha)
         return listings[sha]
 
     async def plan(snapshot: Snapshot) -> dict[str, str | None] | None:
@@ -384,7 +379,7 @@ async def _revert(state: PullState, moves: list[Move], command: Command) -> None
                     changed_since[path] = [name]
                     break
                 if was != prior:
-                    data = await read_blob(gh, head_repo, prior) if prior else None
+                    data = await github.read_blob(head_repo, prior) if prior else None
                     mine[name] = data.decode("utf-8") if data is not None else None
             else:
                 changes.update(mine)
@@ -393,7 +388,7 @@ async def _revert(state: PullState, moves: list[Move], command: Command) -> None
     message = _undo_message(config, picks, command.raw)
     try:
         expected = Expected(str(head["sha"]))
-        result = await commit_files(gh, head_repo, head["ref"], plan, message, expected=expected)
+        result = await github.commit_files(head_repo, head["ref"], plan, message, expected=expected)
     except (BranchProtected, RepoConflict, BadRequest) as error:
         log.info("cannot undo on %s (%s)", head_repo, error)
         for sha, _, move in picks.values():
@@ -439,7 +434,7 @@ async def handle(
     target = {"comment_id": spoken.comment_id} if spoken.comment_id else {"number": number}
     pull = await take_pull(ctx, name, number)
     claimed, state = await asyncio.gather(
-        claim(ctx.gh, name, comment_id=spoken.comment_id, number=target.get("number"))
+        ctx.github.claim(name, comment_id=spoken.comment_id, number=target.get("number"))
         if claim_first
         else _true(),
         read_state(ctx, repo, pull),
@@ -448,16 +443,16 @@ async def handle(
         log.info("commands of %s already handled elsewhere", target)
         return
     if state is None:
-        await react(ctx.gh, name, content="confused", **target)
+        await ctx.github.react(name, content="confused", **target)
         return
     state.labels = [str(label["name"]) for label in pull.get("labels") or []]
     outcome = Outcome()
     state.answers = {}
     await apply_commands(state, spoken, commands, outcome)
     await post_answers(state, spoken.login, reply_marker(spoken, edit))
-    done = react(ctx.gh, name, content=DONE[1] if outcome.refused else DONE[0], **target)
+    done = ctx.github.react(name, content=DONE[1] if outcome.refused else DONE[0], **target)
     if state.stale:
-        fresh = await ctx.gh.getitem(repo_url(name, "pulls", number))
+        fresh = await ctx.github.pull(name, number)
         await asyncio.gather(check_pull_request(ctx, repo, fresh), done)
     else:
         await asyncio.gather(check_state(state), done)

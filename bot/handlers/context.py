@@ -1,4 +1,4 @@
-"""What every handler receives besides the event: the installation's client and shared caches."""
+"""What every handler receives besides the event: the installation's GitHub and shared caches."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gidgethub.abc import GitHubAPI
-
+from bot.github.gateway import Client, GitHub
 from bot.github.people import Directory
 from bot.github.repo_config import ConfigCache
 from bot.handlers.reply_budget import ReplyBudget
@@ -24,7 +23,7 @@ def parse_time(value: str) -> datetime.datetime:
 
 @dataclass(frozen=True)
 class HandlerContext:
-    gh: GitHubAPI
+    github: GitHub  # the one way to GitHub (bot/github/gateway.py)
     bot_login: str
     config_cache: ConfigCache
     app_mode: bool = True  # False with a personal token: no check runs, commit statuses instead
@@ -33,3 +32,8 @@ class HandlerContext:
     clock: Callable[[], datetime.datetime] = field(default=utcnow)
     # Replies per person per pull request per hour, shared by the deliveries of a process.
     replies: ReplyBudget = field(default_factory=ReplyBudget)
+
+    @property
+    def gh(self) -> Client:
+        """The gateway's client, for the `bot.github` functions that take one."""
+        return self.github.client

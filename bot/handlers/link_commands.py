@@ -19,9 +19,7 @@ from bot.engine.config import Config
 from bot.engine.references import argument_references
 from bot.engine.roles import rule_for
 from bot.engine.verbs import LINK_VERBS
-from bot.github.comments import claim, post_once, quote_user_text, react
-from bot.github.roles import who_can
-from bot.github.urls import repo_url
+from bot.github.comments import quote_user_text
 from bot.handlers.context import HandlerContext
 from bot.handlers.link_derive import APPROVER, Links, first_found, may_link, role_metadata
 from bot.handlers.link_feedback import refresh_pull
@@ -51,13 +49,12 @@ async def _post_answers(
     if not sections:
         return
     key = f"link-c{spoken.comment_id or 'body'}"
-    url = repo_url(repo, "issues", number, "comments", query={"per_page": 100})
-    thread = [comment async for comment in ctx.gh.getiter(url)]
+    thread = await ctx.github.comments(repo, number)
     if not ctx.replies.allow(repo, number, spoken.login, key, thread, ctx.bot_login, ctx.clock()):
         log.info("no reply to %s on %s#%d: over the reply budget", spoken.login, repo, number)
         return
     body = addressed(spoken.login) + "\n" + "\n\n---\n\n".join(sections)
-    await post_once(ctx.gh, repo, number, key, body, ctx.bot_login, thread)
+    await ctx.github.post_once(repo, number, key, body, ctx.bot_login, thread)
 
 
 def _help(config: Config) -> str:
@@ -127,9 +124,8 @@ async def run_command(
         grant = await may_link(ctx, pull, spoken.login, result)
         if not grant.granted:
             refused = True
-            who = await who_can(
+            who = await ctx.github.who_can(
                 ctx.directory,
-                ctx.gh,
                 repo=result.target.repo,
                 default_branch=result.target.default_branch,
                 role=APPROVER,
@@ -157,7 +153,7 @@ async def run_link_commands(
     """Claim (unless told not to), answer each command, mark the outcome, then refresh."""
     name = str(repo["full_name"])
     target = {"comment_id": spoken.comment_id} if spoken.comment_id else {"number": pull["number"]}
-    if claim_first and not await claim(ctx.gh, name, **target):
+    if claim_first and not await ctx.github.claim(name, **target):
         log.info("link commands of %s already handled elsewhere", target)
         return
     refused, resolvers, answers = False, dict[str, Resolver](), Answers()
@@ -165,7 +161,7 @@ async def run_link_commands(
         ran = await run_command(ctx, name, pull, spoken, command, targets, answers, resolvers)
         refused = ran or refused
     await _post_answers(ctx, name, int(pull["number"]), spoken, answers)
-    await react(ctx.gh, name, content="-1" if refused else "+1", **target)
+    await ctx.github.react(name, content="-1" if refused else "+1", **target)
     await refresh_pull(ctx, repo, pull, resolvers=resolvers)
 
 

@@ -19,7 +19,6 @@ from bot.engine.references import Reference, argument_references, find_reference
 from bot.engine.roles import Grant, normalize, rule_for
 from bot.engine.verbs import LINK_VERBS
 from bot.github.comments import Thread
-from bot.github.roles import holds
 from bot.handlers.context import HandlerContext
 from bot.handlers.link_resolver import Found, Resolver
 from bot.handlers.link_targets import Target
@@ -73,9 +72,8 @@ async def may_link(ctx: HandlerContext, pull: dict[str, Any], login: str, found:
     if who == normalize(str(pull["user"]["login"])):
         return Grant("author", True, f"`{who}` wrote this pull request")
     target = found.target
-    return await holds(
+    return await ctx.github.holds(
         ctx.directory,
-        ctx.gh,
         repo=target.repo,
         default_branch=target.default_branch,
         login=who,

@@ -17,10 +17,9 @@ from typing import Any
 
 from bot.check_output import CheckOutput
 from bot.engine.roles import one_of
-from bot.github.comments import find_comment, quote_user_text, upsert_comment
-from bot.github.feedback import publish_check, publish_status
-from bot.github.labels import LabelSpec, Managed, sync_labels
-from bot.github.tracking import Row, data_block, read_data, set_rows
+from bot.github.comments import quote_user_text
+from bot.github.labels import LabelSpec, Managed
+from bot.github.tracking import Row, data_block, read_data
 from bot.handlers.context import HandlerContext
 from bot.handlers.link_derive import Links, derive_links
 from bot.handlers.link_resolver import Found, Resolver
@@ -114,7 +113,7 @@ async def _labels(ctx: HandlerContext, repo: str, number: int, links: Links) -> 
         spec = found.target.config.labels.link
         wanted[spec.name] = spec
     managed = Managed(names=frozenset(specs))
-    await sync_labels(ctx.gh, repo, number, wanted, managed)
+    await ctx.github.sync_labels(repo, number, wanted, managed)
 
 
 async def refresh_pull(
@@ -139,7 +138,7 @@ async def refresh_pull(
         return None
     thread = await read_thread(ctx, name, number)
     links = await derive_links(ctx, pull, thread, targets, resolvers)
-    previous = await find_comment(ctx.gh, name, number, LINK_MARKER, ctx.bot_login, thread)
+    previous = await ctx.github.find_comment(name, number, LINK_MARKER, ctx.bot_login, thread)
     required = any(t.config.implementations.require_link for t in targets)
     if not (links.found or links.unknown or previous is not None or required):
         return links
@@ -150,13 +149,13 @@ async def refresh_pull(
     if links.found or links.unknown or previous is not None:
         await _labels(ctx, name, number, links)
         body = _link_comment(links, tracked, unlisted)
-        await upsert_comment(ctx.gh, name, number, LINK_MARKER, body, ctx.bot_login, thread)
+        await ctx.github.upsert_comment(name, number, LINK_MARKER, body, ctx.bot_login, thread)
     if pull.get("state") == "open":
         output, sha = _check(links), str(pull["head"]["sha"])
         if ctx.app_mode:
-            await publish_check(ctx.gh, name, sha, output, name=CHECK_NAME)
+            await ctx.github.publish_check(name, sha, output, name=CHECK_NAME)
         else:
-            await publish_status(ctx.gh, name, sha, output, name=CHECK_NAME)
+            await ctx.github.publish_status(name, sha, output, name=CHECK_NAME)
     return links
 
 
@@ -193,8 +192,7 @@ async def _track(
     number = int(pull["number"])
     row = Row(name, number, pull_state(pull), str(pull.get("title") or ""))
     for (repo, where), founds in at.items():
-        await set_rows(
-            ctx.gh,
+        await ctx.github.set_rows(
             repo,
             where,
             ctx.bot_login,
@@ -216,7 +214,7 @@ async def _track(
         if unsure:
             kept.append((item[0], item[1]))
             continue
-        await set_rows(
-            ctx.gh, item[0], item[1], ctx.bot_login, pull=(name, number), rows=[], heading=None
+        await ctx.github.set_rows(
+            item[0], item[1], ctx.bot_login, pull=(name, number), rows=[], heading=None
         )
     return [*at, *kept]

@@ -10,13 +10,14 @@ Nothing here is authoritative: GitHub is. Two scopes:
 - per event (`event_memo`), for the event's life: what the handlers of one delivery would
   otherwise read twice (commands.py and links.py both look at every PR comment, merge.py
   and links.py both refresh after a merge). The handlers of one delivery share one
-  `HandlerContext` (so does one reconcile pass), so the memo hangs on that object and
-  goes with it. Only what the event's own work cannot change is kept there: the PR as
-  first read, its file list, whether it is an implementation PR, the proposals
-  repositories and their configurations. A handler that writes to the PR takes the PR as
-  first read out of the memo (`link_targets.take_pull`), so later readers see its writes.
-  An issue's or PR's comments (`event_thread`) are kept too, as one list every handler of
-  the event shares: a handler that posts a comment adds it to that list.
+  `HandlerContext` (so does one reconcile pass), and each context its own gateway
+  (`bot/github/gateway.py`), so the memo hangs on the gateway and goes with it. Only
+  what the event's own work cannot change is kept there: the PR as first read, its file
+  list, whether it is an implementation PR, the proposals repositories and their
+  configurations. A handler that writes to the PR takes the PR as first read out of the
+  memo (`link_targets.take_pull`), so later readers see its writes. An issue's or PR's
+  comments (`event_thread`) are kept too, as one list every handler of the event shares:
+  a handler that posts a comment adds it to that list.
 """
 
 from __future__ import annotations
@@ -25,19 +26,15 @@ import asyncio
 import time
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import cachetools
-from gidgethub.abc import GitHubAPI
 
-from bot.github import comments
+from bot.github.gateway import EventMemo
 from bot.handlers.context import HandlerContext
 
 __all__ = ["ClientMemory", "EventMemo", "client_memory", "event_memo", "event_thread"]
-
-T = TypeVar("T")
 
 HOLDERS_TTL = 300.0  # seconds a discovery of the proposals repositories is reused
 FOUND_TTL, MISSED_TTL = 3600.0, 300.0  # the PR that added a proposal: found, not found
@@ -96,50 +93,14 @@ class ClientMemory:
         return found
 
 
-_clients: weakref.WeakKeyDictionary[GitHubAPI, ClientMemory] = weakref.WeakKeyDictionary()
-
-
 def client_memory(ctx: HandlerContext) -> ClientMemory:
-    if ctx.gh not in _clients:
-        _clients[ctx.gh] = ClientMemory()
-    return _clients[ctx.gh]
-
-
-class EventMemo:
-    """Values computed once per event (a failure is not remembered)."""
-
-    def __init__(self) -> None:
-        self._values: dict[Hashable, Any] = {}
-
-    async def get(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
-        if key in self._values:
-            return cast(T, self._values[key])
-        value = await compute()
-        self._values[key] = value
-        return value
-
-    def peek(self, key: Hashable) -> Any:
-        return self._values.get(key)
-
-    def put(self, key: Hashable, value: Any) -> None:
-        self._values[key] = value
-
-    def take(self, key: Hashable) -> Any:
-        """The value kept for `key` (None: none), forgotten: the next `get` computes it."""
-        return self._values.pop(key, None)
-
-
-# Keyed by the context's identity: two contexts of different events compare equal.
-_events: dict[int, EventMemo] = {}
+    """What the installation's client has learnt: kept by the gateway, dropped with it."""
+    return ctx.github.memory(ClientMemory)
 
 
 def event_memo(ctx: HandlerContext) -> EventMemo:
-    key = id(ctx)
-    memo = _events.get(key)
-    if memo is None:
-        memo = _events[key] = EventMemo()
-        weakref.finalize(ctx, _events.pop, key, None)
-    return memo
+    """The delivery's memo: the gateway of the delivery's context keeps it."""
+    return ctx.github.memo
 
 
 async def event_thread(
@@ -154,7 +115,7 @@ async def event_thread(
     memo, key = event_memo(ctx), ("thread", repo.lower(), number)
     task = memo.peek(key)
     if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
-        task = asyncio.ensure_future(comments.read_thread(ctx.gh, repo, number, count))
+        task = asyncio.ensure_future(ctx.github.read_thread(repo, number, count))
         memo.put(key, task)
     thread: list[dict[str, Any]] = await asyncio.shield(task)
     return thread

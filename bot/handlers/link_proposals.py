@@ -22,8 +22,6 @@ from gidgethub import BadRequest
 
 from bot.engine.proposal import Proposal, is_proposal_path
 from bot.engine.references import renamed_to
-from bot.github.tracking import read_rows, set_rows
-from bot.github.urls import repo_url
 from bot.handlers.context import HandlerContext
 from bot.handlers.link_feedback import pull_state, refresh_pull
 from bot.handlers.link_memory import event_memo
@@ -55,11 +53,11 @@ async def unmerged_links(ctx: HandlerContext, proposals_repo: str, proposal: Pro
     if where is None:
         return []
     pending = []
-    for row in await read_rows(ctx.gh, name, where, ctx.bot_login):
+    for row in await ctx.github.read_rows(name, where, ctx.bot_login):
         if row.state != "open":
             continue
         try:
-            pull = await ctx.gh.getitem(repo_url(row.repo, "pulls", row.number))
+            pull = await ctx.github.pull(row.repo, row.number)
         except BadRequest as error:
             if error.status_code in (404, 410):
                 continue
@@ -67,8 +65,7 @@ async def unmerged_links(ctx: HandlerContext, proposals_repo: str, proposal: Pro
         state = pull_state(pull)
         if state != row.state:
             fresh = replace(row, state=state)
-            await set_rows(
-                ctx.gh,
+            await ctx.github.set_rows(
                 name,
                 where,
                 ctx.bot_login,
@@ -111,10 +108,10 @@ async def refresh_linked(ctx: HandlerContext, repo: dict[str, Any], number: int)
     refreshed, resolvers = 0, dict[str, Resolver]()
     for where in sorted(places):
         thread = await read_thread(ctx, own.repo, where)  # shared with the delivery
-        for row in await read_rows(ctx.gh, own.repo, where, ctx.bot_login, thread):
+        for row in await ctx.github.read_rows(own.repo, where, ctx.bot_login, thread):
             if row.state != "open" or refreshed >= MAX_REFRESH:
                 continue
-            pull = await ctx.gh.getitem(repo_url(row.repo, "pulls", row.number))
+            pull = await ctx.github.pull(row.repo, row.number)
             await refresh_pull(ctx, pull["base"]["repo"], pull, resolvers=resolvers)
             refreshed += 1
     memo.put(key, (seen, refreshed))

@@ -46,9 +46,6 @@ from bot.engine.references import (
 from bot.engine.renumber import tracking_issue
 from bot.engine.tree import MemoryTree
 from bot.github.comments import quote_user_text
-from bot.github.pull_request import changed_paths
-from bot.github.repo import read_blob, read_file
-from bot.github.urls import api_url, repo_url
 from bot.handlers.context import HandlerContext
 from bot.handlers.link_memory import client_memory, event_memo
 from bot.handlers.link_targets import Target, pull_files_once
@@ -132,9 +129,9 @@ class Resolver:
             for name in dict.fromkeys((path, document_path(config.proposals, path))):
                 sha = self._blobs.get(name) if at == self.target.default_branch else None
                 if sha is not None:  # listed: read by blob sha, through the client's cache
-                    data: bytes | None = await read_blob(self.ctx.gh, repo, sha)
+                    data: bytes | None = await self.ctx.github.read_blob(repo, sha)
                 else:
-                    found = await read_file(self.ctx.gh, repo, name, at)
+                    found = await self.ctx.github.read_file(repo, name, at)
                     data = found.data if found is not None else None
                 if data is not None:
                     files[name] = data.decode("utf-8", "replace")
@@ -182,15 +179,15 @@ class Resolver:
     async def _item(self, number: int) -> Found | str:
         repo, kind = self.target.repo, self.kind
         try:
-            issue = await self.ctx.gh.getitem(repo_url(repo, "issues", number))
+            issue = await self.ctx.github.issue(repo, number)
         except BadRequest as error:
             if error.status_code in (404, 410):
                 return f"{repo}#{number} does not exist"
             raise
         if not issue.get("pull_request"):
             return await self._tracking_issue(issue, number)
-        pull = await self.ctx.gh.getitem(repo_url(repo, "pulls", number))
-        changed = await changed_paths(self.ctx.gh, repo, number)
+        pull = await self.ctx.github.pull(repo, number)
+        changed = await self.ctx.github.changed_paths(repo, number)
         proposals = await self.proposals()
         known = {*changed, *(self._paths or [])}
         owned = sorted(
@@ -252,7 +249,7 @@ class Resolver:
     async def _is_issue(self, number: int) -> bool:
         async def read() -> bool:
             try:
-                issue = await self.ctx.gh.getitem(repo_url(self.target.repo, "issues", number))
+                issue = await self.ctx.github.issue(self.target.repo, number)
             except BadRequest as error:
                 if error.status_code in (404, 410):
                     return False
@@ -303,8 +300,7 @@ class Resolver:
                 "order": "asc",
                 "per_page": SEARCH_CANDIDATES,
             }
-            url = api_url("search", "issues", query=query)
-            reply = await self.ctx.gh.getitem(url)
+            reply = await self.ctx.github.search_issues(query)
             for item in (reply.get("items") or [])[:SEARCH_CANDIDATES]:
                 if await self._added_by(int(item["number"]), found.path):
                     return int(item["number"]), True

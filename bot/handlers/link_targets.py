@@ -52,9 +52,9 @@ from bot.engine.commands import parse_commands
 from bot.engine.config import Config
 from bot.engine.proposal import is_proposal_path
 from bot.engine.references import repo_matches, static_folder
-from bot.github.pull_request import PullFiles, pull_at, pull_files
-from bot.github.repo_config import ConfigResult, load_repo_config
-from bot.github.urls import Path, UnsafeUrl, repo_url
+from bot.github.pull_request import PullFiles, pull_at
+from bot.github.repo_config import ConfigResult
+from bot.github.urls import UnsafeUrl
 from bot.handlers.context import HandlerContext
 from bot.handlers.link_memory import Holder, client_memory, event_memo
 from bot.handlers.pr_state import load_config
@@ -119,7 +119,7 @@ def shows(source: str, source_private: bool, into: str, into_private: bool) -> b
 
 
 async def config_of(ctx: HandlerContext, repo: str, branch: str) -> ConfigResult:
-    return await load_repo_config(ctx.gh, repo, branch, cache=ctx.config_cache)
+    return await ctx.github.load_repo_config(repo, branch, cache=ctx.config_cache)
 
 
 async def _holds_proposals(
@@ -132,7 +132,7 @@ async def _holds_proposals(
     if not folder:
         return result.source == "repo"
     try:
-        await ctx.gh.getitem(repo_url(repo, "contents", Path(folder), query={"ref": branch}))
+        await ctx.github.contents(repo, folder, branch)
     except UnsafeUrl:
         return False  # a folder no repository can hold
     except BadRequest as error:
@@ -164,9 +164,8 @@ async def proposal_holders(ctx: HandlerContext, fallback: dict[str, Any]) -> tup
     if fresh is not None:
         return fresh
     if not memory.listing_refused:
-        url = "/installation/repositories?per_page=100"
         try:
-            listed = [repo_info(r) async for r in ctx.gh.getiter(url, iterable_key="repositories")]
+            listed = [repo_info(r) async for r in ctx.github.installation_repositories()]
         except BadRequest as error:
             if error.status_code not in (401, 403, 404):
                 raise
@@ -216,7 +215,7 @@ async def repo_target_info(ctx: HandlerContext, name: str) -> Holder:
             return holder
 
     async def read() -> Holder:
-        return repo_info(await ctx.gh.getitem(repo_url(name)))
+        return repo_info(await ctx.github.repository(name))
 
     return await event_memo(ctx).get(("repo", name.lower()), read)
 
@@ -244,7 +243,7 @@ async def fetch_pull(ctx: HandlerContext, repo: str, number: int) -> dict[str, A
     """The pull request as GitHub has it, read once per event."""
 
     async def read() -> dict[str, Any]:
-        pull: dict[str, Any] = await ctx.gh.getitem(repo_url(repo, "pulls", number))
+        pull: dict[str, Any] = await ctx.github.pull(repo, number)
         return pull
 
     return await event_memo(ctx).get(("pull", repo.lower(), number), read)
@@ -256,7 +255,7 @@ async def take_pull(ctx: HandlerContext, repo: str, number: int) -> dict[str, An
     of the event reads the PR as those writes left it."""
     pull = event_memo(ctx).take(("pull", repo.lower(), number))
     if pull is None:
-        pull = await ctx.gh.getitem(repo_url(repo, "pulls", number))
+        pull = await ctx.github.pull(repo, number)
     return copy.deepcopy(dict(pull))
 
 
@@ -266,7 +265,7 @@ async def pull_files_once(
     """The PR's file list, read once per event (with `at`, its head sha and base branch,
     shared with the check's read of the same head: see `bot.github.read_cache`)."""
     key = ("files", repo.lower(), number)
-    return await event_memo(ctx).get(key, lambda: pull_files(ctx.gh, repo, number, at))
+    return await event_memo(ctx).get(key, lambda: ctx.github.pull_files(repo, number, at))
 
 
 async def is_proposal_pull(
@@ -288,7 +287,7 @@ async def is_proposal_pull(
     else:
         at = pull_at(await fetch_pull(ctx, target.repo, number))
         sha = at[0]
-    installation = getattr(ctx.gh, "installation_id", None)
+    installation = ctx.github.installation_id
     key = (installation, target.repo.lower(), number, sha)
     memory = client_memory(ctx)
     known = memory.proposal_pulls.get(key)

@@ -31,9 +31,7 @@ from gidgethub import BadRequest, routing, sansio
 from bot.engine.numbering import format_number
 from bot.engine.renumber import named_numbers
 from bot.github.pull_request import PullFiles, pull_at
-from bot.github.repo import BranchProtected, Expected, list_paths
-from bot.github.repo_config import load_repo_config
-from bot.github.urls import repo_url
+from bot.github.repo import BranchProtected, Expected
 from bot.handlers import links
 from bot.handlers.context import HandlerContext
 from bot.handlers.link_targets import pull_files_once
@@ -54,9 +52,9 @@ async def number_merged_pull(
 
     `pull`, the PR as the delivery gave it, is read again only when it does not say that it
     merged and with which commit."""
-    name, gh = repo["full_name"], ctx.gh
+    name, github = repo["full_name"], ctx.github
     if pull is None or not pull.get("merged") or not pull.get("merge_commit_sha"):
-        pull = await gh.getitem(repo_url(name, "pulls", number))
+        pull = await ctx.github.pull(name, number)
     if not pull.get("merged") or not pull.get("merge_commit_sha"):
         log.info("%s#%s is not merged according to the API; nothing to do", name, number)
         return None
@@ -64,7 +62,7 @@ async def number_merged_pull(
     if base != repo["default_branch"]:
         log.info("%s#%s merged into %s, not the default branch", name, number, base)
         return None
-    result = await load_repo_config(gh, name, repo["default_branch"], cache=ctx.config_cache)
+    result = await github.load_repo_config(name, repo["default_branch"], cache=ctx.config_cache)
     if result.config is None:
         return None
     config = result.config
@@ -72,7 +70,7 @@ async def number_merged_pull(
     thread = asyncio.ensure_future(read_thread(ctx, name, number, comment_count(pull)))
     files = asyncio.ensure_future(pull_files_once(ctx, name, number, pull_at(pull)))
     job = Numbering(
-        gh,
+        ctx.github,
         name,
         config,
         pull,
@@ -139,14 +137,14 @@ async def assign_on_accept(
     is logged). `next` numbers are reserved through `refs/kepbot/numbers/<N>`, so two
     accepts at once get different numbers.
     """
-    name, gh = repo["full_name"], ctx.gh
-    result = await load_repo_config(gh, name, repo["default_branch"], cache=ctx.config_cache)
+    name, github = repo["full_name"], ctx.github
+    result = await github.load_repo_config(name, repo["default_branch"], cache=ctx.config_cache)
     if result.config is None:
         return None
     config = result.config
-    base_paths = await list_paths(gh, name, repo["default_branch"])
+    base_paths = await github.list_paths(name, repo["default_branch"])
     job = Numbering(
-        gh,
+        ctx.github,
         name,
         config,
         pull,

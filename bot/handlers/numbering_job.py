@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gidgethub import BadRequest
-from gidgethub.abc import GitHubAPI
 
 from bot.engine.config import Config
 from bot.engine.numbering import is_placeholder, next_number
@@ -55,7 +54,8 @@ from bot.engine.renumber import (
     used_numbers,
 )
 from bot.engine.tree import FetchedTree
-from bot.github.numbers import Reserved, TreeReader, list_reservations, release, reserve
+from bot.github.gateway import GitHub
+from bot.github.numbers import Reserved
 from bot.github.read_cache import git_blob_sha
 from bot.github.repo import (
     CommitResult,
@@ -63,9 +63,7 @@ from bot.github.repo import (
     Listing,
     RepoConflict,
     Snapshot,
-    commit_files,
 )
-from bot.github.urls import repo_url
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +93,7 @@ class Numbering:
 
     def __init__(
         self,
-        gh: GitHubAPI,
+        github: GitHub,
         repo: str,
         config: Config,
         pull: dict[str, Any],
@@ -107,7 +105,7 @@ class Numbering:
         only: str | None = None,
         extra_used: set[int] | None = None,
     ) -> None:
-        self.gh, self.repo, self.config, self.pull = gh, repo, config, pull
+        self.github, self.repo, self.config, self.pull = github, repo, config, pull
         self.holder, self.number_now = holder, number_now
         # The paths the PR changed; while they are being read, the read (awaited by `plan`,
         # so the PR's file list and the branch's listing are read at the same time).
@@ -123,7 +121,7 @@ class Numbering:
         self.assigned: dict[str, int] = {}  # old metadata path → number, of the last plan
         self.problems: dict[str, str] = {}
         self.existing: dict[str, str] = {}  # candidate → its number, when it has one
-        self.reader = TreeReader(gh)
+        self.reader = self.github.tree_reader()
         self.listed: Listing | None = None  # the listing of the last snapshot planned on
         self.committed: Listing | None = None  # the branch's files once this job committed
         self.seen: set[int] = set()  # numbers in the names of the last snapshot planned on
@@ -182,7 +180,7 @@ class Numbering:
             and self.number_now
             and self.config.numbering.source == "next"
         ):
-            self._reservations = asyncio.ensure_future(list_reservations(self.gh, self.repo))
+            self._reservations = asyncio.ensure_future(self.github.list_reservations(self.repo))
 
     async def plan(self, snapshot: Snapshot) -> Changes | None:
         if self._changed_read is not None:
@@ -275,7 +273,7 @@ class Numbering:
             listing = await self._reservations
             self._reservations = None
         else:
-            listing = await list_reservations(self.gh, self.repo)
+            listing = await self.github.list_reservations(self.repo)
         if self.reuse_owned and not self._listed:
             self.held = sorted(n for n, sha in listing.items() if sha == self.holder)
         self._listed = True
@@ -283,7 +281,7 @@ class Numbering:
         need = len(todo) - len(usable)
         if need > 0:
             start = next_number(self.config, used | set(listing))
-            fresh = await reserve(self.gh, self.repo, self.holder, start, need)
+            fresh = await self.github.reserve(self.repo, self.holder, start, need)
             self.mine += fresh
             self.held = sorted({*self.held, *fresh})
             usable = sorted({*usable, *fresh})
@@ -306,7 +304,7 @@ class Numbering:
 
     async def _check_issue(self, number: int) -> str | None:
         try:
-            issue = await self.gh.getitem(repo_url(self.repo, "issues", number))
+            issue = await self.github.issue(self.repo, number)
         except BadRequest as error:
             if error.status_code in (404, 410):
                 return f"the tracking issue #{number} does not exist"
@@ -324,8 +322,7 @@ class Numbering:
         branch is at); the listing of the branch as committed is kept in `committed`."""
         for round_ in range(1, COMMIT_ROUNDS + 1):
             try:
-                result = await commit_files(
-                    self.gh,
+                result = await self.github.commit_files(
                     repo,
                     branch,
                     self.plan,
@@ -369,4 +366,4 @@ class Numbering:
         self._reservations = self._changed_read = None
         unused = set(self.mine) - set(outcome.numbers.values()) - self.seen
         if unused:
-            await release(self.gh, self.repo, unused)
+            await self.github.release(self.repo, unused)

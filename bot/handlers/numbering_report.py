@@ -13,9 +13,8 @@ from urllib.parse import quote
 
 from bot.engine.config import Config
 from bot.engine.numbering import format_number
-from bot.github.comments import Thread, post_once
-from bot.github.numbers import create_branch, followup_branch, open_followup
-from bot.github.urls import Path, repo_url
+from bot.github.comments import Thread
+from bot.github.numbers import followup_branch
 from bot.handlers.context import HandlerContext
 from bot.handlers.numbering_job import Numbering, Outcome
 
@@ -48,10 +47,10 @@ async def report(
 ) -> None:
     """Comment what the job did on the PR, once per marker; `thread`, the PR's comments as
     read in this delivery, is what a comment already posted is looked for in."""
-    name, gh, me = repo["full_name"], ctx.gh, ctx.bot_login
+    name, github, me = repo["full_name"], ctx.github, ctx.bot_login
     if outcome.numbers and outcome.followup is None:
         lines = ["Numbers assigned at merge:", "", *numbers_text(config, repo, outcome)]
-        await post_once(gh, name, number, f"numbers/{number}", "\n".join(lines), me, thread)
+        await github.post_once(name, number, f"numbers/{number}", "\n".join(lines), me, thread)
     if outcome.followup is not None:
         lines = [
             f"The branch `{repo['default_branch']}` refuses the bot's direct commits, so the "
@@ -60,12 +59,12 @@ async def report(
             *numbers_text(config, repo, outcome),
         ]
         marker = f"numbers-followup/{number}"
-        await post_once(gh, name, number, marker, "\n".join(lines), me, thread)
+        await github.post_once(name, number, marker, "\n".join(lines), me, thread)
     if outcome.problems:
         lines = ["These proposals still have no number:", ""]
         lines += [f"- `{path}`: {why}" for path, why in sorted(outcome.problems.items())]
         marker = f"numbering-problems/{number}"
-        await post_once(gh, name, number, marker, "\n".join(lines), me, thread)
+        await github.post_once(name, number, marker, "\n".join(lines), me, thread)
 
 
 async def follow_up(
@@ -73,11 +72,11 @@ async def follow_up(
 ) -> Outcome:
     name, number = repo["full_name"], int(job.pull["number"])
     branch = followup_branch(number)
-    ref = await job.gh.getitem(repo_url(name, "git", "ref", "heads", Path(base)))
-    await create_branch(job.gh, name, branch, str(ref["object"]["sha"]))
+    ref = await job.github.branch_ref(name, base)
+    await job.github.create_branch(name, branch, str(ref["object"]["sha"]))
     outcome = job.outcome(await job.commit(name, branch, message), branch)
     body = [f"Numbers and index for #{number}, which `{base}` refused as a direct commit.", ""]
     body += numbers_text(config, repo, outcome)
     title = f"Assign proposal numbers for #{number}"
-    outcome.followup = await open_followup(job.gh, name, branch, base, title, "\n".join(body))
+    outcome.followup = await job.github.open_followup(name, branch, base, title, "\n".join(body))
     return outcome

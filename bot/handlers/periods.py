@@ -29,7 +29,7 @@ from bot.engine.commands import Command
 from bot.engine.config import Config
 from bot.engine.periods import find_open
 from bot.engine.verbs import CONCERN, FCP, FCP_CANCEL, RESOLVE, registry
-from bot.github.comments import claim, code_span, post_once, quote_user_text
+from bot.github.comments import code_span, quote_user_text
 from bot.handlers.link_proposals import unmerged_links
 from bot.handlers.period_text import period_text, when, who
 from bot.handlers.pr_state import PullState
@@ -201,9 +201,8 @@ async def complete_periods(state: PullState) -> bool:
         announce.setdefault(running.starter.comment_id, []).append((pair.path, running, end))
     for comment_id, moves in announce.items():
         where = {"comment_id": comment_id} if comment_id else {"number": state.number}
-        if await claim(state.ctx.gh, state.repo, content=ANNOUNCED, **where):
-            await post_once(
-                state.ctx.gh,
+        if await state.ctx.github.claim(state.repo, content=ANNOUNCED, **where):
+            await state.ctx.github.post_once(
                 state.repo,
                 state.number,
                 f"period-end-{comment_id or 'body'}",
@@ -227,8 +226,8 @@ async def _links_pending(state: PullState, path: str, target: str, key: str) -> 
         f"The comment period has ended, but {code_span(path)} moves to {code_span(target)} "
         f"only once its implementation PRs are merged: {listed}."
     )
-    await post_once(
-        state.ctx.gh, state.repo, state.number, f"{key}-links", text, state.ctx.bot_login
+    await state.ctx.github.post_once(
+        state.repo, state.number, f"{key}-links", text, state.ctx.bot_login
     )
     return True
 

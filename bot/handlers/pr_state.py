@@ -22,11 +22,9 @@ from bot.engine.proposal import Proposal, document_path, load_proposal
 from bot.engine.roles import Grant, normalize, rule_for
 from bot.engine.verbs import FCP
 from bot.github.comments import code_span
-from bot.github.feedback import made_head
-from bot.github.pull_request import ChangeTrees, change_trees
-from bot.github.repo import Listing, list_tree
-from bot.github.repo_config import ConfigResult, load_repo_config
-from bot.github.roles import holds, who_can
+from bot.github.pull_request import ChangeTrees
+from bot.github.repo import Listing
+from bot.github.repo_config import ConfigResult
 from bot.handlers.authorship import body_commands, comment_commands, records, was_edited
 from bot.handlers.context import HandlerContext, parse_time
 from bot.handlers.link_memory import event_memo, event_thread
@@ -106,7 +104,7 @@ class PullState:
         self.trees.written(path, text)
         if commit is not None:
             self.pull["head"]["sha"] = commit
-            made_head(self.ctx.gh, self.repo, commit)  # its check run needs no look-up
+            self.ctx.github.made_head(self.repo, commit)  # its check run needs no look-up
         for pair in self.pairs:  # the metadata file or its document changed: read it again
             if path in (pair.path, document_path(self.config.proposals, pair.path)):
                 pair.head = load_proposal(self.config, self.trees.head, pair.path)
@@ -133,9 +131,8 @@ class PullState:
         for role in transition.roles:
             if role == "author" and pair.base is None and who == self.author:
                 return Grant(role, True, f"`{who}` opened this pull request with the proposal")
-            grant = await holds(
+            grant = await self.ctx.github.holds(
                 self.ctx.directory,
-                self.ctx.gh,
                 repo=self.repo,
                 default_branch=self.default_branch,
                 login=who,
@@ -154,9 +151,8 @@ class PullState:
         sentences = []
         for role in transition.roles:
             sentences.append(
-                await who_can(
+                await self.ctx.github.who_can(
                     self.ctx.directory,
-                    self.ctx.gh,
                     repo=self.repo,
                     default_branch=self.default_branch,
                     role=role,
@@ -239,7 +235,7 @@ def committed_listing(ctx: HandlerContext, repo: str, branch: str, listing: List
 async def branch_listing(ctx: HandlerContext, repo: str, branch: str) -> Listing:
     """The files of `branch` with their blob shas, read once per delivery."""
     return await event_memo(ctx).get(
-        ("listing", repo.lower(), branch), lambda: list_tree(ctx.gh, repo, branch)
+        ("listing", repo.lower(), branch), lambda: ctx.github.list_tree(repo, branch)
     )
 
 
@@ -301,8 +297,8 @@ def command_history(
 
 
 async def load_config(ctx: HandlerContext, repo: dict[str, Any]) -> ConfigResult:
-    return await load_repo_config(
-        ctx.gh, repo["full_name"], repo["default_branch"], cache=ctx.config_cache
+    return await ctx.github.load_repo_config(
+        repo["full_name"], repo["default_branch"], cache=ctx.config_cache
     )
 
 
@@ -321,10 +317,10 @@ async def load_pull_state(
     count = comment_count(pull)
     if thread_needed:
         trees, thread = await asyncio.gather(
-            change_trees(ctx.gh, name, pull, config), read_thread(ctx, name, number, count)
+            ctx.github.change_trees(name, pull, config), read_thread(ctx, name, number, count)
         )
     else:
-        trees, thread = await change_trees(ctx.gh, name, pull, config), []
+        trees, thread = await ctx.github.change_trees(name, pull, config), []
     memo, key = event_memo(ctx), ("files", name.lower(), number)
     if trees.listed is not None and memo.peek(key) is None:
         # The rest of the delivery asks for the PR's file list through the same memo

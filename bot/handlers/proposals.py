@@ -17,10 +17,8 @@ from bot.check_output import Decision, button_actions, check_output, period_line
 from bot.engine.authorize import Replay, Verdict, transition_for
 from bot.engine.validate import Report, validate_change
 from bot.engine.verbs import registry
-from bot.github.comments import code_span, upsert_comment
-from bot.github.feedback import publish_check, publish_status
-from bot.github.labels import desired_labels, managed_labels, sync_labels
-from bot.github.urls import repo_url
+from bot.github.comments import code_span
+from bot.github.labels import desired_labels, managed_labels
 from bot.handlers.context import HandlerContext
 from bot.handlers.period_text import period_status
 from bot.handlers.pr_state import ProposalPair, PullState, load_config, load_pull_state
@@ -88,10 +86,10 @@ async def _publish(
     """The check run of the PR's head, one per head, updated in place (docs/design.md B1)."""
     sha = pull["head"]["sha"]
     if ctx.app_mode:
-        run_id = await publish_check(ctx.gh, repo, sha, output, rerun=rerun)
+        run_id = await ctx.github.publish_check(repo, sha, output, rerun=rerun)
         log.info("check run %s on %s#%s: %s", run_id, repo, pull["number"], output.conclusion)
     else:
-        await publish_status(ctx.gh, repo, sha, output)
+        await ctx.github.publish_status(repo, sha, output)
 
 
 async def _labels(state: PullState) -> None:
@@ -102,7 +100,7 @@ async def _labels(state: PullState) -> None:
     ]
     desired = desired_labels(state.config, proposals)
     managed = managed_labels(state.config)
-    await sync_labels(state.ctx.gh, state.repo, state.number, desired, managed, state.labels)
+    await state.ctx.github.sync_labels(state.repo, state.number, desired, managed, state.labels)
 
 
 async def _status_comment(state: PullState, decisions: list[Decision], conclusion: str) -> None:
@@ -123,8 +121,7 @@ async def _status_comment(state: PullState, decisions: list[Decision], conclusio
         lines += [f"- {code_span(d.path)}: {d.next_step}" for d in steps]
     lines += period_lines(decisions)
     lines += ["", f"Commands: `/{word} help`."]
-    await upsert_comment(
-        state.ctx.gh,
+    await state.ctx.github.upsert_comment(
         state.repo,
         state.number,
         STATUS_MARKER,
@@ -156,5 +153,5 @@ async def on_rerequest(event: sansio.Event, ctx: HandlerContext) -> None:
         log.info("re-request for %s has no pull request (a fork's head?)", subject.get("head_sha"))
         return
     for ref in pulls:
-        pull = await ctx.gh.getitem(repo_url(str(repo["full_name"]), "pulls", int(ref["number"])))
+        pull = await ctx.github.pull(str(repo["full_name"]), int(ref["number"]))
         await check_pull_request(ctx, repo, pull, rerun=True)

@@ -34,14 +34,12 @@ from bot.engine.edits import transition_edit
 from bot.engine.formats import FormatError
 from bot.engine.markdown import set_status_bullet
 from bot.engine.proposal import document_path
-from bot.github.comments import code_span, fenced, post_once, quote_user_text
+from bot.github.comments import code_span, fenced, quote_user_text
 from bot.github.repo import (
     BranchProtected,
     Expected,
     RepoConflict,
     Snapshot,
-    commit_files,
-    update_file,
 )
 from bot.handlers.pr_state import PullState
 from bot.handlers.reply_budget import addressed
@@ -91,7 +89,7 @@ async def reply(state: PullState, key: str, command: Command, text: str) -> None
     if state.answers is not None:
         state.answers.setdefault(key, body)
         return
-    await post_once(state.ctx.gh, state.repo, state.number, key, body, state.ctx.bot_login)
+    await state.ctx.github.post_once(state.repo, state.number, key, body, state.ctx.bot_login)
 
 
 async def post_answers(state: PullState, login: str, key: str) -> bool:
@@ -109,7 +107,9 @@ async def post_answers(state: PullState, login: str, key: str) -> bool:
         log.info("no reply to %s on %s#%d: over the reply budget", login, state.repo, state.number)
         return False
     body = addressed(login) + "\n" + "\n\n---\n\n".join(sections)
-    return await post_once(ctx.gh, state.repo, state.number, key, body, ctx.bot_login, state.thread)
+    return await ctx.github.post_once(
+        state.repo, state.number, key, body, ctx.bot_login, state.thread
+    )
 
 
 def reply_key(key: str, path: str) -> str:
@@ -228,13 +228,13 @@ async def write_statuses(state: PullState, moves: list[Move], command: Command) 
             changes.update(found)
         return changes or None
 
-    gh, branch = state.ctx.gh, head["ref"]
+    github, branch = state.ctx.github, head["ref"]
     try:
         if len(moves) == 1 and not documents:
             path = moves[0].path
             known = state.trees.versions.get(path)
-            single = await update_file(
-                gh, head_repo, branch, path, edits[path], message, known=known
+            single = await github.update_file(
+                head_repo, branch, path, edits[path], message, known=known
             )
             if single.unchanged:
                 return set()
@@ -247,7 +247,7 @@ async def write_statuses(state: PullState, moves: list[Move], command: Command) 
         # (not once the branch moved under an earlier write): else the branch is read.
         current = state.trees.read_at == str(head["sha"])
         expected = Expected(str(head["sha"]), state.trees.versions) if current else None
-        result = await commit_files(gh, head_repo, branch, plan, message, expected=expected)
+        result = await github.commit_files(head_repo, branch, plan, message, expected=expected)
     except (BranchProtected, RepoConflict, BadRequest) as error:
         log.info("cannot write on %s:%s (%s); suggesting", head_repo, branch, error)
         for move in moves:

@@ -21,6 +21,7 @@ from bot.engine.config import load_config
 from bot.engine.proposal import Proposal, load_proposal
 from bot.engine.tree import MemoryTree
 from bot.github.comments import marker_tag
+from bot.github.gateway import GitHub
 from bot.github.repo_config import ConfigCache
 from bot.github.tracking import Row, render_rows, rows_of
 from bot.handlers import link_memory, links
@@ -275,7 +276,7 @@ async def context(world: World) -> HandlerContext:
     client = world.box.bot.client
     installation = next(iter(world.double.state.installations))
     return HandlerContext(
-        await client.for_installation(installation), await client.bot_login(), ConfigCache()
+        GitHub(await client.for_installation(installation)), await client.bot_login(), ConfigCache()
     )
 
 

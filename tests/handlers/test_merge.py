@@ -21,6 +21,7 @@ from bot.engine.config import load_config
 from bot.engine.index import render_index
 from bot.engine.proposal import load_all
 from bot.engine.tree import LocalTree, MemoryTree
+from bot.github.gateway import GitHub
 from bot.github.repo_config import ConfigCache
 from bot.handlers import merge
 from bot.handlers.context import HandlerContext
@@ -441,7 +442,7 @@ KEP_2017 = (
 async def accept_context(box: Harness) -> HandlerContext:
     installation = next(iter(box.double.state.installations))
     gh = await box.bot.client.for_installation(installation)
-    return HandlerContext(gh, await box.bot.client.bot_login(), ConfigCache())
+    return HandlerContext(GitHub(gh), await box.bot.client.bot_login(), ConfigCache())
 
 
 async def test_two_accepts_at_once_get_different_numbers(box: Harness) -> None:
