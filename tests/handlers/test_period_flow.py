@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from kep_pr import EXISTING_DIR, EXISTING_KEP, EXISTING_README, bot_replies, seed_existing
-from test_links import K8S, SIDECAR, started
+from test_links import K8S, SIDECAR, World, started
 
 from bot import demo
 from bot.reconcile import Reconciler
@@ -227,21 +227,31 @@ async def test_two_instances_finishing_one_period_move_and_announce_it_once(
         assert len([r for r in bot_replies(box, number) if "no concern open" in r]) == 1
 
 
-async def test_a_period_ending_waits_for_the_linked_implementations_to_merge() -> None:
-    config = (
-        "extends: kep\nimplementations:\n  require-merged: [withdrawn]\ntransitions:\n"
-        "  - {to: withdrawn, from: ['*'], verbs: [withdraw], period: {days: 1}}\n"
+# KEP-753's withdrawal waits a day-long period, and then its implementation PRs.
+WITHDRAW_AFTER_IMPLEMENTATIONS = (
+    "extends: kep\nimplementations:\n  require-merged: [withdrawn]\ntransitions:\n"
+    "  - {to: withdrawn, from: ['*'], verbs: [withdraw], period: {days: 1}}\n"
+)
+
+
+async def withdrawal_waiting(world: World) -> tuple[int, int]:
+    """An open implementation PR in K8S citing KEP-753, and a PR withdrawing KEP-753 whose
+    period carol started: (the implementation PR, the withdrawal PR)."""
+    implementation = world.open(K8S, "Implements KEP-753.")
+    await world.event(K8S, implementation, "opened")
+    readme = f"{SIDECAR}/README.md"
+    text = (world.double.file_at(REPO, "main", readme) or b"").decode() + "Withdrawn.\n"
+    number = world.double.open_pull_request(
+        REPO, "withdraw", {readme: text}, "Withdraw", author="alice"
     )
+    await world.comment(REPO, number, "/kep fcp withdraw", "carol")
+    return implementation, number
+
+
+async def test_a_period_ending_waits_for_the_linked_implementations_to_merge() -> None:
     clock = ManualClock()
-    async with started(config, clock) as world:
-        implementation = world.open(K8S, "Implements KEP-753.")
-        await world.event(K8S, implementation, "opened")
-        readme = f"{SIDECAR}/README.md"
-        text = (world.double.file_at(REPO, "main", readme) or b"").decode() + "Withdrawn.\n"
-        number = world.double.open_pull_request(
-            REPO, "withdraw", {readme: text}, "Withdraw", author="alice"
-        )
-        await world.comment(REPO, number, "/kep fcp withdraw", "carol")
+    async with started(WITHDRAW_AFTER_IMPLEMENTATIONS, clock) as world:
+        implementation, number = await withdrawal_waiting(world)
         clock.advance(DAY + 60)
 
         await Reconciler(world.box.bot).pass_once()

@@ -12,7 +12,14 @@ from contextlib import asynccontextmanager
 import pytest
 from kep_pr import bot_replies
 from test_links import K8S, SIDECAR, started
-from test_period_flow import DAY, both_approvers_start_it, fcp_pr, status
+from test_period_flow import (
+    DAY,
+    WITHDRAW_AFTER_IMPLEMENTATIONS,
+    both_approvers_start_it,
+    fcp_pr,
+    status,
+    withdrawal_waiting,
+)
 
 from bot import demo
 from bot.github.comments import claim
@@ -183,20 +190,9 @@ async def test_a_comment_period_is_looked_at_when_it_ends_and_not_before(
 async def test_a_move_waiting_for_implementations_is_looked_at_on_every_pass() -> None:
     """The move of an ended period that waits for linked implementation PRs to merge is made
     on the first pass after they have, although its own pull request does not move."""
-    config = (
-        "extends: kep\nimplementations:\n  require-merged: [withdrawn]\ntransitions:\n"
-        "  - {to: withdrawn, from: ['*'], verbs: [withdraw], period: {days: 1}}\n"
-    )
     clock = ManualClock()
-    async with started(config, clock) as world:
-        implementation = world.open(K8S, "Implements KEP-753.")
-        await world.event(K8S, implementation, "opened")
-        readme = f"{SIDECAR}/README.md"
-        text = (world.double.file_at(REPO, "main", readme) or b"").decode() + "Withdrawn.\n"
-        number = world.double.open_pull_request(
-            REPO, "withdraw", {readme: text}, "Withdraw", author="alice"
-        )
-        await world.comment(REPO, number, "/kep fcp withdraw", "carol")
+    async with started(WITHDRAW_AFTER_IMPLEMENTATIONS, clock) as world:
+        implementation, number = await withdrawal_waiting(world)
         reconciler = Reconciler(world.box.bot)
         clock.advance(DAY + 60)
         await reconciler.pass_once()
