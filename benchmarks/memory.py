@@ -1,6 +1,7 @@
 """Resident memory of the real server after 10,000 events.
 
 Usage: python benchmarks/memory.py [--events 10000] [--pulls 20] [--keps 650]
+       python benchmarks/memory.py --events 50000   (RSS every 10,000 events; growth target)
 
 `python -m bot` runs as its own process (the real server and Bot, configured through the
 environment) against the GitHub double served from this process, seeded with a repository
@@ -41,6 +42,8 @@ from bot.sandbox.payloads import (
 from bot.sandbox.testing import app_credentials, running
 
 TARGET_MB = 150.0
+GROWTH_MB = 10.0  # from 10,000 events to the end of a longer run
+CHECKPOINT = 10_000  # RSS is read after each this many events, with the bot idle
 REPO = demo.REPO
 KEP = demo.NEW_KEP.replace("provisonal", "provisional").replace("11-31", "11-21")
 QUIET = ("labeled", "unlabeled", "assigned", "review_requested", "ready_for_review")
@@ -135,8 +138,12 @@ async def run(events: int, pulls: int, keps: int) -> bool:
                     refused += again
                     assert status in (200, 202), status
 
-            await asyncio.gather(*(sender() for _ in range(16)))
-            await idle(session, [bot])
+            checkpoints: list[tuple[int, float]] = []
+            for done in range(CHECKPOINT, events + CHECKPOINT, CHECKPOINT):
+                pending = iter(range(done - CHECKPOINT, min(done, events)))
+                await asyncio.gather(*(sender() for _ in range(16)))
+                await idle(session, [bot])
+                checkpoints.append((min(done, events), bot.memory_mb()[0]))
             seconds = time.perf_counter() - clock
             final_mb, peak_mb = bot.memory_mb()
         finally:
@@ -157,10 +164,15 @@ async def run(events: int, pulls: int, keps: int) -> bool:
         f"RSS: {started_mb:.0f} MB at start, {setup_mb:.0f} MB after {pulls} PRs, "
         f"{final_mb:.0f} MB after {events} events (peak {peak_mb:.0f} MB)"
     )
+    print("RSS by events handled:", ", ".join(f"{n:,}: {mb:.0f} MB" for n, mb in checkpoints))
+    growth = [mb for n, mb in checkpoints if n >= 10_000]
+    grew = growth[-1] - growth[0] if len(growth) > 1 else 0.0
+    if len(growth) > 1:
+        print(f"growth from 10,000 events on: {grew:.1f} MB (target: at most {GROWTH_MB:.0f} MB)")
     folded = re.compile(r"/[0-9a-f]{40}|/\d+(?=/|$)|/contents/.*")
     routes = Counter(f"{r.method} {folded.sub('/…', r.path)}" for r in double.requests)
     print("most requested:", ", ".join(f"{n} {route}" for route, n in routes.most_common(4)))
-    ok = final_mb < TARGET_MB and peak_mb < TARGET_MB
+    ok = final_mb < TARGET_MB and peak_mb < TARGET_MB and grew <= GROWTH_MB
     print(f"target: under {TARGET_MB:.0f} MB: {'met' if ok else 'NOT met'}")
     return ok
 
