@@ -50,6 +50,8 @@ class FieldMap(Model):
     authors: str | None = None
     approvers: str | None = None
     reviewers: str | None = None
+    # The proposal's editor (KEP-1: one person, a login or a map as `authors` items are).
+    editor: str | None = None
     area: str | None = None
     created: str | None = None
     last_updated: str | None = None

@@ -64,13 +64,15 @@ class Proposal:
         """A list value (comma-separated text in table and header formats); N/A, TBD: none.
 
         An item that is a mapping is a person as KEP-1 writes one (`name`, `github`, ...):
-        it reads as its login (`bot.engine.roles.person_entry`).
+        it reads as its login (`bot.engine.roles.person_entry`); so does a mapping that is the
+        whole value (KEP-1's one `editor`).
         """
         value = self.raw(logical)
         if isinstance(value, str):
             items = value.split(",")
-        elif isinstance(value, list):
-            items = [text for text in map(person_entry, value) if text is not None]
+        elif isinstance(value, list | dict):
+            people = value if isinstance(value, list) else [value]
+            items = [text for text in map(person_entry, people) if text is not None]
         else:
             return []
         return [item.strip() for item in items if item.strip().lower() not in NOT_A_VALUE]

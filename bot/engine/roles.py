@@ -24,6 +24,7 @@ __all__ = [
     "one_of",
     "person_entry",
     "rank",
+    "role_fields",
     "role_noun",
     "rule_for",
     "show",
@@ -106,6 +107,15 @@ def rule_for(config: Config, role: str) -> RoleRule | None:
     if rule is None and role == AUTHOR:
         return RoleRule(metadata=["authors"])
     return rule
+
+
+def role_fields(config: Config) -> tuple[str, ...]:
+    """The logical fields whose people can hold a role: `approvers`, `reviewers`, `authors`
+    (the default author rule), then every other field a configured role reads (kep-2017's
+    `editor`). The metadata a role check is given must hold each of them."""
+    named = ["approvers", "reviewers", "authors"]
+    named += [field for rule in config.roles.values() for field in rule.metadata]
+    return tuple(dict.fromkeys(named))
 
 
 def role_noun(role: str) -> str:

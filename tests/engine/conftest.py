@@ -4,6 +4,10 @@ from collections.abc import Callable
 
 import pytest
 
+from bot.engine.config import load_preset
+from bot.engine.index import index_for
+from bot.engine.tree import MemoryTree
+
 KEP_YAML = """\
 title: Good KEP
 kep-number: 1234
@@ -190,7 +194,9 @@ creation-date: 2017-10-01
 
 
 def kep2017_files() -> dict[str, str]:
-    return {"keps/sig-cli/0008-kubectl-plugins.md": KEP_2017}
+    # KEP-1 keeps `keps/index.md` up to date: a good checkout has it current.
+    files = {"keps/sig-cli/0008-kubectl-plugins.md": KEP_2017}
+    return files | {"keps/index.md": index_for(load_preset("kep-2017"), MemoryTree(files))}
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from bot.engine.authorize import Spoken, replay, verdict
 from bot.engine.commands import Command
 from bot.engine.config import ConfigError, RoleRule, Transition, load_config, load_preset
 from bot.engine.edits import transition_edit
+from bot.engine.index import index_for
 from bot.engine.process import free_move, transition_for
 from bot.engine.proposal import load_proposal
 from bot.engine.roles import Grant, login_of
@@ -86,7 +87,8 @@ status: draft
 
 
 def tree(**files: str) -> MemoryTree:
-    return MemoryTree(files)
+    # With the current `keps/index.md` KEP-1 asks for, so that only the proposals speak.
+    return MemoryTree(files | {"keps/index.md": index_for(CONFIG, MemoryTree(files))})
 
 
 # -- people as KEP-1 writes them ------------------------------------------------------------
