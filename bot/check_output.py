@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bot.engine.findings import Finding, tally
 from bot.engine.validate import Report
+from bot.github.check_run import CheckOutput
 from bot.github.comments import code_span, fenced, inert
 
-CHECK_NAME = "kepbot"
-ANNOTATIONS_PER_REQUEST = 50
 MAX_SUMMARY = 65_535
 MAX_ANNOTATION_TITLE = 255
 # GitHub's limits on check-run buttons: how many, and the length of each field.
@@ -25,20 +24,6 @@ ACTION_LIMITS = {"label": 20, "description": 40, "identifier": 20}
 ACTION_PREFIX = "verb:"
 _ACTION_VERB = re.compile(r"[a-z0-9-]{1,15}")
 _LEVEL = {"error": "failure", "warning": "warning"}
-
-
-@dataclass(frozen=True)
-class CheckOutput:
-    conclusion: str
-    title: str
-    summary: str
-    annotations: list[dict[str, Any]]
-    actions: list[dict[str, str]] = field(default_factory=list)  # buttons: `button_actions`
-
-    def batches(self) -> list[list[dict[str, Any]]]:
-        """Annotations in request-sized groups; the first goes with the create request."""
-        size = ANNOTATIONS_PER_REQUEST
-        return [self.annotations[i : i + size] for i in range(0, len(self.annotations), size)]
 
 
 def annotation(finding: Finding) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from bot.github.comments import marker_tag
 from bot.github.repo_comments import PER_PAGE, issue_number
 from bot.github.tracking import MARKER, Row, rows_of
 from bot.handlers.context import HandlerContext
-from bot.handlers.link_targets import Target
+from bot.handlers.links.targets import Target
 
 __all__ = ["LOOKUPS", "SCAN_PAGES", "LinkIndex", "Links", "linked_pulls", "pull_url", "read_stream"]
 

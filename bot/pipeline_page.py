@@ -88,7 +88,7 @@ import logging
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 import cachetools
@@ -110,13 +110,10 @@ from bot.github.trees import (
     Span,
 )
 from bot.github.urls import UnsafeUrl, valid_repo
-from bot.handlers.context import HandlerContext, parse_time
-from bot.handlers.link_targets import Target, is_private
+from bot.handlers.context import HandlerContext, RunningBot, parse_time
+from bot.handlers.links.targets import Target, is_private
 from bot.page_guard import ClientLimiter
 from bot.pipeline_links import LinkIndex, Links, linked_pulls, read_stream
-
-if TYPE_CHECKING:
-    from bot.routing import Bot
 
 __all__ = ["PageMemory", "page_data", "pipeline_view", "render_html"]
 
@@ -200,7 +197,7 @@ def _answer(
 
 
 def pipeline_view(
-    bot: Bot,
+    bot: RunningBot,
     *,
     allow_private: bool | None = None,
     now: Clock | None = None,
@@ -267,7 +264,7 @@ def pipeline_view(
     return view
 
 
-async def _context(bot: Bot, repo: str, known: int | None) -> tuple[HandlerContext, int]:
+async def _context(bot: RunningBot, repo: str, known: int | None) -> tuple[HandlerContext, int]:
     """The context of the installation that covers `repo` (its client, the bot's login),
     and that installation's id: `known` when its client can still be had, else looked up."""
     client = bot.client
@@ -292,7 +289,7 @@ async def _context(bot: Bot, repo: str, known: int | None) -> tuple[HandlerConte
 
 
 async def page_data(
-    bot: Bot,
+    bot: RunningBot,
     repo: str,
     *,
     allow_private: bool,
@@ -311,7 +308,7 @@ async def page_data(
 
 
 async def _build(
-    bot: Bot, repo: str, key: str, allow_private: bool, memory: PageMemory, now: Clock
+    bot: RunningBot, repo: str, key: str, allow_private: bool, memory: PageMemory, now: Clock
 ) -> dict[str, Any]:
     watch = memory.watches.get(key)
     ctx, installation = await _context(bot, repo, watch.installation if watch else None)
@@ -371,7 +368,9 @@ def _unmoved(watch: Watch, pushed: str, now: datetime.datetime) -> bool:
     return settled and 0 <= age < HEAD_CHECK_SECONDS
 
 
-async def _advance(bot: Bot, github: GitHub, watch: Watch, head: str, memory: PageMemory) -> None:
+async def _advance(
+    bot: RunningBot, github: GitHub, watch: Watch, head: str, memory: PageMemory
+) -> None:
     """Follow the default branch to `head`: its configuration, its metadata files (only
     the blobs not read yet), and the stints of the proposals whose status moved. The watch
     changes only once all of it could be read."""
@@ -414,7 +413,7 @@ async def _advance(bot: Bot, github: GitHub, watch: Watch, head: str, memory: Pa
     watch.head = head
 
 
-async def _config(bot: Bot, github: GitHub, watch: Watch) -> ConfigResult:
+async def _config(bot: RunningBot, github: GitHub, watch: Watch) -> ConfigResult:
     return await github.load_repo_config(watch.repo, watch.branch, cache=bot.config_cache)
 
 

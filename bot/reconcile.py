@@ -33,7 +33,7 @@ import datetime
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.engine.authorize import Replay, Spoken, Verdict
 from bot.engine.verbs import has_periods
@@ -41,13 +41,10 @@ from bot.github.auth import AppAuth
 from bot.github.gateway import GitHub, app_installations
 from bot.github.urls import Query
 from bot.handlers.commands import DONE, handle
-from bot.handlers.context import HandlerContext, parse_time
+from bot.handlers.context import HandlerContext, RunningBot, parse_time
 from bot.handlers.periods import complete_periods, ended
 from bot.handlers.pr_state import ProposalPair, load_config, load_pull_state
 from bot.handlers.proposals import check_state
-
-if TYPE_CHECKING:
-    from bot.routing import Bot
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +108,7 @@ def period_due(
 class Reconciler:
     """Runs reconcile passes for a started Bot (see bot.routing)."""
 
-    def __init__(self, bot: Bot, *, grace: float = 600.0, reserve: int = 500) -> None:
+    def __init__(self, bot: RunningBot, *, grace: float = 600.0, reserve: int = 500) -> None:
         self.bot = bot
         self.grace = grace  # how long a claimed command may stay without an outcome
         self.reserve = reserve  # rate-limit requests left untouched for live deliveries

@@ -26,6 +26,7 @@ from bot.github.repo_config import ConfigCache
 from bot.handlers import buttons, commands, links, merge, proposals
 from bot.handlers.context import HandlerContext, utcnow
 from bot.handlers.reply_budget import ReplyBudget
+from bot.pipeline_page import pipeline_view
 from bot.reconcile import Reconciler
 from bot.settings import Settings
 
@@ -94,8 +95,6 @@ class Bot:
 
     def install_routes(self, app: web.Application) -> None:
         """The read-only pages the bot serves besides the webhook (before the app starts)."""
-        from bot.pipeline_page import pipeline_view  # the page imports the Bot type
-
         app.router.add_get("/pipeline/{owner}/{repo}", pipeline_view(self))
 
     async def context(self, installation: int) -> HandlerContext:

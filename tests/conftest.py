@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from bot.sandbox import GitHubDouble
-from bot.sandbox.testing import SEED_FILES, AppCredentials, Sandbox, app_credentials, sandbox
+from bot.sandbox import GitHubDouble, testing
+from bot.sandbox.testing import SEED_FILES, AppCredentials, Sandbox, app_credentials
 
 SHARED_FIXTURES = {"shared_root", "corpus_root", "github_shared"}
 
@@ -120,6 +120,8 @@ def installation(double: GitHubDouble, repo: str) -> int:
 
 
 @pytest.fixture
-async def box(double: GitHubDouble, credentials: AppCredentials) -> AsyncIterator[Sandbox]:
-    async with sandbox(double, credentials=credentials) as running:
+async def sandbox(double: GitHubDouble, credentials: AppCredentials) -> AsyncIterator[Sandbox]:
+    """The double served on loopback (`bot.sandbox.testing.Sandbox`); the handlers' tests
+    use `box`, a `Harness` (tests/handlers/conftest.py), instead."""
+    async with testing.sandbox(double, credentials=credentials) as running:
         yield running

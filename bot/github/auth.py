@@ -18,7 +18,7 @@ from typing import Protocol
 import jwt
 from gidgethub.abc import GitHubAPI
 
-from bot.github.retry import RETRY_SAFE
+from bot.github.retry import post
 from bot.github.urls import api_url
 
 __all__ = ["AppAuth", "Credentials", "TokenAuth"]
@@ -95,11 +95,12 @@ class AppAuth:
             return token
 
     async def _mint(self, gh: GitHubAPI, installation_id: int) -> str:
-        reply = await gh.post(
+        reply = await post(
+            gh,
             api_url("app", "installations", installation_id, "access_tokens"),
             data=b"",
             jwt=self.jwt(),
-            extra_headers=dict(RETRY_SAFE),
+            retry_safe=True,
         )
         now = self._clock()
         expires = datetime.fromisoformat(str(reply["expires_at"])).timestamp()

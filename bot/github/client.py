@@ -23,7 +23,7 @@ from gidgethub.abc import CACHE_TYPE
 
 from bot import metrics
 from bot.github.auth import AppAuth, Credentials, TokenAuth
-from bot.github.retry import RETRY_SAFE_HEADER, RetryPolicy, is_retry_safe, retry_delay
+from bot.github.retry import RetryPolicy, is_retry_safe, retry_delay
 from bot.settings import Settings
 
 __all__ = ["API_VERSION", "USER_AGENT", "GitHubClient", "KepbotAPI", "Sleep"]
@@ -86,8 +86,8 @@ class KepbotAPI(gidgethub.aiohttp.GitHubAPI):
     async def _request(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
     ) -> tuple[int, Mapping[str, str], bytes]:
-        retry_safe = is_retry_safe(method, headers)
-        sent = {name: value for name, value in headers.items() if name != RETRY_SAFE_HEADER}
+        retry_safe = is_retry_safe(method)
+        sent = dict(headers)
         sent["x-github-api-version"] = self._api_version
         auth = self._auth if "authorization" not in sent else None
         renewed = False

@@ -30,7 +30,7 @@ from gidgethub import BadRequest, GitHubBroken, sansio
 from gidgethub.abc import GitHubAPI
 
 from bot.github.read_cache import KeptThread, read_cache
-from bot.github.retry import RETRY_SAFE
+from bot.github.retry import patch, post
 from bot.github.urls import Query, repo_url
 
 __all__ = [
@@ -187,10 +187,8 @@ async def upsert_comment(
     comment_id = int(found["id"])
     if found.get("body") == text:
         return comment_id, False, False
-    await gh.patch(
-        repo_url(repo, "issues", "comments", comment_id),
-        data={"body": text},
-        extra_headers=dict(RETRY_SAFE),
+    await patch(
+        gh, repo_url(repo, "issues", "comments", comment_id), data={"body": text}, retry_safe=True
     )
     found["body"] = text
     return comment_id, False, True
@@ -326,7 +324,7 @@ async def react(
 ) -> None:
     """Leave the reaction `content` (`+1`, `-1`, `confused`...); a repeat is harmless."""
     url = _reactions_url(repo, comment_id, number)
-    await gh.post(url, data={"content": content}, extra_headers=dict(RETRY_SAFE))
+    await post(gh, url, data={"content": content}, retry_safe=True)
 
 
 async def bot_reacted(

@@ -36,8 +36,8 @@ import cachetools
 from gidgethub import GitHubBroken
 from gidgethub.abc import GitHubAPI
 
-from bot.check_output import ANNOTATIONS_PER_REQUEST, CHECK_NAME, CheckOutput
-from bot.github.retry import RETRY_SAFE
+from bot.github.check_run import ANNOTATIONS_PER_REQUEST, CHECK_NAME, CheckOutput
+from bot.github.retry import patch
 from bot.github.urls import repo_url
 
 __all__ = ["STATUS_STATE", "external_id", "made_head", "publish_check", "publish_status"]
@@ -237,8 +237,7 @@ async def _update(
     }
     # Without annotations the update is the same however often it is sent; with them,
     # each repeat would append them again.
-    safe = dict(RETRY_SAFE) if first is None else None
-    await gh.patch(repo_url(repo, "check-runs", run_id), data=body, extra_headers=safe)
+    await patch(gh, repo_url(repo, "check-runs", run_id), data=body, retry_safe=first is None)
     await _append(gh, repo, run_id, output, batches[1:])
 
 

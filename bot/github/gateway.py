@@ -35,10 +35,10 @@ the client `GitHubClient.for_installation` keeps for the installation, dropped w
 - the people directory (permissions, teams, CODEOWNERS), per process: `Directory`
   (`bot/github/people.py`), 4,096 answers for 300 s, by count;
 - what the link handlers learnt, per installation client: `ClientMemory`
-  (`bot/handlers/link_memory.py`), 4,096 entries per table for minutes, kept by
+  (`bot/handlers/memory.py`), 4,096 entries per table for minutes, kept by
   `GitHub.memory`;
 - per delivery, `GitHub.memo` (`EventMemo`, used through
-  `bot/handlers/link_memory.event_memo`): what the handlers of one delivery would
+  `bot.handlers.memory.event_memo`): what the handlers of one delivery would
   otherwise read twice; one gateway per delivery's context, so it goes with the delivery.
 """
 
@@ -58,7 +58,6 @@ from typing import Any, TypeVar, cast
 
 from gidgethub.abc import GitHubAPI
 
-from bot.check_output import CHECK_NAME, CheckOutput
 from bot.engine.config import Config, RoleRule
 from bot.engine.roles import Grant
 from bot.github import (
@@ -74,6 +73,7 @@ from bot.github import (
 )
 from bot.github import numbers as reservations
 from bot.github import repo as repos
+from bot.github.check_run import CHECK_NAME, CheckOutput
 from bot.github.client import GitHubClient, KepbotAPI
 from bot.github.comments import Thread
 from bot.github.labels import LabelSpec, Managed
@@ -148,7 +148,7 @@ class GitHub:
     def __init__(self, client: GitHubAPI) -> None:
         self._client = client
         # One gateway per delivery's context (one per reconcile pass, one per page build):
-        # what the delivery's handlers would otherwise read twice (bot/handlers/link_memory.py).
+        # what the delivery's handlers would otherwise read twice (bot/handlers/memory.py).
         self.memo = EventMemo()
 
     @property

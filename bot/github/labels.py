@@ -28,7 +28,7 @@ from gidgethub import BadRequest, InvalidField
 from gidgethub.abc import GitHubAPI
 
 from bot.engine.config import Config, LabelSpec
-from bot.github.retry import RETRY_SAFE
+from bot.github.retry import patch, post
 from bot.github.urls import repo_url
 
 __all__ = ["LabelSpec", "Managed", "desired_labels", "managed_labels", "sync_labels"]
@@ -122,7 +122,7 @@ async def _create_repo_label(gh: GitHubAPI, repo: str, spec: LabelSpec) -> None:
         return
     body = {"name": spec.name, **_looks(spec)}
     try:
-        await gh.post(repo_url(repo, "labels"), data=body, extra_headers=dict(RETRY_SAFE))
+        await post(gh, repo_url(repo, "labels"), data=body, retry_safe=True)
     except BadRequest as error:
         if error.status_code != 422 or not _already_exists(error):
             raise
@@ -133,7 +133,7 @@ async def _add(gh: GitHubAPI, repo: str, issue: str, missing: list[LabelSpec]) -
     await asyncio.gather(*(_create_repo_label(gh, repo, spec) for spec in missing))
     if missing:
         names = [spec.name for spec in missing]
-        now = await gh.post(issue, data={"labels": names}, extra_headers=dict(RETRY_SAFE))
+        now = await post(gh, issue, data={"labels": names}, retry_safe=True)
         await _recolour(gh, repo, missing, now)
 
 
@@ -152,7 +152,7 @@ async def _recolour(gh: GitHubAPI, repo: str, added: list[LabelSpec], now: Any) 
         if spec.color.lower() == GITHUB_DEFAULT_COLOR:
             continue
         url = repo_url(repo, "labels", str(label["name"]))
-        await gh.patch(url, data=_looks(spec), extra_headers=dict(RETRY_SAFE))
+        await patch(gh, url, data=_looks(spec), retry_safe=True)
 
 
 async def _remove(gh: GitHubAPI, repo: str, number: int, name: str) -> None:

@@ -25,7 +25,7 @@ from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
 from bot.github.read_cache import read_cache
-from bot.github.retry import RETRY_SAFE
+from bot.github.retry import patch, post
 from bot.github.urls import Path, UnsafeUrl, repo_url
 
 __all__ = [
@@ -404,22 +404,22 @@ async def commit_files(
         if not changes:
             return CommitResult(None, attempt)
         base = await snapshot.tree_sha()
-        tree = await gh.post(
+        tree = await post(
+            gh,
             repo_url(repo, "git", "trees"),
             data={"base_tree": base, "tree": [_tree_entry(*c) for c in changes.items()]},
-            extra_headers=dict(RETRY_SAFE),
+            retry_safe=True,
         )
         if tree["sha"] == base:
             return CommitResult(None, attempt)
-        new = await gh.post(
+        new = await post(
+            gh,
             repo_url(repo, "git", "commits"),
             data={"message": message, "tree": tree["sha"], "parents": [snapshot.commit]},
-            extra_headers=dict(RETRY_SAFE),
+            retry_safe=True,
         )
         try:
-            await gh.patch(
-                refs, data={"sha": new["sha"], "force": False}, extra_headers=dict(RETRY_SAFE)
-            )
+            await patch(gh, refs, data={"sha": new["sha"], "force": False}, retry_safe=True)
         except BadRequest as error:
             refused = _refusal(error, repo, branch)
             if attempt < attempts:

@@ -3,32 +3,39 @@
 Owns the retry policy (attempts, back-off, the longest rate-limit wait) and the reading of a
 failed response: a 5xx of a request that is safe to repeat, a secondary rate limit (honour
 `retry-after`, else wait a minute and back off), a primary rate limit (wait until
-`x-ratelimit-reset` when that is close enough). It makes no request and never sleeps itself.
+`x-ratelimit-reset` when that is close enough). It never sleeps itself.
+
+Whether a POST or PATCH is safe to repeat (content-addressed git objects, a fast-forward-only
+ref update, a new installation token...) is an argument of the write: `post(gh, url, ...,
+retry_safe=True)` and `patch(...)` here send it through the caller's client and carry the
+flag, for that one request, to the client's retry decision (`bot.github.client`); nothing of
+it goes over the wire.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 __all__ = [
     "IDEMPOTENT_METHODS",
-    "RETRY_SAFE",
-    "RETRY_SAFE_HEADER",
     "RetryPolicy",
     "is_retry_safe",
+    "patch",
+    "post",
     "rate_limit_delay",
     "retry_delay",
 ]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-# A request header (stripped before sending) marking a POST/PATCH as safe to repeat, e.g.
-# content-addressed git objects, a fast-forward-only ref update, a new installation token.
-RETRY_SAFE_HEADER = "x-kepbot-retry-safe"
-RETRY_SAFE = {RETRY_SAFE_HEADER: "1"}
+# The `retry_safe` argument of the write being sent (`post`, `patch`), for the one request
+# it makes: the client reads it as the request starts, in the same task.
+_RETRY_SAFE: ContextVar[bool] = ContextVar("kepbot_retry_safe", default=False)
 
 _SECONDARY_MARKERS = ("secondary rate limit", "abuse detection")
 
@@ -51,8 +58,29 @@ class RetryPolicy:
         return delay * (0.5 + float(self.jitter()) / 2)
 
 
-def is_retry_safe(method: str, headers: Mapping[str, str]) -> bool:
-    return method.upper() in IDEMPOTENT_METHODS or RETRY_SAFE_HEADER in headers
+def is_retry_safe(method: str) -> bool:
+    """Whether the request starting now may be repeated: its method is idempotent, or it is
+    a write sent with `retry_safe=True`."""
+    return method.upper() in IDEMPOTENT_METHODS or _RETRY_SAFE.get()
+
+
+async def _write(send: Callable[..., Awaitable[Any]], retry_safe: bool, **options: Any) -> Any:
+    token = _RETRY_SAFE.set(retry_safe)
+    try:
+        return await send(**options)
+    finally:
+        _RETRY_SAFE.reset(token)
+
+
+async def post(gh: Any, url: str, *, retry_safe: bool = False, **options: Any) -> Any:
+    """`gh.post(url, **options)`; with `retry_safe`, the client may send it again after a
+    5xx or a lost connection (a repeat must change nothing)."""
+    return await _write(gh.post, retry_safe, url=url, **options)
+
+
+async def patch(gh: Any, url: str, *, retry_safe: bool = False, **options: Any) -> Any:
+    """`gh.patch(url, **options)`, with `retry_safe` as for `post`."""
+    return await _write(gh.patch, retry_safe, url=url, **options)
 
 
 def _retry_after(headers: Mapping[str, str], now: float) -> float | None:

@@ -45,7 +45,7 @@ from bot.engine.commands import Command, new_commands, parse_commands
 from bot.engine.roles import normalize
 from bot.github.comments import code_span, marker_tag
 from bot.handlers.context import HandlerContext, parse_time
-from bot.handlers.link_memory import event_thread
+from bot.handlers.memory import event_thread
 from bot.handlers.reply_budget import addressed
 
 __all__ = [

@@ -49,7 +49,7 @@ from bot.github.repo import (
 from bot.handlers import links
 from bot.handlers.authorship import edit_digest, record_body, see_body_edit, see_comment_edit
 from bot.handlers.context import HandlerContext
-from bot.handlers.link_targets import may_hold_command, take_pull
+from bot.handlers.links.targets import may_hold_command, take_pull
 from bot.handlers.merge import assign_on_accept
 from bot.handlers.period_text import needs_period
 from bot.handlers.periods import complete_periods, run_period_command

@@ -5,11 +5,16 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 from bot.github.gateway import Client, GitHub
 from bot.github.people import Directory
 from bot.github.repo_config import ConfigCache
 from bot.handlers.reply_budget import ReplyBudget
+
+if TYPE_CHECKING:
+    from bot.github.client import GitHubClient
+    from bot.settings import Settings
 
 
 def utcnow() -> datetime.datetime:
@@ -37,3 +42,24 @@ class HandlerContext:
     def gh(self) -> Client:
         """The gateway's client, for the `bot.github` functions that take one."""
         return self.github.client
+
+
+class RunningBot(Protocol):
+    """What reconcile and the pipeline page use of the started bot (`bot.routing.Bot`): they
+    are handed the bot rather than importing its module, which imports them."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime.datetime]: ...
+
+    @property
+    def config_cache(self) -> ConfigCache: ...
+
+    @property
+    def client(self) -> GitHubClient: ...
+
+    async def context(self, installation: int) -> HandlerContext:
+        """The context handlers get for `installation`."""
+        ...

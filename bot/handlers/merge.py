@@ -34,7 +34,7 @@ from bot.github.pull_request import PullFiles, pull_at
 from bot.github.repo import BranchProtected, Expected
 from bot.handlers import links
 from bot.handlers.context import HandlerContext
-from bot.handlers.link_targets import pull_files_once
+from bot.handlers.links.targets import pull_files_once
 from bot.handlers.numbering_job import Numbering, Outcome
 from bot.handlers.numbering_report import follow_up, report
 from bot.handlers.pr_state import comment_count, committed_listing, read_thread

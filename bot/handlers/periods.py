@@ -30,7 +30,7 @@ from bot.engine.config import Config
 from bot.engine.periods import find_open
 from bot.engine.verbs import CONCERN, FCP, FCP_CANCEL, RESOLVE, registry
 from bot.github.comments import code_span, quote_user_text
-from bot.handlers.link_proposals import unmerged_links
+from bot.handlers.links.proposals import unmerged_links
 from bot.handlers.period_text import period_text, when, who
 from bot.handlers.pr_state import PullState
 from bot.handlers.status_edit import NO_PROPOSAL, Turn, reply_key, write_status

@@ -19,7 +19,7 @@ from bot.engine.commands import Command
 from bot.engine.config import Config, Transition
 from bot.engine.process import first_step
 from bot.engine.proposal import Proposal, document_path, load_proposal
-from bot.engine.roles import Grant, normalize, rule_for
+from bot.engine.roles import Grant, normalize, role_fields, rule_for
 from bot.engine.verbs import FCP
 from bot.github.comments import code_span
 from bot.github.pull_request import ChangeTrees
@@ -27,7 +27,7 @@ from bot.github.repo import Listing
 from bot.github.repo_config import ConfigResult
 from bot.handlers.authorship import body_commands, comment_commands, records, was_edited
 from bot.handlers.context import HandlerContext, parse_time
-from bot.handlers.link_memory import event_memo, event_thread
+from bot.handlers.memory import event_memo, event_thread
 from bot.handlers.period_text import period_text
 
 ROLE_FIELDS = ("approvers", "reviewers", "authors")
@@ -65,10 +65,11 @@ class ProposalPair:
         """The approvers the default branch's version lists (none for a new proposal)."""
         return [normalize(login) for login in self.role_metadata().get("approvers", [])]
 
-    def role_metadata(self) -> dict[str, list[str]]:
+    def role_metadata(self, fields: tuple[str, ...] = ROLE_FIELDS) -> dict[str, list[str]]:
+        """The people of `fields` (`role_fields(config)`) as the default branch lists them."""
         if self.base is None:
             return {}
-        return {name: self.base.list_of(name) for name in ROLE_FIELDS}
+        return {name: self.base.list_of(name) for name in fields}
 
 
 @dataclass
@@ -138,7 +139,7 @@ class PullState:
                 login=who,
                 role=role,
                 rule=rule_for(self.config, role),
-                metadata=pair.role_metadata(),
+                metadata=pair.role_metadata(role_fields(self.config)),
                 path=path,
             )
             if grant.granted:
@@ -157,7 +158,7 @@ class PullState:
                     default_branch=self.default_branch,
                     role=role,
                     rule=rule_for(self.config, role),
-                    metadata=pair.role_metadata(),
+                    metadata=pair.role_metadata(role_fields(self.config)),
                     path=path,
                 )
             )
@@ -222,7 +223,7 @@ async def read_thread(
     ctx: HandlerContext, repo: str, number: int, count: int | None = None
 ) -> list[dict[str, Any]]:
     """The comments of `repo#number`, read once per delivery and shared by its handlers
-    (`bot.handlers.link_memory.event_thread`)."""
+    (`bot.handlers.memory.event_thread`)."""
     return await event_thread(ctx, repo, number, count)
 
 
@@ -324,7 +325,7 @@ async def load_pull_state(
     memo, key = event_memo(ctx), ("files", name.lower(), number)
     if trees.listed is not None and memo.peek(key) is None:
         # The rest of the delivery asks for the PR's file list through the same memo
-        # (bot.handlers.link_targets.pull_files_once): it is not read twice.
+        # (bot.handlers.links.targets.pull_files_once): it is not read twice.
         memo.put(key, trees.listed)
     pairs = [
         ProposalPair(

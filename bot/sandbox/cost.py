@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 
-from bot import demo
+from bot.sandbox import demo_repo as demo
 from bot.sandbox.harness import Harness
 from bot.sandbox.payloads import issue_comment_event, pull_request_event
 from bot.sandbox.pipeline import RecordedRequest

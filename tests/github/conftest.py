@@ -70,10 +70,10 @@ def policy() -> RetryPolicy:
 
 @pytest.fixture
 def client(
-    box: Sandbox, auth: AppAuth, sleeps: FakeSleep, clock: ManualClock, policy: RetryPolicy
+    sandbox: Sandbox, auth: AppAuth, sleeps: FakeSleep, clock: ManualClock, policy: RetryPolicy
 ) -> GitHubClient:
     return GitHubClient(
-        box.session, auth, api_url=box.base_url, sleep=sleeps, clock=clock, policy=policy
+        sandbox.session, auth, api_url=sandbox.base_url, sleep=sleeps, clock=clock, policy=policy
     )
 
 

@@ -32,7 +32,7 @@ async def test_jwt_claims_follow_githubs_rules_and_the_double_accepts_them(
 
 
 async def test_jwt_is_reused_then_reissued_before_it_expires(
-    auth: AppAuth, clock: ManualClock, double: GitHubDouble, box: Sandbox, installation: int
+    auth: AppAuth, clock: ManualClock, double: GitHubDouble, sandbox: Sandbox, installation: int
 ) -> None:
     first = auth.jwt()
     clock.advance(400)
@@ -40,7 +40,7 @@ async def test_jwt_is_reused_then_reissued_before_it_expires(
     clock.advance(80)  # 8 minutes in: 2 minutes of the first JWT left
     second = auth.jwt()
     assert second != first
-    app = await box.client().getitem("/app", jwt=second)
+    app = await sandbox.client().getitem("/app", jwt=second)
     assert app["slug"] == "kepbot" and double.requests[-1].identity == "app"
 
 
@@ -107,10 +107,10 @@ async def test_a_token_refused_twice_is_renewed_only_once(
 
 
 async def test_token_mode_uses_the_personal_token_and_knows_its_login(
-    box: Sandbox, double: GitHubDouble, repo: str, sleeps: FakeSleep
+    sandbox: Sandbox, double: GitHubDouble, repo: str, sleeps: FakeSleep
 ) -> None:
     token = double.add_personal_token("kep-bot-user")
-    client = GitHubClient(box.session, TokenAuth(token), api_url=box.base_url, sleep=sleeps)
+    client = GitHubClient(sandbox.session, TokenAuth(token), api_url=sandbox.base_url, sleep=sleeps)
     gh = await client.for_installation(4242)  # installation ids mean nothing in token mode
     assert (await gh.getitem(f"/repos/{repo}"))["full_name"] == repo
     assert double.requests[-1].identity == "user:kep-bot-user"

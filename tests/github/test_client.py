@@ -59,7 +59,7 @@ async def test_a_post_is_not_repeated_after_a_5xx(
 
 
 async def test_a_timed_out_get_is_retried(
-    box: Sandbox,
+    sandbox: Sandbox,
     auth: AppAuth,
     double: GitHubDouble,
     repo: str,
@@ -68,9 +68,9 @@ async def test_a_timed_out_get_is_retried(
 ) -> None:
     errors_before = default_metrics().github_requests.value(status="error")
     client = GitHubClient(
-        box.session,
+        sandbox.session,
         auth,
-        api_url=box.base_url,
+        api_url=sandbox.base_url,
         sleep=sleeps,
         policy=RetryPolicy(timeout=0.1, jitter=lambda: 1.0),
     )
@@ -160,14 +160,14 @@ async def traced() -> AsyncIterator[tuple[aiohttp.ClientSession, list[CIMultiDic
 
 async def test_every_request_pins_the_api_version(
     traced: tuple[aiohttp.ClientSession, list[CIMultiDict[str]]],
-    box: Sandbox,
+    sandbox: Sandbox,
     auth: AppAuth,
     double: GitHubDouble,
     repo: str,
     installation: int,
 ) -> None:
     session, sent = traced
-    client = GitHubClient(session, auth, api_url=box.base_url)
+    client = GitHubClient(session, auth, api_url=sandbox.base_url)
     gh = await client.for_installation(installation)
     await gh.getitem(f"/repos/{repo}")
     await client.bot_login()
@@ -178,14 +178,14 @@ async def test_every_request_pins_the_api_version(
 
 
 async def test_the_version_header_is_what_the_double_answers_to(
-    box: Sandbox, auth: AppAuth, double: GitHubDouble, repo: str, installation: int
+    sandbox: Sandbox, auth: AppAuth, double: GitHubDouble, repo: str, installation: int
 ) -> None:
     number = double.open_issue(repo, "Tracking")
-    pinned = await GitHubClient(box.session, auth, api_url=box.base_url).for_installation(
+    pinned = await GitHubClient(sandbox.session, auth, api_url=sandbox.base_url).for_installation(
         installation
     )
     newer = await GitHubClient(
-        box.session, auth, api_url=box.base_url, api_version="2026-03-10"
+        sandbox.session, auth, api_url=sandbox.base_url, api_version="2026-03-10"
     ).for_installation(installation)
     assert "assignee" in await pinned.getitem(f"/repos/{repo}/issues/{number}")
     assert "assignee" not in await newer.getitem(f"/repos/{repo}/issues/{number}")
@@ -263,7 +263,7 @@ async def test_connection_errors_are_retried_for_gets_only(
 
 
 async def test_client_from_settings_in_app_mode(
-    box: Sandbox,
+    sandbox: Sandbox,
     credentials: AppCredentials,
     installation: int,
     repo: str,
@@ -276,9 +276,9 @@ async def test_client_from_settings_in_app_mode(
         github_webhook_secret="secret",
         github_app_id=credentials.app_id,
         github_private_key=credentials.private_key.replace("\n", "\\n"),
-        github_api_url=box.base_url + "/",
+        github_api_url=sandbox.base_url + "/",
     )
-    client = GitHubClient.from_settings(settings, box.session, clock=clock)
+    client = GitHubClient.from_settings(settings, sandbox.session, clock=clock)
     assert isinstance(client.credentials, AppAuth)
     gh = await client.for_installation(installation)
     assert (await gh.getitem(f"/repos/{repo}"))["full_name"] == repo

@@ -140,10 +140,10 @@ async def test_claim_on_the_pull_request_body(
 
 
 async def test_react_and_bot_reacted(
-    gh: KepbotAPI, box: Sandbox, double: GitHubDouble, repo: str, pr: int
+    gh: KepbotAPI, sandbox: Sandbox, double: GitHubDouble, repo: str, pr: int
 ) -> None:
     command = double.add_comment(repo, pr, "/kep approve", "carol")
-    human = box.client(double.add_personal_token("carol"))
+    human = sandbox.client(double.add_personal_token("carol"))
     await human.post(
         f"/repos/{repo}/issues/comments/{command.id}/reactions", data={"content": "+1"}
     )

@@ -14,7 +14,7 @@ from bot.github.client import GitHubClient
 from bot.github.gateway import GitHub
 from bot.github.people import Directory
 from bot.github.repo_config import ConfigCache
-from bot.handlers.link_memory import ClientMemory
+from bot.handlers.memory import ClientMemory
 
 MIB = 1024 * 1024
 

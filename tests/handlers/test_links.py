@@ -24,7 +24,8 @@ from bot.github.comments import marker_tag
 from bot.github.gateway import GitHub
 from bot.github.repo_config import ConfigCache
 from bot.github.tracking import Row, render_rows, rows_of
-from bot.handlers import link_memory, links
+from bot.handlers import links
+from bot.handlers import memory as link_memory
 from bot.handlers.context import HandlerContext
 from bot.sandbox.harness import Harness, harness
 from bot.sandbox.payloads import issue_comment_event, pull_request_event

@@ -3,7 +3,7 @@
 The installation (org kubernetes-demo) holds the public proposals repository
 `enhancements` (KEP-753, tracked by an issue), the public `kubernetes`, a private
 proposals repository `secret-enhancements` (KEP-4242 "Secret plan", tracked by an issue)
-and a private `internal`. The rule (`bot.handlers.link_targets.shows`): what is in a
+and a private `internal`. The rule (`bot.handlers.links.targets.shows`): what is in a
 public repository may be shown anywhere; what is in a private one only in itself and in
 the private repositories of the same owner.
 """
@@ -19,8 +19,8 @@ from test_links import K8S, OWNER, REPO, TRACKING_TAG, World, started
 
 from bot import demo
 from bot.github.tracking import Row, rows_of
-from bot.handlers.link_feedback import UNLISTED
-from bot.handlers.link_targets import shows
+from bot.handlers.links.feedback import UNLISTED
+from bot.handlers.links.targets import shows
 
 SECRET_REPO, INTERNAL = f"{OWNER}/secret-enhancements", f"{OWNER}/internal"
 SECRET_DIR = "keps/sig-node/4242-secret-plan"

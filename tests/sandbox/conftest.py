@@ -15,6 +15,6 @@ def double(credentials: AppCredentials) -> GitHubDouble:
 
 
 @pytest.fixture
-async def gh(box: Sandbox, installation: int) -> GitHubAPI:
+async def gh(sandbox: Sandbox, installation: int) -> GitHubAPI:
     """A gidgethub client holding an installation token obtained through the JWT flow."""
-    return await box.installation_client(installation)
+    return await sandbox.installation_client(installation)

@@ -21,16 +21,16 @@ from bot.sandbox.testing import (
 )
 
 
-async def _redirect(box: Sandbox, token: str, path: str) -> str:
+async def _redirect(sandbox: Sandbox, token: str, path: str) -> str:
     headers = {"Authorization": f"token {token}"}
-    url = f"{box.base_url}{path}"
-    async with box.session.get(url, headers=headers, allow_redirects=False) as answer:
+    url = f"{sandbox.base_url}{path}"
+    async with sandbox.session.get(url, headers=headers, allow_redirects=False) as answer:
         assert answer.status == 302, await answer.text()
         return answer.headers["Location"]
 
 
-async def _download(box: Sandbox, location: str) -> tuple[int, bytes]:
-    async with box.session.get(location) as answer:
+async def _download(sandbox: Sandbox, location: str) -> tuple[int, bytes]:
+    async with sandbox.session.get(location) as answer:
         return answer.status, await answer.read()
 
 
@@ -48,33 +48,33 @@ def _members(body: bytes) -> tuple[dict[str, bytes], str]:
 
 
 async def test_a_tarball_redirects_to_the_commit_under_one_top_folder(
-    box: Sandbox, double: GitHubDouble, repo: str, installation: int
+    sandbox: Sandbox, double: GitHubDouble, repo: str, installation: int
 ) -> None:
-    token = await box.installation_token(installation)
+    token = await sandbox.installation_token(installation)
     head = double.branch_sha(repo, "main") or ""
-    location = await _redirect(box, token, f"/repos/{repo}/tarball/main")
-    assert location.startswith(f"{box.base_url}/_codeload/{repo}/legacy.tar.gz/{head}")
+    location = await _redirect(sandbox, token, f"/repos/{repo}/tarball/main")
+    assert location.startswith(f"{sandbox.base_url}/_codeload/{repo}/legacy.tar.gz/{head}")
     assert "token=" not in location, "a public repository's address needs no token"
-    status, body = await _download(box, location)
+    status, body = await _download(sandbox, location)
     assert status == 200 and body[:2] == b"\x1f\x8b"  # gzip
     files, comment = _members(body)
     top = f"octo-enhancements-{head[:7]}/"
     assert comment == head
     assert files == {top + path: text.encode() for path, text in SEED_FILES.items()}
-    default = await _redirect(box, token, f"/repos/{repo}/tarball")
+    default = await _redirect(sandbox, token, f"/repos/{repo}/tarball")
     assert default == location, "no ref: the default branch"
-    _, again = await _download(box, location)
+    _, again = await _download(sandbox, location)
     assert gzip.decompress(again) == gzip.decompress(body), "the same commit, the same archive"
 
 
 async def test_the_download_costs_no_rate_limit(
-    box: Sandbox, double: GitHubDouble, repo: str, installation: int
+    sandbox: Sandbox, double: GitHubDouble, repo: str, installation: int
 ) -> None:
-    token = await box.installation_token(installation)
-    gh = box.client(token)
+    token = await sandbox.installation_token(installation)
+    gh = sandbox.client(token)
     before = (await gh.getitem("/rate_limit"))["resources"]["core"]["remaining"]
-    location = await _redirect(box, token, f"/repos/{repo}/tarball/main")
-    assert (await _download(box, location))[0] == 200
+    location = await _redirect(sandbox, token, f"/repos/{repo}/tarball/main")
+    assert (await _download(sandbox, location))[0] == 200
     after = (await gh.getitem("/rate_limit"))["resources"]["core"]["remaining"]
     assert before - after == 1, "the API's redirect counts, the download does not"
     assert double.requests[-2].path.startswith("/_codeload/")
@@ -102,24 +102,24 @@ async def test_a_private_archive_needs_its_token_for_five_minutes(
 
 
 async def test_an_empty_repository_redirects_to_a_404(
-    box: Sandbox, double: GitHubDouble, repo: str, installation: int
+    sandbox: Sandbox, double: GitHubDouble, repo: str, installation: int
 ) -> None:
     empty = double.add_repo("octo", "empty", {})
     double.state.repo(empty).refs.clear()
-    token = await box.installation_token(installation)
-    location = await _redirect(box, token, f"/repos/{empty}/tarball")
-    assert (await _download(box, location))[0] == 404
+    token = await sandbox.installation_token(installation)
+    location = await _redirect(sandbox, token, f"/repos/{empty}/tarball")
+    assert (await _download(sandbox, location))[0] == 404
 
 
 async def test_files_in_the_archive_are_the_blobs_the_tree_names(
-    box: Sandbox, double: GitHubDouble, repo: str, installation: int
+    sandbox: Sandbox, double: GitHubDouble, repo: str, installation: int
 ) -> None:
     double.push(repo, "main", {"bin/run.sh": "#!/bin/sh\n"}, "script")
-    token = await box.installation_token(installation)
-    tree = await box.client(token).getitem(f"/repos/{repo}/git/trees/main?recursive=1")
+    token = await sandbox.installation_token(installation)
+    tree = await sandbox.client(token).getitem(f"/repos/{repo}/git/trees/main?recursive=1")
     shas = {entry["path"]: entry["sha"] for entry in tree["tree"] if entry["type"] == "blob"}
-    location = await _redirect(box, token, f"/repos/{repo}/tarball/main")
-    files, _ = _members((await _download(box, location))[1])
+    location = await _redirect(sandbox, token, f"/repos/{repo}/tarball/main")
+    files, _ = _members((await _download(sandbox, location))[1])
     found = {name.split("/", 1)[1]: object_sha("blob", data) for name, data in files.items()}
     assert found == shas
     assert found[SEED_KEP] == object_sha("blob", SEED_FILES[SEED_KEP].encode())

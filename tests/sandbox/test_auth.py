@@ -21,23 +21,25 @@ def make_jwt(credentials: AppCredentials, *, iat: int, exp: int, key: str | None
     return jwt.encode(claims, key or credentials.private_key, algorithm="RS256")
 
 
-async def test_jwt_identifies_the_app_and_its_bot_login(box: Sandbox, installation: int) -> None:
-    app = await box.app_client().getitem("/app")
-    assert app["slug"] == "kepbot" and app["id"] == box.credentials.app_id
-    installations = [i async for i in box.app_client().getiter("/app/installations")]
+async def test_jwt_identifies_the_app_and_its_bot_login(
+    sandbox: Sandbox, installation: int
+) -> None:
+    app = await sandbox.app_client().getitem("/app")
+    assert app["slug"] == "kepbot" and app["id"] == sandbox.credentials.app_id
+    installations = [i async for i in sandbox.app_client().getiter("/app/installations")]
     assert [i["id"] for i in installations] == [installation]
-    found = await box.app_client().getitem("/repos/octo/enhancements/installation")
+    found = await sandbox.app_client().getitem("/repos/octo/enhancements/installation")
     assert found["id"] == installation and found["account"]["login"] == "octo"
 
 
 async def test_token_from_jwt_reads_the_installed_repositories(
-    box: Sandbox, double: GitHubDouble, repo: str, installation: int
+    sandbox: Sandbox, double: GitHubDouble, repo: str, installation: int
 ) -> None:
-    response = await box.app_client().post(
+    response = await sandbox.app_client().post(
         f"/app/installations/{installation}/access_tokens", data=b""
     )
     assert response["token"].startswith("ghs_") and response["expires_at"].endswith("Z")
-    gh = box.client(response["token"])
+    gh = sandbox.client(response["token"])
     assert (await gh.getitem(f"/repos/{repo}"))["full_name"] == repo
     listed = await gh.getitem("/installation/repositories")
     assert [r["full_name"] for r in listed["repositories"]] == [repo]
@@ -53,33 +55,33 @@ async def test_token_from_jwt_reads_the_installed_repositories(
     ],
 )
 async def test_jwt_time_rules(
-    box: Sandbox, installation: int, iat_offset: int, exp_offset: int, message: str
+    sandbox: Sandbox, installation: int, iat_offset: int, exp_offset: int, message: str
 ) -> None:
     now = int(time.time())
-    token = make_jwt(box.credentials, iat=now + iat_offset, exp=now + iat_offset + exp_offset)
+    token = make_jwt(sandbox.credentials, iat=now + iat_offset, exp=now + iat_offset + exp_offset)
     with pytest.raises(BadRequest) as error:
-        await box.client().post(
+        await sandbox.client().post(
             f"/app/installations/{installation}/access_tokens", data=b"", jwt=token
         )
     assert error.value.status_code == 401
     assert message in str(error.value)
 
 
-async def test_jwt_of_exactly_ten_minutes_is_accepted(box: Sandbox, installation: int) -> None:
+async def test_jwt_of_exactly_ten_minutes_is_accepted(sandbox: Sandbox, installation: int) -> None:
     now = int(time.time())
-    token = make_jwt(box.credentials, iat=now - 60, exp=now + 540)
-    app = await box.client().getitem("/app", jwt=token)
-    assert app["id"] == box.credentials.app_id
+    token = make_jwt(sandbox.credentials, iat=now - 60, exp=now + 540)
+    app = await sandbox.client().getitem("/app", jwt=token)
+    assert app["id"] == sandbox.credentials.app_id
 
 
-async def test_jwt_signed_with_another_key_is_refused(box: Sandbox, installation: int) -> None:
+async def test_jwt_signed_with_another_key_is_refused(sandbox: Sandbox, installation: int) -> None:
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     now = int(time.time())
-    token = make_jwt(box.credentials, iat=now - 60, exp=now + 300, key=stranger.decode())
+    token = make_jwt(sandbox.credentials, iat=now - 60, exp=now + 300, key=stranger.decode())
     with pytest.raises(BadRequest) as error:
-        await box.client().getitem("/app", jwt=token)
+        await sandbox.client().getitem("/app", jwt=token)
     assert error.value.status_code == 401
     assert str(error.value) == "A JSON web token could not be decoded"
 
@@ -106,7 +108,7 @@ async def test_expired_installation_token_is_bad_credentials(credentials: AppCre
 
 
 async def test_other_accounts_private_repos_are_invisible(
-    box: Sandbox, gh: GitHubAPI, double: GitHubDouble, repo: str
+    sandbox: Sandbox, gh: GitHubAPI, double: GitHubDouble, repo: str
 ) -> None:
     double.add_repo("someone", "secret", {"a.md": "a"}, private=True)
     double.add_repo("someone", "public", {"a.md": "a"})
@@ -120,15 +122,15 @@ async def test_other_accounts_private_repos_are_invisible(
 
 
 async def test_token_narrowed_to_repositories_and_permissions(
-    box: Sandbox, double: GitHubDouble, repo: str, installation: int
+    sandbox: Sandbox, double: GitHubDouble, repo: str, installation: int
 ) -> None:
     double.add_repo("octo", "private-notes", {"a.md": "a"}, private=True)
-    response = await box.app_client().post(
+    response = await sandbox.app_client().post(
         f"/app/installations/{installation}/access_tokens",
         data={"repositories": ["enhancements"], "permissions": {"issues": "read"}},
     )
     assert response["repository_selection"] == "selected"
-    gh = box.client(response["token"])
+    gh = sandbox.client(response["token"])
     with pytest.raises(BadRequest) as hidden:
         await gh.getitem("/repos/octo/private-notes")
     assert hidden.value.status_code == 404
@@ -137,24 +139,24 @@ async def test_token_narrowed_to_repositories_and_permissions(
     assert refused.value.status_code == 403
     assert str(refused.value) == "Resource not accessible by integration"
     with pytest.raises(BadRequest) as too_much:
-        await box.app_client().post(
+        await sandbox.app_client().post(
             f"/app/installations/{installation}/access_tokens",
             data={"permissions": {"administration": "write"}},
         )
     assert too_much.value.status_code == 422
 
 
-async def test_unknown_installation_is_404(box: Sandbox) -> None:
+async def test_unknown_installation_is_404(sandbox: Sandbox) -> None:
     with pytest.raises(BadRequest) as error:
-        await box.app_client().post("/app/installations/999/access_tokens", data=b"")
+        await sandbox.app_client().post("/app/installations/999/access_tokens", data=b"")
     assert error.value.status_code == 404
 
 
 async def test_personal_token_acts_as_its_user(
-    box: Sandbox, double: GitHubDouble, repo: str
+    sandbox: Sandbox, double: GitHubDouble, repo: str
 ) -> None:
     double.add_user("kep-bot", name="KEP Bot")
-    gh = box.client(double.add_personal_token("kep-bot"))
+    gh = sandbox.client(double.add_personal_token("kep-bot"))
     me = await gh.getitem("/user")
     assert (me["login"], me["type"], me["name"]) == ("kep-bot", "User", "KEP Bot")
     with pytest.raises(BadRequest) as refused:
@@ -165,14 +167,14 @@ async def test_personal_token_acts_as_its_user(
     assert "x" in double.repo_labels(repo)
 
 
-async def test_anonymous_and_garbage_credentials(box: Sandbox, repo: str) -> None:
-    anonymous = box.client()
+async def test_anonymous_and_garbage_credentials(sandbox: Sandbox, repo: str) -> None:
+    anonymous = sandbox.client()
     assert (await anonymous.getitem(f"/repos/{repo}"))["full_name"] == repo
     with pytest.raises(BadRequest) as needs_auth:
         await anonymous.post(f"/repos/{repo}/issues/1/comments", data={"body": "x"})
     assert needs_auth.value.status_code == 401
     with pytest.raises(BadRequest) as garbage:
-        await box.client("not-a-token").getitem(f"/repos/{repo}")
+        await sandbox.client("not-a-token").getitem(f"/repos/{repo}")
     assert garbage.value.status_code == 401
     assert str(garbage.value) == "Bad credentials"
     assert garbage.value.headers["x-ratelimit-limit"] == "60"

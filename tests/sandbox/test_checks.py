@@ -138,9 +138,9 @@ async def test_fork_pull_requests_are_not_linked_to_check_runs(
 
 
 async def test_only_apps_create_check_runs(
-    box: Sandbox, double: GitHubDouble, repo: str, head: str
+    sandbox: Sandbox, double: GitHubDouble, repo: str, head: str
 ) -> None:
-    gh = box.client(double.add_personal_token("octo"))
+    gh = sandbox.client(double.add_personal_token("octo"))
     with pytest.raises(BadRequest) as error:
         await create_run(gh, repo, head)
     assert error.value.status_code == 403

@@ -42,7 +42,7 @@ async def test_an_edit_by_someone_with_write_access_keeps_the_author() -> None:
 
 
 async def test_only_the_author_and_writers_may_edit_a_comment(
-    box: Sandbox, double: GitHubDouble, repo: str
+    sandbox: Sandbox, double: GitHubDouble, repo: str
 ) -> None:
     number = double.open_pull_request(repo, "b", {"a.txt": "a"}, "PR", author="alice")
     made = double.add_comment(repo, number, "Looks good.", "carol")
@@ -51,13 +51,13 @@ async def test_only_the_author_and_writers_may_edit_a_comment(
         double.edit_comment(repo, made.id, "/kep approve", by="reader")
     token = double.add_personal_token("reader")
     with pytest.raises(BadRequest) as refused:
-        await box.client(token).patch(
+        await sandbox.client(token).patch(
             f"/repos/{repo}/issues/comments/{made.id}", data={"body": "/kep approve"}
         )
     assert refused.value.status_code == 403
     writer = double.add_personal_token("human1")
     double.set_permission(repo, "human1", "write")
-    await box.client(writer).patch(
+    await sandbox.client(writer).patch(
         f"/repos/{repo}/issues/comments/{made.id}", data={"body": "Looks good.\n/kep approve"}
     )
     _, edited = issue_comment_event(double, repo, made.id, "edited")

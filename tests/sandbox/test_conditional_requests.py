@@ -18,42 +18,42 @@ from bot.sandbox.testing import (
 
 
 async def test_an_etag_belongs_to_the_token_that_got_it(
-    box: Sandbox, double: GitHubDouble, repo: str, installation: int
+    sandbox: Sandbox, double: GitHubDouble, repo: str, installation: int
 ) -> None:
-    url = f"{box.base_url}/repos/{repo}/pulls?state=open"
-    first = await box.installation_token(installation)
-    second = await box.installation_token(installation)
+    url = f"{sandbox.base_url}/repos/{repo}/pulls?state=open"
+    first = await sandbox.installation_token(installation)
+    second = await sandbox.installation_token(installation)
     assert first != second
-    async with box.session.get(url, headers={"Authorization": f"token {first}"}) as answer:
+    async with sandbox.session.get(url, headers={"Authorization": f"token {first}"}) as answer:
         etag = answer.headers["ETag"]
         assert "Authorization" in answer.headers["Vary"]
     same = {"Authorization": f"token {first}", "If-None-Match": etag}
-    async with box.session.get(url, headers=same) as answer:
+    async with sandbox.session.get(url, headers=same) as answer:
         assert answer.status == 304
     renewed = {"Authorization": f"token {second}", "If-None-Match": etag}
-    async with box.session.get(url, headers=renewed) as answer:
+    async with sandbox.session.get(url, headers=renewed) as answer:
         assert answer.status == 200, "another token's ETag does not match"
 
 
 async def test_a_list_page_answered_304_has_no_link_and_a_client_pages_on(
-    box: Sandbox, double: GitHubDouble, repo: str, installation: int
+    sandbox: Sandbox, double: GitHubDouble, repo: str, installation: int
 ) -> None:
     for index in range(3):
         double.open_pull_request(repo, f"b{index}", {f"f{index}.md": "x\n"}, f"PR {index}")
     cache: dict[str, Any] = {}
-    gh = box.client(await box.installation_token(installation), cache=cache)
+    gh = sandbox.client(await sandbox.installation_token(installation), cache=cache)
     url = f"/repos/{repo}/pulls?state=open&per_page=2"
     first = [pull["number"] async for pull in gh.getiter(url)]
     start = len(double.requests)
     again = [pull["number"] async for pull in gh.getiter(url)]
     assert again == first and len(first) == 3
     assert [r.status for r in double.requests[start:]] == [304, 304], "both pages, both free"
-    token = await box.installation_token(installation)
+    token = await sandbox.installation_token(installation)
     headers = {"Authorization": f"token {token}"}
-    async with box.session.get(f"{box.base_url}{url}", headers=headers) as answer:
+    async with sandbox.session.get(f"{sandbox.base_url}{url}", headers=headers) as answer:
         assert "next" in answer.headers["Link"]
         headers["If-None-Match"] = answer.headers["ETag"]
-    async with box.session.get(f"{box.base_url}{url}", headers=headers) as answer:
+    async with sandbox.session.get(f"{sandbox.base_url}{url}", headers=headers) as answer:
         assert answer.status == 304 and "Link" not in answer.headers
 
 

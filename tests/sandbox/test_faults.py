@@ -68,14 +68,16 @@ async def test_retry_after_can_be_left_out(
 
 
 async def test_injected_401_is_githubs_bad_credentials(
-    box: Sandbox, double: GitHubDouble, repo: str, installation: int
+    sandbox: Sandbox, double: GitHubDouble, repo: str, installation: int
 ) -> None:
     token = double.installation_token(installation)
     fault = double.inject("GET", r".*", 401)
     answers = []
     for sent in (token, "nope"):  # the injected 401, then a real refusal
         headers = {"Authorization": f"token {sent}"}
-        async with box.session.get(f"{box.base_url}/repos/{repo}", headers=headers) as response:
+        async with sandbox.session.get(
+            f"{sandbox.base_url}/repos/{repo}", headers=headers
+        ) as response:
             answers.append((response.status, await response.json()))
     assert fault.hits == 1
     assert answers[0] == answers[1]

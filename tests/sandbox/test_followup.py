@@ -20,9 +20,13 @@ from bot.sandbox.routes_pulls import CREATE_DOCS
 from bot.sandbox.testing import Sandbox
 
 
-async def raw_post(box: Sandbox, token: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+async def raw_post(
+    sandbox: Sandbox, token: str, path: str, body: dict[str, Any]
+) -> tuple[int, Any]:
     headers = {"Authorization": f"token {token}", "Accept": "application/vnd.github+json"}
-    async with box.session.post(box.base_url + path, json=body, headers=headers) as response:
+    async with sandbox.session.post(
+        sandbox.base_url + path, json=body, headers=headers
+    ) as response:
         return response.status, await response.json()
 
 
@@ -49,13 +53,13 @@ async def test_a_pull_request_is_created_with_201_by_the_app(
 
 
 async def test_a_second_pull_request_for_the_same_head_is_422(
-    box: Sandbox, gh: GitHubAPI, double: GitHubDouble, repo: str, installation: int
+    sandbox: Sandbox, gh: GitHubAPI, double: GitHubDouble, repo: str, installation: int
 ) -> None:
     branch_with_change(double, repo, "dup")
     data = {"title": "One", "head": "dup", "base": "main"}
     await gh.post(f"/repos/{repo}/pulls", data=data)
     status, body = await raw_post(
-        box, double.installation_token(installation), f"/repos/{repo}/pulls", data
+        sandbox, double.installation_token(installation), f"/repos/{repo}/pulls", data
     )
     assert status == 422
     assert body == {
@@ -75,12 +79,12 @@ async def test_a_second_pull_request_for_the_same_head_is_422(
 
 
 async def test_a_head_with_nothing_new_is_no_commits_between(
-    box: Sandbox, double: GitHubDouble, repo: str, installation: int
+    sandbox: Sandbox, double: GitHubDouble, repo: str, installation: int
 ) -> None:
     double.state.repo(repo).refs["refs/heads/same"] = double.branch_sha(repo, "main") or ""
     data = {"title": "Empty", "head": "same", "base": "main"}
     token = double.installation_token(installation)
-    status, body = await raw_post(box, token, f"/repos/{repo}/pulls", data)
+    status, body = await raw_post(sandbox, token, f"/repos/{repo}/pulls", data)
     assert status == 422
     assert body["errors"] == [
         {"resource": "PullRequest", "code": "custom", "message": "No commits between main and same"}
@@ -88,25 +92,25 @@ async def test_a_head_with_nothing_new_is_no_commits_between(
 
 
 async def test_unknown_head_or_base_is_an_invalid_field(
-    box: Sandbox, double: GitHubDouble, repo: str, installation: int
+    sandbox: Sandbox, double: GitHubDouble, repo: str, installation: int
 ) -> None:
     branch_with_change(double, repo, "real")
     token = double.installation_token(installation)
     status, body = await raw_post(
-        box, token, f"/repos/{repo}/pulls", {"title": "x", "head": "ghost", "base": "main"}
+        sandbox, token, f"/repos/{repo}/pulls", {"title": "x", "head": "ghost", "base": "main"}
     )
     assert (status, body["errors"]) == (
         422,
         [{"resource": "PullRequest", "field": "head", "code": "invalid"}],
     )
     status, body = await raw_post(
-        box, token, f"/repos/{repo}/pulls", {"title": "x", "head": "real", "base": "ghost"}
+        sandbox, token, f"/repos/{repo}/pulls", {"title": "x", "head": "real", "base": "ghost"}
     )
     assert (status, body["errors"]) == (
         422,
         [{"resource": "PullRequest", "field": "base", "code": "invalid"}],
     )
-    status, body = await raw_post(box, token, f"/repos/{repo}/pulls", {"title": "x"})
+    status, body = await raw_post(sandbox, token, f"/repos/{repo}/pulls", {"title": "x"})
     assert status == 422 and body["message"] == 'Invalid request.\n\n"head" wasn\'t supplied.'
 
 
@@ -136,10 +140,10 @@ async def test_open_followup_reuses_the_open_pull_request_and_skips_an_empty_one
 
 
 async def test_concurrent_reservations_never_share_a_number(
-    box: Sandbox, double: GitHubDouble, repo: str, installation: int
+    sandbox: Sandbox, double: GitHubDouble, repo: str, installation: int
 ) -> None:
     head = double.branch_sha(repo, "main") or ""
-    clients = [await box.installation_client(installation) for _ in range(6)]
+    clients = [await sandbox.installation_client(installation) for _ in range(6)]
     taken = await asyncio.gather(*(reserve(c, repo, head, 10, 2) for c in clients))
     numbers = [n for batch in taken for n in batch]
     assert sorted(numbers) == list(range(10, 22))

@@ -136,12 +136,12 @@ async def test_reaction_on_the_pull_request_itself(
 
 
 async def test_reactions_need_the_issues_permission(
-    box: Sandbox, double: GitHubDouble, repo: str, number: int
+    sandbox: Sandbox, double: GitHubDouble, repo: str, number: int
 ) -> None:
     narrow = double.add_installation(
         "octo", permissions={"pull_requests": "write", "metadata": "read"}
     )
-    gh = await box.installation_client(narrow)
+    gh = await sandbox.installation_client(narrow)
     comment = double.add_comment(repo, number, "/kep accept", "bob")
     await gh.post(f"/repos/{repo}/issues/{number}/comments", data={"body": "allowed via PRs"})
     with pytest.raises(BadRequest) as error:

@@ -47,13 +47,13 @@ async def test_owner_is_admin_and_strangers_read_public_repos(
     assert error.value.status_code == 404
 
 
-async def test_org_and_team_membership(box: Sandbox, double: GitHubDouble) -> None:
+async def test_org_and_team_membership(sandbox: Sandbox, double: GitHubDouble) -> None:
     double.add_org("kubernetes")
     repo = double.add_repo("kubernetes", "enhancements", {"README.md": "x"})
     installation = double.add_installation("kubernetes")
     double.add_team_member("kubernetes", "sig-node-leads", "dawn", role="maintainer")
     double.add_org_member("kubernetes", "steering", role="admin")
-    gh = await box.installation_client(installation)
+    gh = await sandbox.installation_client(installation)
 
     team = await gh.getitem("/orgs/kubernetes/teams/sig-node-leads/memberships/dawn")
     assert (team["role"], team["state"]) == ("maintainer", "active")
@@ -68,12 +68,14 @@ async def test_org_and_team_membership(box: Sandbox, double: GitHubDouble) -> No
     assert admin["permission"] == "admin"
 
 
-async def test_team_checks_need_the_members_permission(box: Sandbox, double: GitHubDouble) -> None:
+async def test_team_checks_need_the_members_permission(
+    sandbox: Sandbox, double: GitHubDouble
+) -> None:
     double.add_org("kubernetes")
     double.add_repo("kubernetes", "enhancements", {"README.md": "x"})
     double.add_team_member("kubernetes", "leads", "dawn")
     installation = double.add_installation("kubernetes", permissions={"issues": "write"})
-    gh = await box.installation_client(installation)
+    gh = await sandbox.installation_client(installation)
     with pytest.raises(BadRequest) as error:
         await gh.getitem("/orgs/kubernetes/teams/leads/memberships/dawn")
     assert error.value.status_code == 403

@@ -11,14 +11,16 @@ from bot.sandbox import GitHubDouble
 from bot.sandbox.testing import AppCredentials, Sandbox, sandbox
 
 
-async def test_supported_api_versions_are_accepted(box: Sandbox, repo: str) -> None:
+async def test_supported_api_versions_are_accepted(sandbox: Sandbox, repo: str) -> None:
     for sent, selected in (
         (None, "2022-11-28"),
         ("2022-11-28", "2022-11-28"),
         ("2026-03-10", "2026-03-10"),
     ):
         headers = {"X-GitHub-Api-Version": sent} if sent else {}
-        async with box.session.get(f"{box.base_url}/repos/{repo}", headers=headers) as response:
+        async with sandbox.session.get(
+            f"{sandbox.base_url}/repos/{repo}", headers=headers
+        ) as response:
             assert response.status == 200
             assert response.headers["x-github-api-version-selected"] == selected
 
@@ -60,18 +62,18 @@ async def test_ghes_base_path(double: GitHubDouble, credentials: AppCredentials,
             assert r.status == 404
 
 
-async def test_unknown_route_and_method_are_json_404(box: Sandbox, repo: str) -> None:
-    async with box.session.get(f"{box.base_url}/repos/{repo}/nothing-here") as response:
+async def test_unknown_route_and_method_are_json_404(sandbox: Sandbox, repo: str) -> None:
+    async with sandbox.session.get(f"{sandbox.base_url}/repos/{repo}/nothing-here") as response:
         assert response.status == 404
         assert (await response.json())["message"] == "Not Found"
-    async with box.session.post(f"{box.base_url}/repos/{repo}") as response:
+    async with sandbox.session.post(f"{sandbox.base_url}/repos/{repo}") as response:
         assert response.status == 404
 
 
-async def test_malformed_json_is_400(box: Sandbox, double: GitHubDouble, repo: str) -> None:
+async def test_malformed_json_is_400(sandbox: Sandbox, double: GitHubDouble, repo: str) -> None:
     token = double.installation_token(double.add_installation("octo"))
-    async with box.session.post(
-        f"{box.base_url}/repos/{repo}/labels",
+    async with sandbox.session.post(
+        f"{sandbox.base_url}/repos/{repo}/labels",
         data=b"{not json",
         headers={"Authorization": f"token {token}"},
     ) as response:
@@ -92,12 +94,12 @@ async def test_request_log_records_what_the_bot_did(
 
 
 async def test_request_log_keeps_the_headers_but_not_the_secret(
-    box: Sandbox, double: GitHubDouble, repo: str, installation: int
+    sandbox: Sandbox, double: GitHubDouble, repo: str, installation: int
 ) -> None:
     token = double.installation_token(installation)
     sent = {"Authorization": f"Bearer {token}", "X-GitHub-Api-Version": "2022-11-28"}
     for headers in (sent, {"Authorization": token}, {}):
-        async with box.session.get(f"{box.base_url}/repos/{repo}", headers=headers):
+        async with sandbox.session.get(f"{sandbox.base_url}/repos/{repo}", headers=headers):
             pass
     with_scheme, bare, anonymous = double.requests[-3:]
     assert with_scheme.headers["x-github-api-version"] == "2022-11-28"
@@ -105,4 +107,4 @@ async def test_request_log_keeps_the_headers_but_not_the_secret(
     assert anonymous.auth_scheme is None
     for entry in (with_scheme, bare, anonymous):
         assert "authorization" not in entry.headers and token not in repr(entry)
-        assert entry.headers["host"] == box.base_url.removeprefix("http://")
+        assert entry.headers["host"] == sandbox.base_url.removeprefix("http://")

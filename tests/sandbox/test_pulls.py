@@ -79,7 +79,7 @@ async def test_files_statuses_use_the_merge_base(
 
 
 async def test_120_files_paginate_with_link_headers(
-    box: Sandbox, gh: GitHubAPI, double: GitHubDouble, repo: str
+    sandbox: Sandbox, gh: GitHubAPI, double: GitHubDouble, repo: str
 ) -> None:
     changes = {f"docs/file-{i:03d}.md": f"{i}\n" for i in range(120)}
     number = double.open_pull_request(repo, "many", changes, "Many files")
@@ -88,16 +88,16 @@ async def test_120_files_paginate_with_link_headers(
     pages = [r for r in double.requests if r.path.endswith(f"/pulls/{number}/files")]
     assert [r.query.get("page", "1") for r in pages] == ["1", "2", "3", "4"]
 
-    token = await box.installation_token(1)
-    url = f"{box.base_url}/repos/{repo}/pulls/{number}/files?per_page=50&page=2"
-    async with box.session.get(url, headers={"Authorization": f"token {token}"}) as response:
+    token = await sandbox.installation_token(1)
+    url = f"{sandbox.base_url}/repos/{repo}/pulls/{number}/files?per_page=50&page=2"
+    async with sandbox.session.get(url, headers={"Authorization": f"token {token}"}) as response:
         link = response.headers["Link"]
         assert len(await response.json()) == 50
     rels = dict(part.split("; ")[::-1] for part in link.split(", "))
     assert set(rels) == {'rel="prev"', 'rel="next"', 'rel="last"', 'rel="first"'}
     assert (
         rels['rel="last"']
-        == f"<{box.base_url}/repos/{repo}/pulls/{number}/files?per_page=50&page=3>"
+        == f"<{sandbox.base_url}/repos/{repo}/pulls/{number}/files?per_page=50&page=3>"
     )
     assert "page=1" in rels['rel="first"'] and "page=3" in rels['rel="next"']
 

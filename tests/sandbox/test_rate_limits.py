@@ -25,20 +25,20 @@ async def test_every_response_carries_rate_limit_headers_that_decrement(
 
 
 async def test_budgets_are_per_caller(
-    box: Sandbox, gh: GitHubAPI, double: GitHubDouble, repo: str, installation: int
+    sandbox: Sandbox, gh: GitHubAPI, double: GitHubDouble, repo: str, installation: int
 ) -> None:
     await gh.getitem(f"/repos/{repo}")
-    anonymous = box.client()
+    anonymous = sandbox.client()
     await anonymous.getitem(f"/repos/{repo}")
     assert anonymous.rate_limit is not None and anonymous.rate_limit.limit == 60
     assert double.rate_limit_remaining(f"installation:{installation}") == 4999
 
 
 async def test_conditional_get_304_does_not_count(
-    box: Sandbox, double: GitHubDouble, repo: str, installation: int
+    sandbox: Sandbox, double: GitHubDouble, repo: str, installation: int
 ) -> None:
     cache: dict[str, Any] = {}
-    gh = box.client(await box.installation_token(installation), cache=cache)
+    gh = sandbox.client(await sandbox.installation_token(installation), cache=cache)
     label = f"installation:{installation}"
     first = await gh.getitem(f"/repos/{repo}/contents/README.md")
     after_first = double.rate_limit_remaining(label)

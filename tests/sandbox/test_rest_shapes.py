@@ -37,7 +37,7 @@ class World:
 
 
 @pytest.fixture
-async def world(box: Sandbox, double: GitHubDouble) -> World:
+async def world(sandbox: Sandbox, double: GitHubDouble) -> World:
     double.add_org("kubernetes")
     double.add_org("kubernetes-forks")
     double.add_repo("kubernetes", "enhancements", {KEP: "title: a\n", "README.md": "r\n"})
@@ -50,13 +50,13 @@ async def world(box: Sandbox, double: GitHubDouble) -> World:
     double.add_review(ORG_REPO, pull, "bob", "APPROVED", "lgtm")
     comment = double.add_comment(ORG_REPO, pull, "/kep accept", "bob")
     double.label_issue(ORG_REPO, pull, "kind/kep")
-    token = await box.installation_token(installation)
-    gh = box.client(token)
+    token = await sandbox.installation_token(installation)
+    gh = sandbox.client(token)
     head = double.branch_sha(ORG_REPO, "kep")
     assert head is not None
     run = await gh.post(f"/repos/{ORG_REPO}/check-runs", data={"name": "kepbot", "head_sha": head})
-    app = box.app_client()
-    return World(box, token, double, gh, app, installation, pull, comment.id, run["id"], head)
+    app = sandbox.app_client()
+    return World(sandbox, token, double, gh, app, installation, pull, comment.id, run["id"], head)
 
 
 async def _delete(w: World, path: str, body: Any = None) -> Any:

@@ -16,13 +16,13 @@ from typing import Any
 from bot.engine.authorize import Spoken
 from bot.engine.commands import Command
 from bot.engine.references import Reference, argument_references, find_references
-from bot.engine.roles import Grant, normalize, rule_for
+from bot.engine.roles import Grant, normalize, role_fields, rule_for
 from bot.engine.verbs import LINK_VERBS
 from bot.github.comments import Thread
 from bot.handlers.context import HandlerContext
-from bot.handlers.link_resolver import Found, Resolver
-from bot.handlers.link_targets import Target
-from bot.handlers.pr_state import ROLE_FIELDS, command_history
+from bot.handlers.links.resolver import Found, Resolver
+from bot.handlers.links.targets import Target
+from bot.handlers.pr_state import command_history
 
 __all__ = ["APPROVER", "Links", "derive_links", "first_found", "may_link", "role_metadata"]
 
@@ -63,7 +63,7 @@ def role_metadata(found: Found) -> dict[str, list[str]]:
     """The proposal's people from the default branch; never a proposal PR's own metadata."""
     if found.pull is not None:
         return {}
-    return {name: found.proposal.list_of(name) for name in ROLE_FIELDS}
+    return {name: found.proposal.list_of(name) for name in role_fields(found.target.config)}
 
 
 async def may_link(ctx: HandlerContext, pull: dict[str, Any], login: str, found: Found) -> Grant:

@@ -10,13 +10,13 @@ path or the proposal's PR finds the numbered proposal by its slug).
 
 The work is split by concern:
 
-- `link_targets`: which repositories hold proposals, which PRs are implementation PRs;
-- `link_resolver`: what a reference names, where a proposal's tracking comment lives;
-- `link_derive`: an implementation PR's links (references, then commands replayed);
-- `link_feedback`: the link comment, label, check and tracking rows of one PR;
-- `link_proposals`: the proposal side (open links of a proposal, refresh after a merge);
-- `link_commands`: the `link`/`unlink`/`help` commands;
-- `link_memory`: what is remembered per installation and per event, and for how long;
+- `targets`: which repositories hold proposals, which PRs are implementation PRs;
+- `resolver`: what a reference names, where a proposal's tracking comment lives;
+- `derive`: an implementation PR's links (references, then commands replayed);
+- `feedback`: the link comment, label, check and tracking rows of one PR;
+- `proposals`: the proposal side (open links of a proposal, refresh after a merge);
+- `commands`: the `link`/`unlink`/`help` commands;
+- `bot.handlers.memory`: what is remembered per installation and per event, and for how long;
 - `bot.github.tracking`: the tracking comment's format and its writes.
 
 The public names other handlers use are re-exported here.
@@ -30,12 +30,12 @@ from bot.engine.authorize import Spoken
 from bot.engine.roles import normalize
 from bot.handlers.authorship import record_body
 from bot.handlers.context import HandlerContext
-from bot.handlers.link_commands import parse_link_commands, run_link_commands
-from bot.handlers.link_derive import Links
-from bot.handlers.link_feedback import CHECK_NAME, refresh_pull
-from bot.handlers.link_proposals import refresh_linked, unmerged_links
-from bot.handlers.link_resolver import Found
-from bot.handlers.link_targets import (
+from bot.handlers.links.commands import parse_link_commands, run_link_commands
+from bot.handlers.links.derive import Links
+from bot.handlers.links.feedback import CHECK_NAME, refresh_pull
+from bot.handlers.links.proposals import refresh_linked, unmerged_links
+from bot.handlers.links.resolver import Found
+from bot.handlers.links.targets import (
     Target,
     fetch_pull,
     is_implementation_pull,

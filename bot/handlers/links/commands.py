@@ -21,10 +21,10 @@ from bot.engine.roles import rule_for
 from bot.engine.verbs import LINK_VERBS
 from bot.github.comments import quote_user_text
 from bot.handlers.context import HandlerContext
-from bot.handlers.link_derive import APPROVER, Links, first_found, may_link, role_metadata
-from bot.handlers.link_feedback import refresh_pull
-from bot.handlers.link_resolver import Found, Resolver
-from bot.handlers.link_targets import Target
+from bot.handlers.links.derive import APPROVER, Links, first_found, may_link, role_metadata
+from bot.handlers.links.feedback import refresh_pull
+from bot.handlers.links.resolver import Found, Resolver
+from bot.handlers.links.targets import Target
 from bot.handlers.reply_budget import addressed
 
 __all__ = ["parse_link_commands", "run_command", "run_link_commands"]

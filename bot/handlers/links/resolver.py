@@ -11,7 +11,7 @@ needs once, and remembers its answers for its life (one event).
 added it, or, while the proposal is still under review, its open PR. The PR that added a
 merged proposal is found by GitHub's search (verified by that PR's files); the answer is
 kept per installation client (an hour when found, minutes when not), concurrent lookups
-share one search, and searches are rationed per client (`link_memory.SEARCH_BUDGET` a
+share one search, and searches are rationed per client (`memory.SEARCH_BUDGET` a
 minute) so that a burst of events never exhausts GitHub's 30 searches a minute. Callers
 that know the adding PR (the handler of that PR's merge) say so and no search is made.
 """
@@ -47,8 +47,8 @@ from bot.engine.renumber import tracking_issue
 from bot.engine.tree import MemoryTree
 from bot.github.comments import quote_user_text
 from bot.handlers.context import HandlerContext
-from bot.handlers.link_memory import client_memory, event_memo
-from bot.handlers.link_targets import Target, pull_files_once
+from bot.handlers.links.targets import Target, pull_files_once
+from bot.handlers.memory import client_memory, event_memo
 from bot.handlers.pr_state import branch_listing
 
 __all__ = ["Found", "Resolver"]

@@ -2,14 +2,14 @@
 
 A proposal keeps ONE tracking comment (`bot.github.tracking`) listing its implementation
 PRs and their states; each implementation PR's events rewrite its own row
-(`link_feedback`). This module reads that list for the process (`unmerged_links`, the
+(`feedback`). This module reads that list for the process (`unmerged_links`, the
 gate on `implemented`) and, when a proposal PR merges, refreshes the open implementation
 PRs of the proposals it changed, whose link comments show the new status or number
 (`refresh_linked`).
 
 Cost: the merged PR is the place of the proposals it added, so no search is made for
 them (and the answer is remembered for the refreshes that follow); the handlers of one
-merge event that both ask for the refresh (merge.py after numbering, links.py) do the
+merge event that both ask for the refresh (merge.py after numbering, links/) do the
 work once unless the proposals changed in between.
 """
 
@@ -23,10 +23,10 @@ from gidgethub import BadRequest
 from bot.engine.proposal import Proposal, is_proposal_path
 from bot.engine.references import renamed_to
 from bot.handlers.context import HandlerContext
-from bot.handlers.link_feedback import pull_state, refresh_pull
-from bot.handlers.link_memory import event_memo
-from bot.handlers.link_resolver import Found, Resolver
-from bot.handlers.link_targets import own_target, pull_files_once, repo_target
+from bot.handlers.links.feedback import pull_state, refresh_pull
+from bot.handlers.links.resolver import Found, Resolver
+from bot.handlers.links.targets import own_target, pull_files_once, repo_target
+from bot.handlers.memory import event_memo
 from bot.handlers.pr_state import read_thread
 
 __all__ = ["MAX_REFRESH", "refresh_linked", "unmerged_links"]

@@ -1,13 +1,13 @@
 """What an implementation pull request shows of its links: comment, label, check, tracking rows.
 
-`refresh_pull` derives the PR's links (`link_derive`) and writes them: the link label, ONE
+`refresh_pull` derives the PR's links (`derive`) and writes them: the link label, ONE
 link comment (marker `link`, edited in place) naming each proposal with its title and
 status and every reference that names none, and the check `kepbot/link`, which fails where
 the proposals repository's configuration says so (`require-link`, `require-status`). It
 also writes the PR's row in each of its proposals' tracking comments (`bot.github.tracking`
 owns that comment) and removes the rows of links that are gone: the link comment's data
 block remembers which tracking comments the PR has rows in. A private PR gets no row in a
-public proposal's tracking comment (`link_targets.shows`); its link comment says so.
+public proposal's tracking comment (`targets.shows`); its link comment says so.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bot.check_output import CheckOutput
 from bot.engine.roles import one_of
+from bot.github.check_run import CheckOutput
 from bot.github.comments import quote_user_text
 from bot.github.labels import LabelSpec, Managed
 from bot.github.tracking import Row, data_block, read_data
 from bot.handlers.context import HandlerContext
-from bot.handlers.link_derive import Links, derive_links
-from bot.handlers.link_resolver import Found, Resolver
-from bot.handlers.link_targets import (
+from bot.handlers.links.derive import Links, derive_links
+from bot.handlers.links.resolver import Found, Resolver
+from bot.handlers.links.targets import (
     is_private,
     is_proposal_pull,
     own_target,

@@ -56,7 +56,7 @@ from bot.github.pull_request import PullFiles, pull_at
 from bot.github.repo_config import ConfigResult
 from bot.github.urls import UnsafeUrl
 from bot.handlers.context import HandlerContext
-from bot.handlers.link_memory import Holder, client_memory, event_memo
+from bot.handlers.memory import Holder, client_memory, event_memo
 from bot.handlers.pr_state import load_config
 
 __all__ = [

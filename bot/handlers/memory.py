@@ -8,14 +8,14 @@ Nothing here is authoritative: GitHub is. Two scopes:
   search API (30 requests a minute per installation on github.com, shared by every
   instance), so that no burst of events can exhaust it;
 - per event (`event_memo`), for the event's life: what the handlers of one delivery would
-  otherwise read twice (commands.py and links.py both look at every PR comment, merge.py
-  and links.py both refresh after a merge). The handlers of one delivery share one
+  otherwise read twice (commands.py and links/ both look at every PR comment, merge.py
+  and links/ both refresh after a merge). The handlers of one delivery share one
   `HandlerContext` (so does one reconcile pass), and each context its own gateway
   (`bot/github/gateway.py`), so the memo hangs on the gateway and goes with it. Only
   what the event's own work cannot change is kept there: the PR as first read, its file
   list, whether it is an implementation PR, the proposals repositories and their
   configurations. A handler that writes to the PR takes the PR as first read out of the
-  memo (`link_targets.take_pull`), so later readers see its writes. An issue's or PR's
+  memo (`links.targets.take_pull`), so later readers see its writes. An issue's or PR's
   comments (`event_thread`) are kept too, as one list every handler of the event shares:
   a handler that posts a comment adds it to that list.
 """
