@@ -44,7 +44,7 @@ from gidgethub import BadRequest
 from bot.engine.commands import Command, new_commands, parse_commands
 from bot.engine.roles import normalize
 from bot.github.comments import code_span, marker_tag
-from bot.handlers.context import HandlerContext, parse_time
+from bot.handlers.context import HandlerContext, moment
 from bot.handlers.memory import event_thread
 from bot.handlers.reply_budget import addressed
 
@@ -75,18 +75,9 @@ _RECORD = re.compile(
 SHOWN = 10  # commands listed by name in a record or a reply
 
 
-def _moment(value: object) -> datetime.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return parse_time(value)
-    except ValueError:
-        return None
-
-
 def was_edited(item: Mapping[str, Any]) -> bool:
     """Whether a comment was edited after it was written (unknown times: taken as edited)."""
-    created, updated = _moment(item.get("created_at")), _moment(item.get("updated_at"))
+    created, updated = moment(item.get("created_at")), moment(item.get("updated_at"))
     if created is None or updated is None:
         return True
     return updated - created > EDIT_TOLERANCE

@@ -26,6 +26,16 @@ def parse_time(value: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(value)
 
 
+def moment(value: object) -> datetime.datetime | None:
+    """A timestamp field of GitHub's answer as a datetime; None when missing or malformed."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class HandlerContext:
     github: GitHub  # the one way to GitHub (bot/github/gateway.py)

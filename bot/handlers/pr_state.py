@@ -26,7 +26,7 @@ from bot.github.pull_request import ChangeTrees
 from bot.github.repo import Listing
 from bot.github.repo_config import ConfigResult
 from bot.handlers.authorship import body_commands, comment_commands, records, was_edited
-from bot.handlers.context import HandlerContext, parse_time
+from bot.handlers.context import HandlerContext, moment
 from bot.handlers.memory import event_memo, event_thread
 from bot.handlers.period_text import period_text
 
@@ -246,18 +246,9 @@ def comment_count(item: dict[str, Any]) -> int | None:
     return count if isinstance(count, int) and not isinstance(count, bool) else None
 
 
-def _moment(value: object) -> datetime.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return parse_time(value)
-    except ValueError:
-        return None
-
-
 def written(item: dict[str, Any]) -> tuple[datetime.datetime | None, datetime.datetime | None]:
     """When a comment (or a PR's body) was written, and last edited if it was."""
-    created, updated = _moment(item.get("created_at")), _moment(item.get("updated_at"))
+    created, updated = moment(item.get("created_at")), moment(item.get("updated_at"))
     return created, updated if updated is not None and created != updated else None
 
 
@@ -277,7 +268,7 @@ def command_history(
         if body:
             # Only an opened PR's body runs commands, and a PR's `updated_at` moves with every
             # push and label, so its body counts from its creation.
-            opened = _moment(pull.get("created_at"))
+            opened = moment(pull.get("created_at"))
             history.append(Spoken(str(author["login"]), tuple(body), None, opened))
     for comment in thread:
         user = comment.get("user") or {}
