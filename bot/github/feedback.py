@@ -37,6 +37,7 @@ from gidgethub import GitHubBroken
 from gidgethub.abc import GitHubAPI
 
 from bot.github.check_run import ANNOTATIONS_PER_REQUEST, CHECK_NAME, CheckOutput
+from bot.github.per_client import kept
 from bot.github.retry import patch
 from bot.github.urls import repo_url
 
@@ -121,14 +122,8 @@ class _Runs:
         return found
 
 
-_clients: weakref.WeakKeyDictionary[GitHubAPI, _Runs] = weakref.WeakKeyDictionary()
-
-
 def _runs(gh: GitHubAPI) -> _Runs:
-    found = _clients.get(gh)
-    if found is None:
-        found = _clients[gh] = _Runs()
-    return found
+    return kept(gh, _Runs)
 
 
 def made_head(gh: GitHubAPI, repo: str, sha: str) -> None:

@@ -44,7 +44,6 @@ the client `GitHubClient.for_installation` keeps for the installation, dropped w
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -79,6 +78,7 @@ from bot.github.comments import Thread
 from bot.github.labels import LabelSpec, Managed
 from bot.github.numbers import Reserved, TreeReader
 from bot.github.people import Directory
+from bot.github.per_client import kept
 from bot.github.pull_request import ChangeTrees, PullFiles
 from bot.github.repo import (
     WRITE_ATTEMPTS,
@@ -111,11 +111,6 @@ Client = GitHubAPI  # what the gateway wraps; only bot.github names it
 Json = dict[str, Any]  # a GitHub resource as GitHub's REST API returns it
 
 PAGE = {"per_page": 100}
-
-# What each installation client's users keep beside it (`GitHub.memory`), dropped with it.
-_memory: weakref.WeakKeyDictionary[GitHubAPI, dict[Callable[[], Any], Any]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 class EventMemo:
@@ -169,13 +164,7 @@ class GitHub:
 
     def memory(self, make: Callable[[], T]) -> T:
         """The one `make()` kept for this installation's client, made on first use."""
-        kept = _memory.get(self._client)
-        if kept is None:
-            kept = _memory[self._client] = {}
-        if make not in kept:
-            kept[make] = make()
-        value: T = kept[make]
-        return value
+        return kept(self._client, make)
 
     def _kepbot(self) -> KepbotAPI:
         """The client as the bot builds it (the page's reads need its downloads)."""

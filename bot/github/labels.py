@@ -18,7 +18,6 @@ Label names compare case-insensitively, as on GitHub.
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +27,7 @@ from gidgethub import BadRequest, InvalidField
 from gidgethub.abc import GitHubAPI
 
 from bot.engine.config import Config, LabelSpec
+from bot.github.per_client import kept
 from bot.github.retry import patch, post
 from bot.github.urls import repo_url
 
@@ -92,15 +92,12 @@ def _already_exists(error: BadRequest) -> bool:
 
 # Repository labels known to exist, per client (one per installation) and repository:
 # creating a label the repository already has costs a request GitHub refuses (422).
-_known: weakref.WeakKeyDictionary[GitHubAPI, cachetools.TTLCache[str, set[str]]] = (
-    weakref.WeakKeyDictionary()
-)
+def _known_table() -> cachetools.TTLCache[str, set[str]]:
+    return cachetools.TTLCache(maxsize=1024, ttl=3600)
 
 
 def _known_labels(gh: GitHubAPI, repo: str) -> set[str]:
-    per_repo = _known.get(gh)
-    if per_repo is None:
-        per_repo = _known[gh] = cachetools.TTLCache(maxsize=1024, ttl=3600)
+    per_repo = kept(gh, _known_table)
     found = per_repo.get(repo.lower())
     if found is None:
         found = per_repo[repo.lower()] = set()

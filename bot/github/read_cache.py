@@ -28,13 +28,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-import weakref
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import cachetools
 from gidgethub.abc import GitHubAPI
+
+from bot.github.per_client import kept
 
 __all__ = ["COMMIT_SHA", "KeptThread", "ReadCache", "git_blob_sha", "read_cache"]
 
@@ -120,12 +121,6 @@ class ReadCache:
         return value
 
 
-_caches: weakref.WeakKeyDictionary[GitHubAPI, ReadCache] = weakref.WeakKeyDictionary()
-
-
 def read_cache(gh: GitHubAPI) -> ReadCache:
     """The cache of `gh` (one per installation client)."""
-    found = _caches.get(gh)
-    if found is None:
-        found = _caches[gh] = ReadCache()
-    return found
+    return kept(gh, ReadCache)
