@@ -1,4 +1,5 @@
-# kepbot's server image: python -m bot on port 8080, as a non-root user.
+# kepbot's server image: python -m bot on port 8080, as a non-root user (or, in hosted
+# mode, `python -m bot worker`).
 #   docker build -t kepbot .
 #   docker run -p 8080:8080 -e GITHUB_WEBHOOK_SECRET=... -e GITHUB_APP_ID=... \
 #     -e GITHUB_PRIVATE_KEY="$(cat key.pem)" kepbot
@@ -14,7 +15,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PORT=8080
 COPY --from=build /src/requirements.lock /tmp/requirements.lock
 COPY --from=build /wheels /tmp/wheels
-RUN pip install -c /tmp/requirements.lock /tmp/wheels/*.whl \
+# With the `hosted` extra: the same image runs web and worker processes (README.md).
+RUN pip install -c /tmp/requirements.lock "$(ls /tmp/wheels/*.whl)[hosted]" \
     && rm -rf /tmp/wheels /tmp/requirements.lock \
     && useradd --create-home --uid 10001 kepbot
 USER kepbot

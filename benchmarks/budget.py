@@ -19,8 +19,11 @@ Scenarios:
 - merge: a KEP pull request with a placeholder number merges (number, rename, index);
 - approve 50: `/kep approve` on a pull request that holds 50 new KEPs (requests, commits);
 - push: a push that changes one README on that pull request;
-- busy hour: by arithmetic from the figures above, 4 reconcile passes, 12 page views and 60
-  deliveries (20 pushes, 20 comments without a command, 10 commands, 5 opens, 5 merges).
+- busy hour: played minute by minute on the shared clock (`replay_hour`): 60 deliveries
+  (20 pushes, 20 comments without a command, 10 commands, half `/kep status` and half
+  `/kep approve`, 5 opens, 5 merges, interleaved), a page view every 5 minutes and a
+  reconcile pass every 15, each action's requests read from the double's log and added up
+  by kind; and, as a cross-check, by arithmetic from the single scenarios above.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import itertools
 import os
 import platform
 import sys
@@ -213,10 +217,82 @@ async def run(keps: int, pulls: int, rtt: float) -> dict[str, Cost]:
             )
 
         costs["small push"] = await measured(box, small_push)
+        hour = await replay_hour(box, double, clock, numbers, page, reconciler)
+        costs.update({f"hour: {kind}": cost for kind, cost in hour.items()})
 
     print(f"check runs on one unchanged head after 2 reconcile passes: {runs_on_one_head}")
     print(f"commits made by one `/kep approve` moving 50 proposals: {approve_commits}")
     return costs
+
+
+HOUR_MIX = ("push",) * 20 + ("comment",) * 20 + ("command",) * 10 + ("open",) * 5 + ("merge",) * 5
+
+
+async def replay_hour(
+    box: Harness,
+    double: GitHubDouble,
+    clock: Clock,
+    numbers: list[int],
+    page: Callable[[], Awaitable[None]],
+    reconciler: Reconciler,
+) -> dict[str, Cost]:
+    """One hour played minute by minute on the clock the bot and the double share: a
+    delivery a minute in `HOUR_MIX`'s kinds (interleaved), a page view every 5 minutes and
+    a reconcile pass every 15 (the defaults). Each action's requests are read from the
+    double's log and added up by kind."""
+    logs: dict[str, list[RecordedRequest]] = {}
+    order = sorted(range(len(HOUR_MIX)), key=lambda i: (i * 7) % len(HOUR_MIX))
+    used = itertools.cycle(numbers[3:-6])  # the last six merge (one already did)
+    merging = iter(numbers[-6:-1])
+    opened_count = itertools.count(20_000)
+    said = iter(["/kep status", "/kep approve"] * 5)
+
+    async def act(kind: str, work: Callable[[], Awaitable[object]]) -> None:
+        start = len(double.requests)
+        await work()
+        await box.idle(600)
+        logs.setdefault(kind, []).extend(double.requests[start:])
+
+    async def push() -> None:
+        number = next(used)
+        branch = f"kep-{numbers.index(number)}"
+        before = double.branch_sha(REPO, branch)
+        path = next(p for p in new_kep(numbers.index(number)) if p.endswith("README.md"))
+        text = (double.file_at(REPO, branch, path) or b"").decode() + "More.\n"
+        double.push(REPO, branch, {path: text}, "edit", "alice")
+        await box.deliver(pull_request_event(double, REPO, number, "synchronize", before=before))
+
+    async def comment() -> None:
+        made = double.add_comment(REPO, next(used), "Looks good to me.", "bob")
+        await box.deliver(issue_comment_event(double, REPO, made.id, "created"))
+
+    async def command() -> None:
+        made = double.add_comment(REPO, next(used), next(said), "carol")
+        await box.deliver(issue_comment_event(double, REPO, made.id, "created"))
+
+    async def opened() -> None:
+        index = next(opened_count)
+        number = double.open_pull_request(
+            REPO, f"hour-{index}", new_kep(index), "KEP", "", author="alice"
+        )
+        await box.deliver(pull_request_event(double, REPO, number, "opened"))
+
+    async def merge() -> None:
+        number = next(merging)
+        double.merge(REPO, number)
+        await box.deliver(pull_request_event(double, REPO, number, "closed"))
+
+    kinds = {"push": push, "comment": comment, "command": command, "open": opened}
+    kinds["merge"] = merge
+    for minute in range(60):
+        if minute % 15 == 0:
+            await act("reconcile", reconciler.pass_once)
+        if minute % 5 == 0:
+            await act("page view", page)
+        kind = HOUR_MIX[order[minute]]
+        await act(kind, kinds[kind])
+        clock.skip(60)
+    return {kind: Cost.of(log) for kind, log in logs.items()}
 
 
 def busy_hour(costs: dict[str, Cost]) -> tuple[int, int]:
@@ -250,10 +326,19 @@ def main() -> int:
         print(cost.line(name))
     total, charged = busy_hour(costs)
     print(f"busy hour (by arithmetic): {total} requests, {charged} charged")
+    hour = {name: cost for name, cost in costs.items() if name.startswith("hour: ")}
+    played = sum(cost.requests for cost in hour.values())
+    played_charged = sum(cost.charged for cost in hour.values())
+    print(f"busy hour (played): {played} requests, {played_charged} charged; by kind:")
+    for name, cost in hour.items():
+        print(
+            f"  {name.removeprefix('hour: '):<10} {cost.requests:>5} requests, "
+            f"{cost.charged:>5} charged"
+        )
     print("\nby route, page cold:")
     for route, count in costs["page cold"].routes.most_common(6):
         print(f"  {count:>5}  {route}")
-    ok = total <= BUSY_HOUR_TARGET
+    ok = total <= BUSY_HOUR_TARGET and played <= BUSY_HOUR_TARGET
     print(f"\ntarget: a busy hour within {BUSY_HOUR_TARGET} requests: {'met' if ok else 'NOT met'}")
     return 0 if ok else 1
 

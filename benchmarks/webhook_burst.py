@@ -7,7 +7,8 @@ Each round starts two servers in turn, each in its own process on loopback: the 
 the worker pool) with a dispatch that only counts, and a bare aiohttp app whose handler reads
 the body and answers 202. Both get the same burst of signed `issue_comment` deliveries (a
 real payload built by the GitHub double) from 50 concurrent senders in this process. Prints
-the acknowledgement latency p50/p99 of each and their ratio, and checks the target
+the acknowledgement latency p50/p99 of each and their ratio, the CPU time each server spent
+per delivery of the measured burst (read from /proc on Linux), and checks the target
 (docs/design.md C2): real p99 within 1.5x of bare, and every delivery received by the dispatch.
 """
 
@@ -156,6 +157,16 @@ async def drained(session: aiohttp.ClientSession, url: str) -> None:
         await asyncio.sleep(0.05)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process (Linux; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def measure(kind: str, body: bytes, count: int, senders: int) -> dict[str, float]:
     child, url = start(kind)
     try:
@@ -163,8 +174,10 @@ async def measure(kind: str, body: bytes, count: int, senders: int) -> dict[str,
         async with aiohttp.ClientSession(connector=connector) as session:
             await wait_ready(session, url)
             await burst(session, url, body, 200, senders)  # warm-up, not measured
+            cpu_before = cpu_seconds(child.pid)
             latencies, statuses = await burst(session, url, body, count, senders)
             await drained(session, url)
+            cpu = cpu_seconds(child.pid) - cpu_before
     finally:
         child.send_signal(signal.SIGTERM)
         out, _ = child.communicate(timeout=60)
@@ -173,6 +186,7 @@ async def measure(kind: str, body: bytes, count: int, senders: int) -> dict[str,
     return {
         "p50": cuts[49] * 1000,
         "p99": cuts[98] * 1000,
+        "cpu_ms": cpu / count * 1000,
         "accepted": float(statuses.count(202)),
         "received": float(received),
     }
@@ -192,7 +206,7 @@ async def run(count: int, senders: int, rounds: int) -> bool:
         for kind in order:
             results[kind].append(await measure(kind, body, count, senders))
     summary = {
-        kind: {key: statistics.median(r[key] for r in runs) for key in ("p50", "p99")}
+        kind: {key: statistics.median(r[key] for r in runs) for key in ("p50", "p99", "cpu_ms")}
         for kind, runs in results.items()
     }
     lost = sum(int(r["accepted"] - r["received"]) for r in results["real"])
@@ -201,8 +215,11 @@ async def run(count: int, senders: int, rounds: int) -> bool:
         figures = summary[kind]
         print(
             f"{kind:5} p50 {figures['p50']:6.2f} ms   p99 {figures['p99']:6.2f} ms"
-            "  (median of rounds)"
+            f"   server CPU {figures['cpu_ms']:.3f} ms per delivery  (median of rounds)"
         )
+    for kind in ("bare", "real"):
+        rounds = ", ".join(f"{r['p99']:.1f}" for r in results[kind])
+        print(f"{kind:5} p99 of each round: {rounds} ms")
     ratio50 = summary["real"]["p50"] / summary["bare"]["p50"]
     ratio99 = summary["real"]["p99"] / summary["bare"]["p99"]
     print(f"ratio real/bare: p50 {ratio50:.2f}x, p99 {ratio99:.2f}x")

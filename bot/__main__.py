@@ -1,5 +1,9 @@
 """``python -m bot``: read the settings, configure logging, serve the app until SIGTERM.
 
+``python -m bot worker`` is a worker process of hosted mode instead (``bot.hosted.worker``).
+With ``KEPBOT_REDIS_URL`` set, the server is a web process of hosted mode: it queues each
+delivery in Redis for the workers, and leaves the reconcile pass to them.
+
 Nothing happens at import time; ``main()`` does the work. A configuration error is one line on
 stderr and exit status 2. SIGTERM (or Ctrl-C) stops accepting, drains the worker pool within
 ``KEPBOT_DRAIN_SECONDS`` and exits 0. The server runs with the limits of ``bot.serving``
@@ -16,7 +20,9 @@ import sys
 from aiohttp import web
 
 from bot.app import create_app
+from bot.hosted import missing_extra
 from bot.logs import configure_logging
+from bot.metrics import default_metrics
 from bot.routing import Bot
 from bot.serving import serve
 from bot.settings import Settings, SettingsError
@@ -52,7 +58,25 @@ def main(*, dispatch: Dispatch | None = None) -> int:
         print(f"kepbot: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
-    if dispatch is None:
+    if settings.hosted:
+        problem = missing_extra()
+        if problem is not None:
+            print(f"kepbot: {problem}", file=sys.stderr)
+            return 2
+        from bot.hosted.web import HostedWeb
+
+        hosted = HostedWeb(settings, default_metrics())
+        # The pipeline page still reads GitHub here; the workers reconcile.
+        bot = Bot(settings.model_copy(update={"kepbot_reconcile_seconds": 0.0}))
+        app = create_app(
+            settings,
+            dispatch or bot.dispatch,
+            contexts=[bot.lifecycle, hosted.lifecycle],
+            accept=hosted.accept,
+            queue_stats=hosted.stats,
+        )
+        bot.install_routes(app)
+    elif dispatch is None:
         bot = Bot(settings)
         app = create_app(settings, bot.dispatch, contexts=[bot.lifecycle])
         bot.install_routes(app)
@@ -69,4 +93,10 @@ def main(*, dispatch: Dispatch | None = None) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["worker"]:
+        if (problem := missing_extra()) is not None:
+            sys.exit(f"kepbot worker: {problem}")
+        from bot.hosted.worker import main as worker_main
+
+        sys.exit(worker_main())
     sys.exit(main())

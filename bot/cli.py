@@ -22,6 +22,7 @@ from bot.engine.scaffold import ScaffoldError, scaffold
 from bot.engine.tree import GitTree, LocalTree, changed_paths
 from bot.engine.validate import Report, validate_change, validate_tree
 from bot.engine.verbs import help_text
+from bot.release_report import add_parser as add_release_parser
 from bot.report import add_parser as add_report_parser
 
 
@@ -125,6 +126,7 @@ def cmd_new(args: argparse.Namespace) -> int:
             area=args.area,
             author=args.author,
             today=datetime.date.today(),
+            now=datetime.datetime.now(datetime.UTC),
         )
     except ScaffoldError as exc:
         raise UsageError(str(exc)) from None
@@ -152,6 +154,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import main as demo_main  # the double is only loaded when asked for
 
     return demo_main()
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """A worker process of hosted mode (needs KEPBOT_REDIS_URL and the `hosted` extra)."""
+    from bot.hosted import missing_extra
+
+    problem = missing_extra()
+    if problem is not None:
+        raise UsageError(problem)
+    from bot.hosted.worker import main as worker_main  # loaded only when asked for
+
+    return worker_main()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,9 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands.set_defaults(run=cmd_commands)
 
     add_report_parser(sub)
+    add_release_parser(sub)
 
     demo = sub.add_parser("demo", help="play a proposal's life against the built-in GitHub double")
     demo.set_defaults(run=cmd_demo)
+
+    worker = sub.add_parser(
+        "worker", help="hosted mode: run the deliveries queued in Redis (KEPBOT_REDIS_URL)"
+    )
+    worker.set_defaults(run=cmd_worker)
     return parser
 
 

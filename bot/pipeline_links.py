@@ -15,9 +15,16 @@ the answer kept: at most `LOOKUPS` lookups a build, so a build searches nothing.
 A proposal shows the rows of its tracking comment. One with none shows none ([]) only when
 every tracking comment of the repository has been seen (the first scan reached the end of
 the stream) and every one of them has been attributed; otherwise its links are unknown
-(None, "unknown" on the page), as are all of them when the stream cannot be read. A
-comment whose issue names no proposal is not attributed to any. What is kept per
-repository (`LinkIndex`) is bounded in entries: see `bot.pipeline_page`.
+(None), and `Linked.unknown` says why, in one of two kinds the page keeps apart: "not
+looked up" (the first scan stopped at its bound of `SCAN_PAGES` pages, or tracking
+comments wait beyond the `LOOKUPS` bound of a build) and "lookup failed" (the stream, or
+an issue holding a tracking comment, could not be read). A comment whose issue names no
+proposal is not attributed to any. What is kept per repository (`LinkIndex`) is bounded in
+entries: see `bot.pipeline_page`.
+
+The web addresses the page links to (a proposal's files, its tracking issue, a profile, an
+implementation PR) are built here from names checked as GitHub allows them
+(`bot.github.urls.web_url`); a name that is not one gets no link.
 """
 
 from __future__ import annotations
@@ -35,11 +42,27 @@ from bot.engine.proposal import owning_proposal
 from bot.engine.references import by_number, find_references, match_path, renamed_to
 from bot.github.comments import marker_tag
 from bot.github.repo_comments import PER_PAGE, issue_number
+from bot.github.shapes import Comment, login_of
 from bot.github.tracking import MARKER, Row, rows_of
+from bot.github.urls import Path, profile_url, web_url
 from bot.handlers.context import HandlerContext
 from bot.handlers.links.targets import Target
 
-__all__ = ["LOOKUPS", "SCAN_PAGES", "LinkIndex", "Links", "linked_pulls", "pull_url", "read_stream"]
+__all__ = [
+    "FAILED",
+    "LOOKUPS",
+    "NOT_LOOKED_UP",
+    "SCAN_PAGES",
+    "LinkIndex",
+    "Linked",
+    "Links",
+    "author_url",
+    "file_url",
+    "issue_url",
+    "linked_pulls",
+    "pull_url",
+    "read_stream",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +70,8 @@ SCAN_PAGES = 5  # pages of 100 comments read at most per build
 LOOKUPS = 8  # issues or PRs looked up at most per build
 TRACKED = 5000  # tracking comments kept per repository
 OWNERS = 5000  # lookup answers kept per repository
-DEFAULT_WEB = "https://github.com"
 Links = dict[str, list[dict[str, Any]] | None]  # metadata path -> its PRs (None: unknown)
+NOT_LOOKED_UP, FAILED = "not looked up", "lookup failed"
 Failure = (GitHubException, aiohttp.ClientError, TimeoutError)
 
 
@@ -59,6 +82,7 @@ class Tracked:
     comment: int
     updated: str
     rows: list[Row]
+    on_pull: bool = False  # the comment is on a PR (GitHub's `html_url` says `/pull/`)
 
 
 @dataclass
@@ -71,11 +95,11 @@ class LinkIndex:
     scanned: bool = False  # the first scan was made
     complete: bool = False  # every tracking comment of the repository is in `tracked`
 
-    def take(self, comment: Mapping[str, Any], tag: str, bot_login: str) -> None:
+    def take(self, comment: Comment, tag: str, bot_login: str) -> None:
         """Keep `comment` if it is the bot's tracking comment (the oldest on its issue)."""
-        author = str((comment.get("user") or {}).get("login") or "")
+        author = login_of(comment.get("user"))
         body = str(comment.get("body") or "")
-        number = issue_number(dict(comment))
+        number = issue_number(comment)
         if author.lower() != bot_login.lower() or tag not in body or number is None:
             return
         known = self.tracked.get(number)
@@ -83,7 +107,9 @@ class LinkIndex:
         if known is not None and known.comment < ident:
             return
         self.tracked.pop(number, None)
-        self.tracked[number] = Tracked(ident, str(comment.get("updated_at") or ""), rows_of(body))
+        on_pull = "/pull/" in str(comment.get("html_url") or "")
+        updated = str(comment.get("updated_at") or "")
+        self.tracked[number] = Tracked(ident, updated, rows_of(body), on_pull)
         if len(self.tracked) > TRACKED:
             oldest = min(self.tracked, key=lambda n: self.tracked[n].updated)
             del self.tracked[oldest]
@@ -95,11 +121,47 @@ class LinkIndex:
             del self.owners[next(iter(self.owners))]
 
 
-def pull_url(target: Target, row: Row) -> str:
-    """The web address of the row's PR, on the host of the proposals repository."""
-    html, suffix = target.html_url.rstrip("/"), f"/{target.repo}"
-    web = html.removesuffix(suffix) if html.endswith(suffix) else DEFAULT_WEB
-    return f"{web}/{row.repo}/pull/{row.number}"
+@dataclass(frozen=True)
+class Linked:
+    """The implementation PRs of each proposal (`links`); why those that are None are not
+    known (`kind`: `NOT_LOOKED_UP` or `FAILED`, and a sentence); and the issue or PR holding
+    each proposal's tracking comment, where one is known (`holders`); and when each
+    proposal's merged implementation PRs merged (`merged`: GitHub's `merged_at`, None for a
+    row written before the bot recorded it), and which holders are issues (`issues`), for
+    KEP-1's metrics."""
+
+    links: Links
+    kind: str | None = None
+    unknown: str | None = None
+    holders: dict[str, int] = field(default_factory=dict)
+    merged: dict[str, list[str | None]] = field(default_factory=dict)
+    issues: dict[str, int] = field(default_factory=dict)  # holders that are issues, not PRs
+
+
+def pull_url(root: str, row: Row) -> str | None:
+    """The web address of the row's PR (None: the row names no repository GitHub allows)."""
+    return web_url(root, row.repo, "pull", row.number)
+
+
+def _shown(root: str, row: Row) -> dict[str, Any]:
+    """What the page shows of an implementation PR (its merge time goes to the metrics)."""
+    shown = {"repo": row.repo, "number": row.number, "state": row.state, "title": row.title}
+    return {**shown, "url": pull_url(root, row)}
+
+
+def file_url(root: str, repo: str, ref: str, path: str, line: int | None = None) -> str | None:
+    """A file of `repo` at `ref` (a branch or a commit) on GitHub, at `line` if given."""
+    return web_url(root, repo, "blob", Path(ref), Path(path), fragment=f"L{line}" if line else None)
+
+
+def issue_url(root: str, repo: str, number: int) -> str | None:
+    """Issue or pull request `number` of `repo` (GitHub sends an issue address of a PR on)."""
+    return web_url(root, repo, "issues", number)
+
+
+def author_url(root: str, author: str) -> str | None:
+    """The profile of an author as metadata lists them (`@login` or `login`)."""
+    return profile_url(root, author)
 
 
 async def read_stream(ctx: HandlerContext, repo: str, index: LinkIndex) -> bool:
@@ -140,7 +202,7 @@ async def _lookup(
 ) -> str | None:
     """The proposal whose tracking comment issue or PR `number` holds, as it names it."""
     repo, config = target.repo, target.config
-    issue = await ctx.github.read_issue(repo, number)
+    issue = await ctx.github.find_issue(repo, number)
     if issue is None:
         return None
     if issue.get("pull_request"):
@@ -170,35 +232,71 @@ async def linked_pulls(
     index: LinkIndex,
     *,
     streamed: bool,
-) -> Links:
+    root: str,
+) -> Linked:
     """The implementation PRs of each proposal of `paths` (metadata paths on the default
     branch), from `index` as `read_stream` left it (`streamed`: whether it could read);
-    `named`: the issues the proposals' metadata names as their tracking issues."""
+    `named`: the issues the proposals' metadata names as their tracking issues; `root`:
+    the web root the PRs' addresses are on."""
     if not streamed:
-        return dict.fromkeys(paths)
+        unread = (
+            "the repository's comments could not be read from GitHub; the next view tries again"
+        )
+        return Linked(dict.fromkeys(paths), FAILED, unread)
     current = set(paths)
     pending = [n for n in index.tracked if n not in named and n not in index.owners]
     pending.sort(key=lambda n: index.tracked[n].updated, reverse=True)
+    failed: list[int] = []
 
     async def look(number: int) -> None:
         try:
             index.answer(number, await _lookup(ctx, target, number, current))
         except Failure as error:
+            failed.append(number)
             log.info(
                 "whose tracking comment %s#%s holds is unknown: %r", target.repo, number, error
             )
 
     await asyncio.gather(*(look(n) for n in pending[:LOOKUPS]))
     links: Links = {}
-    attributed = True
+    holders: dict[str, int] = {}
+    merged: dict[str, list[str | None]] = {}
+    issues: dict[str, int] = {}
+    waiting = 0
     for number, tracked in index.tracked.items():
         owner = named.get(number) or index.owners.get(number)
         if number not in named and number not in index.owners:
-            attributed = False
+            waiting += 1
             continue
         if owner is not None and owner not in current:
             owner = renamed_to(target.config, current, owner)
         if owner is not None and (owner not in links or number in named):
-            links[owner] = [{**row.__dict__, "url": pull_url(target, row)} for row in tracked.rows]
-    known_none = index.complete and attributed
-    return {path: links.get(path, [] if known_none else None) for path in paths}
+            links[owner] = [_shown(root, row) for row in tracked.rows]
+            holders[owner] = number
+            merged[owner] = [row.merged_at for row in tracked.rows if row.state == "merged"]
+            if not tracked.on_pull:
+                issues[owner] = number
+    known_none = index.complete and not waiting
+    kind: str | None = None
+    why: str | None = None
+    if failed:
+        kind = FAILED
+        why = (
+            f"{len(failed)} issue(s) holding tracking comments could not be read from GitHub, "
+            "so whose comments they are is not known; the next view tries again"
+        )
+    elif waiting:
+        kind = NOT_LOOKED_UP
+        why = (
+            f"{waiting} tracking comment(s) still wait to be matched to their proposals; "
+            f"each view looks up at most {LOOKUPS}"
+        )
+    elif not index.complete:
+        kind = NOT_LOOKED_UP
+        why = (
+            f"the page reads at most the {SCAN_PAGES * PER_PAGE} most recently updated comments "
+            "of the repository when it begins following it, and this proposal's tracking "
+            "comment, if it has one, was not among them"
+        )
+    result = {path: links.get(path, [] if known_none else None) for path in paths}
+    return Linked(result, kind, why, holders, merged, issues)

@@ -62,6 +62,16 @@ null, with `since_unknown` saying why.
 `days_in_state` is whole days up to the time the page is built.
 
 Implementation pull requests come from the tracking comments (`bot.pipeline_links`).
+KEP-1's metrics (`metrics`, docs/design.md B12) are computed from the build by
+`bot.pipeline_metrics`, no request of their own.
+
+Each proposal's metadata is checked when its file is read (`bot.pipeline_rows`: the rules
+about the metadata file itself, such as an unknown status, a bad date or a placeholder
+number on the default branch), so the page lists the defects in the open at no request.
+`bot.pipeline_rows` shapes the build; what a visitor sees is a view of it
+(`bot.pipeline_query`: filters, search and order from the query string), drawn by
+`bot.pipeline_html` with the charts of `bot.pipeline_charts` and the stylesheet
+`pipeline.css` (`GET /pipeline.css`); a view costs GitHub nothing beyond the build it is cut from.
 
 Every cache the page keeps, with its bound (written down here only):
 
@@ -83,10 +93,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import html
 import logging
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,25 +106,35 @@ from cachetools import TTLCache
 from gidgethub import BadRequest, GitHubException
 
 from bot.engine.config import CONFIG_PATH, Config
-from bot.engine.numbering import as_int
-from bot.engine.pipeline import Stint, by_recency, carry, days_since
-from bot.engine.proposal import Proposal, is_proposal_path, load_proposal
-from bot.engine.renumber import tracking_issue
+from bot.engine.metrics import Facts, facts_of
+from bot.engine.pipeline import Stint, by_recency, carry
+from bot.engine.proposal import is_proposal_path, load_proposal
 from bot.engine.tree import MemoryTree
 from bot.github.auth import AppAuth
 from bot.github.gateway import GitHub, installation_of
 from bot.github.repo_config import ConfigResult
+from bot.github.shapes import Repository
 from bot.github.trees import (
     BlobCache,
     Span,
 )
-from bot.github.urls import UnsafeUrl, valid_repo
+from bot.github.urls import UnsafeUrl, valid_repo, web_root
 from bot.handlers.context import HandlerContext, RunningBot, parse_time
 from bot.handlers.links.targets import Target, is_private
 from bot.page_guard import ClientLimiter
-from bot.pipeline_links import LinkIndex, Links, linked_pulls, read_stream
+from bot.pipeline_html import CSP_BASE, STYLESHEET, render_html, style_hash
+from bot.pipeline_links import Linked, LinkIndex, linked_pulls, read_stream
+from bot.pipeline_metrics import page_metrics
+from bot.pipeline_query import apply, parse
+from bot.pipeline_rows import Followed, proposal_row, shape, tracking_of
 
-__all__ = ["PageMemory", "page_data", "pipeline_view", "render_html"]
+__all__ = [
+    "PageMemory",
+    "page_data",
+    "pipeline_stylesheet",
+    "pipeline_view",
+    "render_html",
+]
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +167,7 @@ class Entry:
     sha: str
     row: dict[str, Any] | None  # None: the file is no proposal (it cannot be read)
     tracking: int | None = None  # the issue its metadata names as its tracking issue
+    facts: Facts | None = None  # what KEP-1's metrics read of it (`bot.pipeline_metrics`)
 
     @property
     def status(self) -> str | None:
@@ -202,9 +222,11 @@ def pipeline_view(
     allow_private: bool | None = None,
     now: Clock | None = None,
     limiter: ClientLimiter | None = None,
+    memory: PageMemory | None = None,
 ) -> Handler:
     """The handler for `/pipeline/{owner}/{repo}`; a name ending in `.json` answers JSON.
-    `now`: the page's clock (default: the bot's)."""
+    `now`: the page's clock (default: the bot's); `memory`: what the page followed so far
+    (default: nothing yet)."""
     settings = bot.settings
     private = allow_private
     if private is None:
@@ -217,7 +239,7 @@ def pipeline_view(
         )
     cache: TTLCache[str, dict[str, Any]] = TTLCache(maxsize=PAGES, ttl=TTL_SECONDS)
     misses: TTLCache[str, bool] = TTLCache(maxsize=MISSES, ttl=TTL_SECONDS)
-    memory = PageMemory()
+    memory = memory if memory is not None else PageMemory()
     builds: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def build(repo: str, key: str) -> dict[str, Any] | None:
@@ -257,14 +279,42 @@ def pipeline_view(
                 return _answer(as_json, 502, "GitHub could not be read; try again later")
         if data is None:
             return _answer(as_json, 404, "Not Found")
-        if as_json:
-            return web.json_response(data)
-        return web.Response(text=render_html(data), content_type="text/html")
+        return _shown(request, data, as_json)
 
     return view
 
 
-async def _context(bot: RunningBot, repo: str, known: int | None) -> tuple[HandlerContext, int]:
+def _shown(request: web.Request, data: dict[str, Any], as_json: bool) -> web.Response:
+    """The view the query string asks for, cut from the build `data` (no request made);
+    400, saying why, when part of it is refused (the HTML shows the rest)."""
+    query = request.rel_url
+    checked = parse(query.query.items(), len(query.raw_query_string), data)
+    shown = apply(data, checked)
+    status = 400 if checked.errors else 200
+    if as_json:
+        if checked.errors:
+            body = {"message": "; ".join(checked.errors), "errors": checked.errors}
+            return web.json_response(body, status=400)
+        return web.json_response(shown)
+    page = render_html(shown)
+    policy = f"{CSP_BASE}; style-src 'self' '{style_hash(page)}'"
+    headers = {
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+    return web.Response(text=page, status=status, content_type="text/html", headers=headers)
+
+
+async def pipeline_stylesheet(request: web.Request) -> web.Response:
+    """`GET /pipeline.css`: the page's one stylesheet."""
+    headers = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    return web.Response(text=STYLESHEET, content_type="text/css", headers=headers)
+
+
+async def installation_context(
+    bot: RunningBot, repo: str, known: int | None = None
+) -> tuple[HandlerContext, int]:
     """The context of the installation that covers `repo` (its client, the bot's login),
     and that installation's id: `known` when its client can still be had, else looked up."""
     client = bot.client
@@ -311,10 +361,10 @@ async def _build(
     bot: RunningBot, repo: str, key: str, allow_private: bool, memory: PageMemory, now: Clock
 ) -> dict[str, Any]:
     watch = memory.watches.get(key)
-    ctx, installation = await _context(bot, repo, watch.installation if watch else None)
+    ctx, installation = await installation_context(bot, repo, watch.installation if watch else None)
     github = ctx.github
     try:
-        meta: Any = await ctx.github.repository(repo)
+        meta: Repository = await ctx.github.repository(repo)
     except BadRequest as error:
         if error.status_code in (403, 404):
             raise NotShown(repo) from None
@@ -347,13 +397,15 @@ async def _build(
         if isinstance(outcome, BaseException):
             raise outcome
     assert watch.config is not None
-    target = Target(full, branch, str(meta.get("html_url") or ""), watch.config, is_private(meta))
+    html_url = str(meta.get("html_url") or "")
+    target = Target(full, branch, html_url, watch.config, is_private(meta))
     rows = {path: e.row for path, e in watch.entries.items() if e.row is not None}
     named = {e.tracking: p for p, e in sorted(watch.entries.items()) if e.tracking is not None}
+    root = web_root(html_url, full)
     links = await linked_pulls(
-        ctx, target, sorted(rows), named, watch.links, streamed=streamed is True
+        ctx, target, sorted(rows), named, watch.links, streamed=streamed is True, root=root
     )
-    return _shape(watch, rows, links, now())
+    return _shape(watch, rows, links, now(), root)
 
 
 def _unmoved(watch: Watch, pushed: str, now: datetime.datetime) -> bool:
@@ -375,7 +427,7 @@ async def _advance(
     the blobs not read yet), and the stints of the proposals whose status moved. The watch
     changes only once all of it could be read."""
     if watch.config_sha is not None:  # the repository's own file: read only if it changed
-        listing = await github.read_tree(watch.repo, head)
+        listing = await github.commit_tree(watch.repo, head)
         unchanged = listing.files.get(CONFIG_PATH) == watch.config_sha
         if unchanged and watch.loaded is not None:
             loaded = watch.loaded
@@ -383,7 +435,7 @@ async def _advance(
             loaded = await _config(bot, github, watch)
     else:
         loaded, listing = await asyncio.gather(
-            _config(bot, github, watch), github.read_tree(watch.repo, head)
+            _config(bot, github, watch), github.commit_tree(watch.repo, head)
         )
     config = loaded.config
     if config is None:
@@ -414,7 +466,7 @@ async def _advance(
 
 
 async def _config(bot: RunningBot, github: GitHub, watch: Watch) -> ConfigResult:
-    return await github.load_repo_config(watch.repo, watch.branch, cache=bot.config_cache)
+    return await github.config(watch.repo, watch.branch, cache=bot.config_cache)
 
 
 async def _contents(
@@ -432,21 +484,16 @@ async def _contents(
             found[path] = data
     if len(missing) > BLOB_FETCHES:
         try:
-            archived = await github.read_archive(repo, head, missing, limit=ARCHIVE_BYTES)
+            archived = await github.archive(repo, head, missing, limit=ARCHIVE_BYTES)
         except ValueError as error:
             log.warning("the archive of %s is not used: %s", repo, error)
             archived = {}
         for path, data in archived.items():
             blobs.put(missing.pop(path), data)
             found[path] = data
-    read = await github.read_blobs(repo, missing.values(), blobs, at_once=FETCHES)
+    read = await github.blobs(repo, missing.values(), blobs, at_once=FETCHES)
     found.update({path: read[sha] for path, sha in missing.items() if sha in read})
     return found
-
-
-def _meta(proposal: Proposal, key: str) -> str | None:
-    value = proposal.metadata.get(key) if proposal.metadata is not None else None
-    return str(value).strip() or None if value is not None else None
 
 
 def _entry(config: Config, repo: str, path: str, sha: str, data: bytes | None) -> Entry:
@@ -456,20 +503,8 @@ def _entry(config: Config, repo: str, path: str, sha: str, data: bytes | None) -
     proposal = load_proposal(config, tree, path)
     if proposal is None:
         return Entry(sha, None)
-    tracking = tracking_issue(config, proposal, repo)
-    if tracking is None and config.numbering.source == "issue":
-        tracking = as_int(proposal.number)
-    row = {
-        "path": path,
-        "number": proposal.number,
-        "title": proposal.title,
-        "status": proposal.status,
-        "area": proposal.area,
-        "authors": proposal.list_of("authors"),
-        "stage": _meta(proposal, "stage"),
-        "latest_milestone": _meta(proposal, "latest-milestone"),
-    }
-    return Entry(sha, row, tracking)
+    tracking = tracking_of(config, proposal, repo)
+    return Entry(sha, proposal_row(config, proposal), tracking, facts_of(config, proposal))
 
 
 # -- time in state ------------------------------------------------------------------------
@@ -573,7 +608,7 @@ async def _walk(
 
 
 async def _status_at(github: GitHub, repo: str, config: Config, path: str, sha: str) -> str | None:
-    found = await github.read_file(repo, path, sha)
+    found = await github.file(repo, path, sha)
     if found is None:
         return None
     tree = MemoryTree({path: found.data.decode("utf-8", "replace")})
@@ -585,98 +620,32 @@ async def _status_at(github: GitHub, repo: str, config: Config, path: str, sha: 
 
 
 def _shape(
-    watch: Watch, rows: Mapping[str, dict[str, Any]], links: Links, now: datetime.datetime
+    watch: Watch,
+    rows: Mapping[str, dict[str, Any]],
+    linked: Linked,
+    now: datetime.datetime,
+    root: str,
 ) -> dict[str, Any]:
-    shaped: list[dict[str, Any]] = []
-    counts: dict[str, int] = {}
-    roadmap: dict[str, dict[str, list[str]]] = {}
-    for path, facts in rows.items():
-        status = facts["status"] or "unknown"
-        stint = watch.stints.get(path) or Stint(facts["status"])
-        since = stint.since.isoformat(timespec="seconds") if stint.since else None
-        counts[status] = counts.get(status, 0) + 1
-        row = {
-            **facts,
-            "status": status,
-            "since": since,
-            "days_in_state": days_since(stint.since, now),
-            "since_unknown": stint.note if stint.since is None else None,
-            "implementations": links.get(path),
-        }
-        shaped.append(row)
-        milestone, stage = facts["latest_milestone"], facts["stage"]
-        if milestone and stage:
-            stages = roadmap.setdefault(milestone, {})
-            stages.setdefault(stage, []).append(facts["number"] or path)
-    shaped.sort(key=lambda r: (r["status"], r["area"] or "", r["path"]))
-    return {
-        "repository": watch.repo,
-        "default_branch": watch.branch,
-        "generated_at": now.isoformat(timespec="seconds"),
-        "time_in_state": {
+    assert watch.config is not None and watch.head is not None
+    trackings = {path: entry.tracking for path, entry in watch.entries.items()}
+    facts = {p: e.facts for p, e in watch.entries.items() if e.row and e.facts is not None}
+    data = shape(
+        Followed(watch.repo, watch.branch, watch.head, watch.config, watch.followed),
+        rows,
+        trackings,
+        watch.stints,
+        linked,
+        now,
+        root,
+        time_in_state={
             "source": "status changes on the default branch, followed as it moves",
             "followed_since": watch.followed.isoformat(timespec="seconds"),
             "backfill_proposals": BACKFILL,
             "max_commits": HISTORY_COMMITS,
         },
-        "implementations": {"source": "tracking comment", "complete": watch.links.complete},
-        "counts": dict(sorted(counts.items())),
-        "proposals": shaped,
-        "roadmap": {m: roadmap[m] for m in sorted(roadmap, reverse=True)},
-    }
-
-
-def _e(value: object) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
-
-
-def _pulls(pulls: Sequence[dict[str, Any]] | None) -> str:
-    if pulls is None:
-        return "<span class='unknown'>unknown</span>"
-    items = (
-        f"<li class='{_e(p['state'])}'><a href='{_e(p['url'])}'>{_e(p['repo'])}#{_e(p['number'])}"
-        f"</a> {_e(p['title'])} <b>{_e(p['state'])}</b></li>"
-        for p in pulls
+        complete=watch.links.complete,
     )
-    return f"<ul>{''.join(items)}</ul>" if pulls else ""
-
-
-def render_html(data: dict[str, Any]) -> str:
-    """The page; every value from the repository is escaped."""
-    repo = _e(data["repository"])
-    out = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>Proposal pipeline: {repo}</title></head><body>",
-        f"<h1>Proposal pipeline: {repo}</h1>",
-        "<h2>Counts by status</h2><ul id='counts'>",
-    ]
-    out += [f"<li>{_e(s)}: {n}</li>" for s, n in data["counts"].items()]
-    out.append("</ul>")
-    current = None
-    for row in data["proposals"]:
-        if row["status"] != current:
-            if current is not None:
-                out.append("</tbody></table>")
-            current = row["status"]
-            out.append(f"<h2 class='status'>{_e(current)}</h2><table><thead><tr>")
-            out.append("<th>Area</th><th>Number</th><th>Title</th><th>Authors</th>")
-            out.append("<th>Days in state</th><th>Implementation PRs</th></tr></thead><tbody>")
-        cells = (row["area"], row["number"], row["title"], ", ".join(row["authors"]))
-        out.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells))
-        days = row["days_in_state"]
-        if row["since"]:
-            title = f" title='since {_e(row['since'])}'"
-        else:
-            title = f" title='{_e(row['since_unknown'])}'" if row["since_unknown"] else ""
-        out.append(f"<td class='days'{title}>{_e(days if days is not None else '')}</td>")
-        out.append(f"<td class='pulls'>{_pulls(row['implementations'])}</td></tr>")
-    if current is not None:
-        out.append("</tbody></table>")
-    if data["roadmap"]:
-        out.append("<h2>Roadmap</h2>")
-        for milestone, stages in data["roadmap"].items():
-            out.append(f"<h3>{_e(milestone)}</h3><ul>")
-            out += [f"<li>{_e(s)}: {_e(', '.join(ns))}</li>" for s, ns in stages.items()]
-            out.append("</ul>")
-    out.append("</body></html>")
-    return "\n".join(out)
+    data["metrics"] = page_metrics(
+        watch.config, facts, watch.stints, linked, trackings, now, complete=watch.links.complete
+    )
+    return data

@@ -33,18 +33,19 @@ import datetime
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from bot.engine.authorize import Replay, Spoken, Verdict
 from bot.engine.verbs import has_periods
 from bot.github.auth import AppAuth
 from bot.github.gateway import GitHub, app_installations
+from bot.github.shapes import Pull, Repository, login_of
 from bot.github.urls import Query
 from bot.handlers.commands import DONE, handle
 from bot.handlers.context import HandlerContext, RunningBot, parse_time
 from bot.handlers.periods import complete_periods, ended
 from bot.handlers.pr_state import ProposalPair, load_config, load_pull_state
 from bot.handlers.proposals import check_state
+from bot.handlers.tracking_drift import Drift
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ class Reconciler:
         self.grace = grace  # how long a claimed command may stay without an outcome
         self.reserve = reserve  # rate-limit requests left untouched for live deliveries
         self._seen: dict[str, dict[int, Seen]] = {}  # by repository (lower-case full name)
+        self._drift = Drift(grace)  # tracking issues: when each installation was searched
 
     def remembered(self) -> int:
         """How many open pull requests the reconciler remembers (at most `REMEMBERED`)."""
@@ -131,11 +133,15 @@ class Reconciler:
         listed: set[str] = set()
         for installation in await self._installations():
             ctx = await self.bot.context(installation)
+            repos = []
             async for repo in ctx.github.installation_repositories():
                 listed.add(str(repo["full_name"]).lower())
+                repos.append(repo)
                 if not await self._repository(ctx, repo, summary):
                     summary.stopped_for_budget = True
                     break
+            if not summary.stopped_for_budget:
+                await self._tracking(ctx, installation, repos)
         if not summary.stopped_for_budget:
             for gone in set(self._seen) - listed:
                 del self._seen[gone]
@@ -148,6 +154,15 @@ class Reconciler:
         )
         return summary
 
+    async def _tracking(
+        self, ctx: HandlerContext, installation: int, repos: Sequence[Repository]
+    ) -> None:
+        """The tracking issues updated since the last pass, synced again (docs/design.md B9)."""
+        try:
+            await self._drift.sweep(ctx, installation, repos)
+        except Exception:  # a failed sweep stops no other work (docs/design.md I9)
+            log.exception("reconcile: tracking issues of installation %s failed", installation)
+
     async def _installations(self) -> list[int]:
         client = self.bot.client
         if not isinstance(client.credentials, AppAuth):
@@ -159,9 +174,7 @@ class Reconciler:
         left = github.rate_limit_left()
         return left is None or left > self.reserve
 
-    async def _repository(
-        self, ctx: HandlerContext, repo: dict[str, Any], summary: Summary
-    ) -> bool:
+    async def _repository(self, ctx: HandlerContext, repo: Repository, summary: Summary) -> bool:
         """Look at the open pull requests of `repo` worth a look; False when the rate limit
         ran low before all of them were."""
         name = str(repo["full_name"])
@@ -195,7 +208,7 @@ class Reconciler:
         return complete
 
     async def _pull(
-        self, ctx: HandlerContext, repo: dict[str, Any], pull: dict[str, Any]
+        self, ctx: HandlerContext, repo: Repository, pull: Pull
     ) -> tuple[int, datetime.datetime | None]:
         """End the pull request's comment periods that ran out, run its commands without an
         outcome, check it; the commands run, and when to look at it again even if it does
@@ -225,14 +238,14 @@ class Reconciler:
         return 0, _earliest(due, period_due(verdicts, ctx.clock()))
 
     async def _pending(
-        self, ctx: HandlerContext, repo: str, pull: dict[str, Any], spoken: Spoken
+        self, ctx: HandlerContext, repo: str, pull: Pull, spoken: Spoken
     ) -> bool | datetime.datetime | None:
         """None: handled; False: never claimed; True: claimed, stalled; a time: claimed, and
         the claim's grace ends then (until then it is being handled)."""
         reactions = await ctx.github.reactions(
             repo, comment_id=spoken.comment_id or None, number=int(pull["number"])
         )
-        mine = [r for r in reactions if (r.get("user") or {}).get("login") == ctx.bot_login]
+        mine = [r for r in reactions if login_of(r.get("user")) == ctx.bot_login]
         if any(r.get("content") in DONE for r in mine):
             return None
         claims = [r for r in mine if r.get("content") == "eyes"]

@@ -23,17 +23,32 @@ from bot.github.client import GitHubClient
 from bot.github.gateway import for_installation
 from bot.github.people import Directory
 from bot.github.repo_config import ConfigCache
-from bot.handlers import buttons, commands, links, merge, proposals
+from bot.handlers import (
+    buttons,
+    commands,
+    links,
+    merge,
+    proposals,
+    release_commands,
+    tracking_issues,
+)
 from bot.handlers.context import HandlerContext, utcnow
 from bot.handlers.reply_budget import ReplyBudget
-from bot.pipeline_page import pipeline_view
+from bot.pipeline_page import pipeline_stylesheet, pipeline_view
 from bot.reconcile import Reconciler
+from bot.release_page import release_view
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 ROUTER = routing.Router(
-    proposals.router, commands.router, merge.router, links.router, buttons.router
+    proposals.router,
+    commands.router,
+    merge.router,
+    links.router,
+    buttons.router,
+    tracking_issues.router,
+    release_commands.router,
 )
 
 
@@ -96,6 +111,8 @@ class Bot:
     def install_routes(self, app: web.Application) -> None:
         """The read-only pages the bot serves besides the webhook (before the app starts)."""
         app.router.add_get("/pipeline/{owner}/{repo}", pipeline_view(self))
+        app.router.add_get("/pipeline.css", pipeline_stylesheet)
+        app.router.add_get("/pipeline/{owner}/{repo}/release/{milestone}", release_view(self))
 
     async def context(self, installation: int) -> HandlerContext:
         """What handlers get for `installation`: its gateway and the bot's shared caches."""

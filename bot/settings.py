@@ -18,6 +18,7 @@ __all__ = ["DEFAULT_MAX_BODY_BYTES", "Settings", "SettingsError", "describe_erro
 
 # GitHub does not deliver payloads above 25 MB; leave a little room above 25 MiB.
 DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024 + 64 * 1024
+DEFAULT_QUEUE_BYTES = 4 * 1024 * 1024
 
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
@@ -42,6 +43,9 @@ class Settings(BaseSettings):
     kepbot_max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0)
     kepbot_workers: int = Field(default=8, ge=1)
     kepbot_queue_size: int = Field(default=1000, ge=1)
+    # The bodies of the deliveries waiting in the queue, at most (a decoded body holds about
+    # three times its bytes): a burst fills this before the count when payloads are large.
+    kepbot_queue_bytes: int = Field(default=DEFAULT_QUEUE_BYTES, ge=1)
     kepbot_drain_seconds: float = Field(default=25.0, ge=0)
     kepbot_log_level: str = "INFO"
     # Reconcile (docs/design.md B8): a pass at start-up and then every this many seconds;
@@ -68,6 +72,13 @@ class Settings(BaseSettings):
     kepbot_body_timeout_seconds: float = Field(default=10.0, gt=0)
     kepbot_header_timeout_seconds: float = Field(default=15.0, gt=0)
     kepbot_max_connections: int = Field(default=256, ge=1)
+    # Hosted mode (docs/design.md, "Hosted mode"): with a Redis URL, web processes queue
+    # deliveries in Redis and `kepbot worker` processes run them; without it, one process
+    # does both, as always.
+    kepbot_redis_url: SecretStr | None = None
+    # A worker holds a pull request's lane under a lease it renews; a worker that dies
+    # leaves it to expire after this many seconds, and another worker takes the lane over.
+    kepbot_lease_seconds: float = Field(default=10.0, ge=1)
 
     @field_validator("github_api_url")
     @classmethod
@@ -75,6 +86,15 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL such as https://api.github.com")
+        return value
+
+    @field_validator("kepbot_redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
 
     @field_validator("kepbot_log_level")
@@ -85,7 +105,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
         return level
 
-    @field_validator("github_private_key", "github_token", mode="before")
+    @field_validator("github_private_key", "github_token", "kepbot_redis_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -139,6 +159,19 @@ class Settings(BaseSettings):
     @property
     def log_level(self) -> int:
         return logging.getLevelNamesMapping()[self.kepbot_log_level]
+
+    @property
+    def hosted(self) -> bool:
+        """Whether deliveries go through Redis to worker processes (KEPBOT_REDIS_URL)."""
+        return self.kepbot_redis_url is not None
+
+    def redis_url(self) -> str:
+        if self.kepbot_redis_url is None:
+            raise SettingsError(
+                "KEPBOT_REDIS_URL is not set: worker processes need the Redis the web "
+                "processes queue deliveries in (for example redis://localhost:6379/0)"
+            )
+        return self.kepbot_redis_url.get_secret_value()
 
     def webhook_secret(self) -> bytes:
         return self.github_webhook_secret.get_secret_value().encode("utf-8")

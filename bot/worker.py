@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.logs import event_context, log_context
 from bot.metrics import Metrics
+from bot.settings import DEFAULT_QUEUE_BYTES
 
 __all__ = ["Dispatch", "Job", "WorkerPool", "ordering_key"]
 
@@ -37,10 +38,12 @@ def _number(value: object) -> int | None:
 
 def ordering_key(data: object) -> str | None:
     """``owner/repo#N`` for a payload about pull request or issue N, else ``None``."""
-    if not isinstance(data, Mapping):
+    # `dict` first: decoded payloads are dicts, and the check against the ABC alone costs
+    # several times as much (this runs for every delivery).
+    if not isinstance(data, (dict, Mapping)):
         return None
     repository = data.get("repository")
-    if not isinstance(repository, Mapping):
+    if not isinstance(repository, (dict, Mapping)):
         return None
     full_name = repository.get("full_name")
     if not isinstance(full_name, str) or not full_name:
@@ -48,28 +51,29 @@ def ordering_key(data: object) -> str | None:
     number: int | None = None
     for field_name in ("pull_request", "issue"):
         item = data.get(field_name)
-        if isinstance(item, Mapping):
+        if isinstance(item, (dict, Mapping)):
             number = _number(item.get("number"))
             if number is not None:
                 break
     if number is None:
         for field_name in ("check_run", "check_suite"):
             item = data.get(field_name)
-            pulls = item.get("pull_requests") if isinstance(item, Mapping) else None
-            if isinstance(pulls, list) and pulls and isinstance(pulls[0], Mapping):
+            pulls = item.get("pull_requests") if isinstance(item, (dict, Mapping)) else None
+            if isinstance(pulls, list) and pulls and isinstance(pulls[0], (dict, Mapping)):
                 number = _number(pulls[0].get("number"))
                 if number is not None:
                     break
     return None if number is None else f"{full_name}#{number}"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Job:
     """One accepted delivery waiting for, or being handled by, a worker."""
 
     event: Event
     key: str | None
     on_failure: Callable[[], None] | None = None
+    size: int = 0  # the bytes of the delivery's body, counted against the queue's bound
     accepted_at: float = field(default_factory=time.monotonic)
 
     @property
@@ -89,13 +93,16 @@ class WorkerPool:
         *,
         workers: int = 8,
         queue_size: int = 1000,
+        queue_bytes: int = DEFAULT_QUEUE_BYTES,
         metrics: Metrics | None = None,
     ) -> None:
-        if workers < 1 or queue_size < 1:
-            raise ValueError("workers and queue_size must be at least 1")
+        if workers < 1 or queue_size < 1 or queue_bytes < 1:
+            raise ValueError("workers, queue_size and queue_bytes must be at least 1")
         self._dispatch = dispatch
         self._worker_count = workers
         self._queue_size = queue_size
+        self._queue_bytes = queue_bytes
+        self._pending_bytes = 0
         self._metrics = metrics if metrics is not None else Metrics()
         self._queue: asyncio.Queue[Job] | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -137,17 +144,23 @@ class WorkerPool:
             self._tasks.append(task)
         self._accepting = True
 
-    def submit(self, event: Event, *, on_failure: Callable[[], None] | None = None) -> bool:
-        """Queue a delivery; ``False`` when the queue is full or the pool is not accepting.
+    def submit(
+        self, event: Event, *, on_failure: Callable[[], None] | None = None, size: int = 0
+    ) -> bool:
+        """Queue a delivery of `size` bytes; ``False`` when the queue is full (by count or
+        by bytes; one delivery always fits an empty queue) or the pool is not accepting.
 
         ``on_failure`` is called if the delivery's handling raises or is cancelled.
         """
         if not self._accepting or self._queue is None or self._pending >= self._queue_size:
             return False
-        self._queue.put_nowait(Job(event, ordering_key(event.data), on_failure))
+        if self._pending and self._pending_bytes + size > self._queue_bytes:
+            return False
+        self._queue.put_nowait(Job(event, ordering_key(event.data), on_failure, size))
         self._pending += 1
+        self._pending_bytes += size
         self._idle.clear()
-        self._update_gauges()
+        self._metrics.queue_depth.set(self._pending)
         return True
 
     async def drain(self, deadline_seconds: float) -> list[str]:
@@ -181,7 +194,7 @@ class WorkerPool:
                 logger.warning("delivery cancelled at shutdown before it started")
             self._failed(job)
         cancelled = [job.delivery_id for job in running + not_started]
-        self._pending = 0
+        self._pending = self._pending_bytes = 0
         self._update_gauges()
         logger.info(
             "drained: %d deliveries cancelled",
@@ -224,6 +237,7 @@ class WorkerPool:
 
     async def _run(self, job: Job) -> None:
         self._pending -= 1
+        self._pending_bytes -= job.size
         self._running.add(job)
         self._update_gauges()
         event_name = str(job.event.event)
@@ -251,7 +265,7 @@ class WorkerPool:
                 self._running.discard(job)
                 if self._pending == 0 and not self._running:
                     self._idle.set()
-                self._update_gauges()
+                self._metrics.in_flight.set(len(self._running))
 
     def _failed(self, job: Job) -> None:
         self._metrics.failed.inc(event=str(job.event.event))

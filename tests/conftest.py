@@ -9,11 +9,13 @@ default `pytest` stands on fixtures the tests write themselves.
 
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from preset_repos import BUILDERS
+from redis_process import INSTALL_HINT, RedisServer, find_redis_server
 
 from bot.sandbox import GitHubDouble, testing
 from bot.sandbox.testing import SEED_FILES, AppCredentials, Sandbox, app_credentials
@@ -43,6 +45,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "browser: renders pages in headless Chromium (run them with -m browser)"
     )
+    config.addinivalue_line(
+        "markers", "redis: runs a real redis-server (hosted mode); in the default run"
+    )
 
 
 def _deselect(config: pytest.Config, items: list[pytest.Item], marker: str) -> None:
@@ -58,6 +63,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.shared)
         if "chromium" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+        if "redis_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.redis)
     if not config.getoption("--shared"):
         _deselect(config, items, "shared")
     # Browser tests need a system package (Debian's chromium); they run when asked for by
@@ -78,6 +85,21 @@ def chromium() -> str:
     return found
 
 
+# Hosted-mode tests need Debian's redis-server too, but unlike the browser they stay in the
+# default run (`pytest`, the README's command): the server's own guarantees are tested
+# there, and a machine without redis-server is told what to install rather than passed.
+@pytest.fixture
+async def redis_server(tmp_path: Path) -> AsyncIterator[RedisServer]:
+    """A redis-server of its own for the test, on a free loopback port."""
+    executable = find_redis_server()
+    if executable is None:
+        pytest.fail(INSTALL_HINT)
+    server = RedisServer(executable, tmp_path)
+    await server.start()
+    yield server
+    await server.kill()
+
+
 @pytest.fixture(scope="session")
 def shared_root(request: pytest.FixtureRequest) -> Path:
     root = Path(request.config.getoption("--shared")).resolve()
@@ -96,6 +118,12 @@ def corpus_root(shared_root: Path) -> Path:
 def github_shared(shared_root: Path) -> Path:
     """GitHub reference data: rest-subset.md, rest-examples.json, payloads/."""
     return shared_root / "github"
+
+
+@pytest.fixture
+def files_for() -> Callable[[str], dict[str, str]]:
+    """A preset's small proposal repository, as {path: text} (tests/preset_repos.py)."""
+    return lambda preset: BUILDERS[preset]()
 
 
 # The GitHub double, shared by the folders that test against it (each folder's conftest

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
-PACKAGES = ("engine", "github", "handlers", "sandbox")
+PACKAGES = ("engine", "github", "handlers", "hosted", "sandbox")
 
 
 def nodes() -> set[str]:

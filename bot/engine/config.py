@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.engine.yaml_lines import key_lines
 
 CONFIG_PATH = ".github/kepbot.yml"
-PRESET_NAMES = ("kep", "kep-2017", "gep", "agentic", "kpep")
+PRESET_NAMES = ("kep", "kep-2017", "gep", "agentic", "kpep", "kepctl")
 
 Severity = Literal["error", "warning", "off"]
-KeyType = Literal["string", "list", "bool", "date", "mapping", "any"]
+KeyType = Literal["string", "list", "bool", "date", "timestamp", "uuid", "mapping", "any"]
 FormatName = Literal["yaml", "front-matter", "header-lines", "field-table"]
 Permission = Literal["triage", "write", "maintain", "admin"]
 
@@ -61,6 +61,10 @@ class FieldMap(Model):
     tracking_issue: str | None = None
     stage: str | None = None
     milestone: str | None = None
+    # The list of the proposal's section files, paths inside its folder (kepctl's
+    # `sections`). When set, a status's `sections` name such files: each must be listed
+    # there and hold text (docs/design.md B1).
+    sections: str | None = None
 
 
 class KeySpec(Model):
@@ -74,6 +78,9 @@ class KeySpec(Model):
     # For mappings, and for lists of mappings: the allowed keys (None: any key).
     keys: dict[str, KeySpec] | None = None
     items: KeySpec | None = None
+    # A top-level key whose value no two proposals of the repository may share (kepctl's
+    # `uuid`); a reference may name a proposal by it.
+    unique: bool = False
 
     @property
     def types(self) -> list[KeyType]:
@@ -133,6 +140,10 @@ class Transition(Model):
     # the proposal is valid (KEP-1: "fast parallel merges of pre-acceptance KEPs", so a new
     # Draft merges without anyone's decision; docs/design.md B1).
     decision: bool = True
+    # The status whose `sections` this transition adds to the proposal: the files it does
+    # not list yet, from `template.sections`, in the transition's one commit (kepctl's
+    # PLAN: while provisional, the author adds what implementable requires).
+    add_sections: str | None = None
 
 
 class RoleRule(Model):
@@ -162,21 +173,36 @@ class Layout(Model):
     # rest; only the lines between the first two such lines are metadata (all lines when
     # no line contains it). The other lines are not read.
     metadata_separator: str | None = None
+    # False: names carry no number (kepctl's `dry-run`): it is in the number field alone,
+    # and numbering renames nothing.
+    number_in_name: bool = True
 
     @field_validator("name_pattern")
     @classmethod
-    def _pattern_names_number(cls, value: str) -> str:
-        compiled = re.compile(value)
-        if "number" not in compiled.groupindex:
-            raise ValueError("name-pattern must have a (?P<number>...) group")
+    def _pattern_compiles(cls, value: str) -> str:
+        re.compile(value)
         return value
+
+    @model_validator(mode="after")
+    def _pattern_names_number(self) -> Layout:
+        if self.number_in_name and "number" not in re.compile(self.name_pattern).groupindex:
+            raise ValueError("name-pattern must have a (?P<number>...) group")
+        if not self.number_in_name and self.fields.number is None:
+            raise ValueError("number-in-name: false needs fields.number, where the number is")
+        return self
 
 
 class Numbering(Model):
     source: Literal["next", "pr", "issue"] = "next"
-    when: Literal["merge", "accept"] = "merge"
+    # When a proposal gets its number: as its PR merges, on the branch as it is accepted, or
+    # on the branch as its PR is opened (and at merge when the bot did not see it opened).
+    when: Literal["merge", "accept", "open"] = "merge"
     padding: int = Field(default=0, ge=0, le=8)
     start: int = Field(default=1, ge=0)
+    # `next` numbers also pass every number the default branch's history held (a proposal
+    # deleted since included): read once from the commits, then from a mark the bot keeps
+    # (docs/design.md I1). Without it, the tree and the bot's reservations say what is used.
+    history: bool = False
 
 
 class LabelSpec(Model):
@@ -285,6 +311,69 @@ class Validation(Model):
 
 class Template(Model):
     files: dict[str, str]
+    # Section files a transition adds (`add-sections`), by their path in the proposal's
+    # folder; `kepbot new` does not write them (a section it does write comes from `files`).
+    sections: dict[str, str] = Field(default_factory=dict)
+
+
+class OptIn(Model):
+    """How a proposal is opted in for a release (`/kep track v1.37`, docs/design.md B10):
+    the label the process records it with, beside the tracking issue's milestone, and who
+    may do it."""
+
+    label: str = "lead-opted-in"
+    # A member of this alias in `aliases-file` on the default branch, `{area}` standing for
+    # the proposal's area as written (Kubernetes: `sig-node-leads` in OWNERS_ALIASES).
+    alias: str | None = None
+    aliases_file: str = "OWNERS_ALIASES"
+    # Or anyone holding one of these roles of `roles`.
+    roles: list[str] = Field(default_factory=list)
+
+
+class TrackingIssues(Model):
+    """Each proposal's tracking issue, kept equal to the merged metadata (docs/design.md B9):
+    its milestone, its stage label and area label, and one status comment of the bot's."""
+
+    # Which issue: `number`, the issue numbered as the proposal (Kubernetes: the KEP's
+    # number is its tracking issue's); `field`, the one the tracking-issue field names.
+    issue: Literal["number", "field"] = "number"
+    stage_prefix: str = "stage/"
+    stage_color: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{6}$")] = "c2e0c6"
+    area_labels: bool = True
+    # What a milestone name must look like to be one (the metadata is outside text).
+    milestone_pattern: str = r"^v[0-9]{1,3}\.[0-9]{1,3}$"
+    opt_in: OptIn | None = None
+
+    @field_validator("milestone_pattern")
+    @classmethod
+    def _milestone_pattern_compiles(cls, value: str) -> str:
+        re.compile(value)
+        return value
+
+
+class FreezeRule(Model):
+    """One thing a proposal must have by a freeze (docs/design.md B11). `kind` says what is
+    checked: `status` (its status is one of `statuses`), `latest-milestone` (the latest
+    milestone is the release's), `stage-milestone` (a stage is set and the milestone of
+    that stage is the release's), `review` (the production readiness review approves the
+    stage: `validation.prr`'s approval file), `section` (the document has `section`, with
+    text in it)."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
+    kind: Literal["status", "latest-milestone", "stage-milestone", "review", "section"]
+    text: str
+    statuses: list[str] = Field(default_factory=list)
+    section: str | None = None
+
+
+class Freeze(Model):
+    """A process's freeze for a release: what must hold by when (`kepbot release`, the
+    release page)."""
+
+    name: str = "Freeze"
+    # The date each milestone's freeze falls on (`v1.37: 2026-06-18`), shown beside it.
+    dates: dict[str, str] = Field(default_factory=dict)
+    rules: list[FreezeRule] = Field(default_factory=list)
 
 
 class Config(Model):
@@ -308,6 +397,8 @@ class Config(Model):
     index: IndexConfig = Field(default_factory=IndexConfig)
     validation: Validation = Field(default_factory=Validation)
     template: Template
+    tracking: TrackingIssues | None = None
+    freeze: Freeze | None = None
 
     def status(self, name: str) -> StatusDef | None:
         return next((s for s in self.statuses if s.name == name), None)
@@ -511,11 +602,30 @@ def _consistency_problems(config: Config) -> list[tuple[tuple[str, ...], str]]:
             problems.append(
                 (loc, "a transition that takes an argument cannot have a comment period")
             )
+        if transition.add_sections is not None:
+            problems.extend(_add_sections_problems(config, transition, loc))
         if transition.period is not None and not transition.decision:
             problems.append(
                 (loc, "a transition with `decision: false` cannot have a comment period")
             )
     return problems
+
+
+def _add_sections_problems(
+    config: Config, transition: Transition, loc: tuple[str, ...]
+) -> list[tuple[tuple[str, ...], str]]:
+    """A transition that adds sections names a status, and every section it adds has a
+    template and a metadata list to go in."""
+    status = config.status(str(transition.add_sections))
+    if status is None:
+        return [(loc, _choice_message("status", transition.add_sections, config.status_names))]
+    if config.proposals.fields.sections is None:
+        return [(loc, "`add-sections` needs proposals.fields.sections, the list to add to")]
+    templates = {**config.template.files, **config.template.sections}
+    missing = [name for name in status.sections if name not in templates]
+    if missing:
+        return [(loc, f"template.sections has no template for {', '.join(missing)}")]
+    return []
 
 
 def json_schema() -> dict[str, Any]:

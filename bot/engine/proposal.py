@@ -157,6 +157,22 @@ def proposal_paths(config: Config, tree: Tree) -> list[str]:
     return sorted(p for p in tree.paths() if is_proposal_path(layout, p))
 
 
+def proposals_root(layout: Layout) -> str:
+    """The deepest folder holding every metadata glob (`kpeps` for `kpeps/*/README.md`);
+    empty when the globs share none."""
+    roots = []
+    for glob in layout.metadata:
+        parts = glob.split("/")[:-1]
+        fixed = []
+        for part in parts:
+            if any(c in part for c in "*?[{"):
+                break
+            fixed.append(part)
+        roots.append(fixed)
+    common = posixpath.commonprefix(roots) if roots else []
+    return "/".join(common)
+
+
 def owning_proposal(config: Config, path: str, exists: Callable[[str], bool]) -> str | None:
     """The metadata path of the existing proposal that `path` (any file of a PR) belongs to."""
     layout = config.proposals

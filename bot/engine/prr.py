@@ -9,6 +9,12 @@ keys only, `kep-number` required, every stage entry with an `approver`), must na
 approver for the KEP's stage, and that approver (less one leading `@`) must be, exactly,
 a member of the `prod-readiness-approvers` alias or its emeritus alias in OWNERS_ALIASES.
 CI stops at the first problem, and so does check_prr: one finding per KEP at most.
+
+A KEP whose number is still a placeholder cannot be told from another new KEP of its SIG by
+`<owning-sig>/NNNN.yaml`, so its approval file may be named by its folder instead
+(`<owning-sig>/NNNN-<slug>.yaml`, `draft_review_path`): numbering the KEP at merge renames
+it to `<number>.yaml` (docs/design.md B4). Two new KEPs of one SIG that would share the
+placeholder file get a `prr.shared` finding that names the file each one needs.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from typing import NamedTuple
 from bot.engine.config import KeySpec, MetadataSchema, PRRConfig
 from bot.engine.findings import Collector, Finding
 from bot.engine.formats import Field, FormatError, Metadata, get_format
-from bot.engine.proposal import Proposal
+from bot.engine.numbering import is_placeholder
+from bot.engine.proposal import Proposal, is_proposal_path, name_parts, proposal_name
 from bot.engine.schema import check_metadata
 from bot.engine.tree import Tree
 
@@ -139,6 +146,9 @@ def check_prr(
 ) -> None:
     """`allowed` gives what approvers() reads, once per validation run and only if needed."""
     status = proposal.raw("status")
+    placeholder = is_placeholder(out.config, proposal.text_of("number"))
+    if placeholder and _check_shared(out, proposal, tree, rule):
+        return
     if status not in PRR_STATUSES:
         return
     milestone, stage = proposal.raw("milestone"), proposal.raw("stage")
@@ -174,7 +184,7 @@ def check_prr(
     since = parse_tolerant(rule.since)
     if since is not None and version < since:
         return
-    prr_path = approval_path(proposal, rule)
+    prr_path = review_path(proposal, tree, rule, placeholder=placeholder)
     if prr_path is None:
         return  # no owning-sig or kep-number: a schema.required error, as in CI
     text = tree.read(prr_path)
@@ -292,8 +302,12 @@ def prr_files(
         return []
     path = approval_path(proposal, rule)
     files = [path] if path else []
+    draft = draft_review_path(proposal, rule)
+    own = draft is not None and present is not None and present(draft)
+    if own and draft is not None:
+        files.append(draft)  # a new KEP's own approval file, when there is one
     needed = proposal.raw("status") in PRR_STATUSES
-    if needed or (path is not None and (present is None or present(path))):
+    if needed or own or (path is not None and (present is None or present(path))):
         files.insert(0, rule.aliases_file)
     return files
 
@@ -304,5 +318,91 @@ def approval_path(proposal: Proposal, rule: PRRConfig) -> str | None:
     area, number = proposal.raw("area"), proposal.raw("number")
     if not isinstance(area, str) or not isinstance(number, str) or not number:
         return None
-    path = posixpath.normpath(f"{rule.directory}/{area}/{number}.yaml")
+    return _inside(f"{rule.directory}/{area}/{number}.yaml")
+
+
+def _inside(path: str) -> str | None:
+    path = posixpath.normpath(path)
     return None if path.startswith(("../", "/")) or path == ".." else path
+
+
+def draft_review_path(proposal: Proposal, rule: PRRConfig) -> str | None:
+    """`<directory>/<owning-sig>/<folder name>.yaml` (`NNNN-pod-budget.yaml`): the approval
+    file of a KEP whose number is still a placeholder, its own whatever other new KEPs its
+    SIG has; None when the KEP names no SIG."""
+    area = proposal.raw("area")
+    if not isinstance(area, str) or not area:
+        return None
+    return _inside(f"{rule.directory}/{area}/{proposal.name}.yaml")
+
+
+def _present(tree: Tree, path: str) -> bool:
+    try:
+        return tree.read(path) is not None
+    except LookupError:  # listed, not fetched: it is there
+        return True
+
+
+def review_path(
+    proposal: Proposal, tree: Tree, rule: PRRConfig, *, placeholder: bool
+) -> str | None:
+    """The approval file the KEP has: its own draft file while its number is a placeholder
+    and that file exists, else the one named by its number (`approval_path`)."""
+    draft = draft_review_path(proposal, rule) if placeholder else None
+    if draft is not None and _present(tree, draft):
+        return draft
+    return approval_path(proposal, rule)
+
+
+def sharing(
+    proposal: Proposal,
+    tree: Tree,
+    rule: PRRConfig,
+    placeholder: Callable[[str | None], bool],
+) -> list[str]:
+    """The other proposals beside this one (in the same area folder) whose names still
+    carry a placeholder number and that have no draft approval file of their own: with this
+    one, they would take the same approval file (`NNNN.yaml`)."""
+    layout, own = proposal.layout, draft_review_path(proposal, rule)
+    if own is None:
+        return []
+    home = posixpath.dirname(proposal.path)
+    if layout.name_of == "folder":
+        home = posixpath.dirname(home)
+    found = []
+    for path in tree.paths():
+        if path == proposal.path or not is_proposal_path(layout, path):
+            continue
+        folder = posixpath.dirname(path)
+        if layout.name_of == "folder":
+            folder = posixpath.dirname(folder)
+        parts = name_parts(layout, path)
+        if folder != home or parts is None or not placeholder(parts.get("number")):
+            continue
+        name = proposal_name(layout, path)
+        if not _present(tree, posixpath.join(posixpath.dirname(own), f"{name}.yaml")):
+            found.append(path)
+    return sorted(found)
+
+
+def _check_shared(out: Collector, proposal: Proposal, tree: Tree, rule: PRRConfig) -> bool:
+    """`prr.shared`: a new KEP without its own draft approval file, beside another new KEP,
+    while the placeholder file exists or its status needs one. True when found."""
+    own, shared = draft_review_path(proposal, rule), approval_path(proposal, rule)
+    if own is None or shared is None or _present(tree, own):
+        return False
+    if not _present(tree, shared) and proposal.raw("status") not in PRR_STATUSES:
+        return False
+    others = sharing(proposal, tree, rule, lambda number: is_placeholder(out.config, number))
+    if not others:
+        return False
+    out.add(
+        "prr.shared",
+        proposal.path,
+        proposal.line_of("number"),
+        f"{shared} cannot be the approval file of this KEP and of "
+        f"{', '.join(posixpath.dirname(o) or o for o in others)}: none has a number yet. "
+        f"Name this KEP's {own}; numbering it at merge renames it to {posixpath.dirname(own)}/"
+        "<number>.yaml",
+    )
+    return True

@@ -30,10 +30,11 @@ from functools import cache
 from typing import Literal
 from urllib.parse import unquote
 
-# The command parser's block and inline model, reused so that "visible" means the same
-# thing for commands and for references (see bot.engine.commands).
-from bot.engine.commands import _paragraphs, _spans, _split_lines
+# One Markdown scanner and one input limit, so that "visible" means the same thing for
+# commands and for references (see bot.engine.markdown).
+from bot.engine.commands import bounded_lines
 from bot.engine.config import Config
+from bot.engine.markdown import prose_paragraphs
 from bot.engine.numbering import as_int, is_placeholder
 from bot.engine.proposal import is_proposal_path, name_parts
 
@@ -97,17 +98,7 @@ def visible_text(text: str) -> str:
     Paragraphs are separated by a blank line; a code span or comment inside a paragraph
     becomes a space. The command parser's limits apply (the first 64 KiB).
     """
-    lines = _split_lines(text)
-    paragraphs = []
-    for group in _paragraphs(lines):
-        joined = "\n".join(lines[index] for index in group)
-        kept, position = [], 0
-        for start, end in _spans(joined):
-            kept.append(joined[position:start])
-            position = end
-        kept.append(joined[position:])
-        paragraphs.append(" ".join(kept))
-    return "\n\n".join(paragraphs)
+    return "\n\n".join(prose_paragraphs(bounded_lines(text)))
 
 
 @cache

@@ -30,14 +30,16 @@ from bot.engine.index import render_index
 from bot.engine.numbering import as_int, format_number, is_placeholder
 from bot.engine.proposal import (
     Proposal,
+    document_path,
     heading_regex,
+    is_proposal_path,
     load_all,
     load_proposal,
     name_parts,
     proposal_name,
     proposal_paths,
 )
-from bot.engine.prr import approval_path
+from bot.engine.prr import approval_path, review_path, sharing
 from bot.engine.tree import Tree
 
 Changes = dict[str, str | None]
@@ -52,11 +54,13 @@ __all__ = [
     "named_numbers",
     "needs_number",
     "new_name",
+    "number_files",
     "numbered_path",
     "proposal_files",
     "renumber",
     "renumber_all",
     "review_files",
+    "shared_reviews",
     "tracking_issue",
     "used_numbers",
 ]
@@ -124,6 +128,18 @@ def named_numbers(config: Config, paths: Iterable[str]) -> set[int]:
     return found
 
 
+def number_files(config: Config, paths: Iterable[str]) -> list[str]:
+    """The files a tree's used numbers are read from besides its names: none where names
+    carry the numbers (`named_numbers`), every proposal's metadata file (and document, which
+    reading a proposal reads) where only the metadata does (kepctl's `kep_number`), so that
+    no number is given twice (docs/design.md I1)."""
+    layout = config.proposals
+    if layout.number_in_name:
+        return []
+    metadata = [p for p in paths if is_proposal_path(layout, p)]
+    return sorted({f for p in metadata for f in (p, document_path(layout, p))})
+
+
 def used_numbers(config: Config, tree: Tree) -> set[int]:
     """Every number the tree's proposals hold, in their names, number fields or headings."""
     found = named_numbers(config, proposal_paths(config, tree))
@@ -140,8 +156,11 @@ def new_name(config: Config, name: str, number: str) -> str | None:
 
     The number goes where the pattern keeps it when the name has a placeholder or a number
     there; a name with neither (`pod-budget`) gets the number in front (`1234-pod-budget`).
+    A layout whose names carry no number (kepctl's `dry-run`) keeps the name.
     """
     layout = config.proposals
+    if not layout.number_in_name:
+        return name
     candidates = []
     match = re.fullmatch(layout.name_pattern, name)
     current = match.group("number") if match is not None else None
@@ -169,8 +188,9 @@ def proposal_files(config: Config, tree: Tree, path: str) -> list[str]:
 
 
 def review_files(config: Config, paths: Iterable[str]) -> list[str]:
-    """Production readiness review files still named by a placeholder: numbering a KEP
-    moves its own (`_review_file`), so a caller fetching files to renumber wants them."""
+    """Production readiness review files still named by a placeholder (`NNNN.yaml`, or a new
+    KEP's own `NNNN-slug.yaml`): numbering a KEP moves its own (`_review_file`), so a caller
+    fetching files to renumber wants them."""
     rule = config.validation.prr
     if not rule.enabled:
         return []
@@ -180,8 +200,16 @@ def review_files(config: Config, paths: Iterable[str]) -> list[str]:
         for path in paths
         if path.startswith(folder)
         and path.endswith(".yaml")
-        and is_placeholder(config, posixpath.basename(path)[: -len(".yaml")])
+        and _placeholder_stem(config, posixpath.basename(path)[: -len(".yaml")])
     )
+
+
+def _placeholder_stem(config: Config, stem: str) -> bool:
+    if is_placeholder(config, stem):
+        return True
+    parts = re.fullmatch(config.proposals.name_pattern, stem)
+    number = parts.groupdict().get("number") if parts else None
+    return number is not None and is_placeholder(config, number)
 
 
 def _self_link_regex(old: str) -> re.Pattern[str]:
@@ -240,11 +268,14 @@ def _retitle(config: Config, text: str, number: str) -> str:
     return "\n".join(lines)
 
 
-def renumber(config: Config, tree: Tree, path: str, number: int) -> Changes:
+def renumber(
+    config: Config, tree: Tree, path: str, number: int, *, keep: frozenset[str] = frozenset()
+) -> Changes:
     """The change set that gives the proposal whose metadata is at `path` the number `number`.
 
     Raises RenumberError when the proposal is missing, unreadable, or its name cannot
-    carry a number under the layout's name pattern.
+    carry a number under the layout's name pattern. A review file in `keep` stays where it
+    is (`shared_reviews`).
     """
     layout = config.proposals
     proposal = load_proposal(config, tree, path)
@@ -280,16 +311,23 @@ def renumber(config: Config, tree: Tree, path: str, number: int) -> Changes:
             changes[target] = text
         elif text != tree.read(file):
             changes[file] = text
-    changes.update(_review_file(config, tree, proposal, number))
+    changes.update(_review_file(config, tree, proposal, number, keep))
     return changes
 
 
-def _review_file(config: Config, tree: Tree, proposal: Proposal, number: int) -> Changes:
+def _review_file(
+    config: Config, tree: Tree, proposal: Proposal, number: int, keep: frozenset[str]
+) -> Changes:
     """Kubernetes' production readiness review file is named by the KEP's number
-    (`keps/prod-readiness/<sig>/<number>.yaml`, holding `kep-number`): it follows."""
+    (`keps/prod-readiness/<sig>/<number>.yaml`, holding `kep-number`): it follows, from the
+    KEP's own placeholder file (`NNNN-slug.yaml`) when it has one, else from `NNNN.yaml`
+    unless that one is kept (`shared_reviews`)."""
     rule = config.validation.prr
-    old = approval_path(proposal, rule) if rule.enabled else None
-    original = tree.read(old) if old else None
+    placeholder = is_placeholder(config, proposal.text_of("number"))
+    old = review_path(proposal, tree, rule, placeholder=placeholder) if rule.enabled else None
+    if old is None or old in keep:
+        return {}
+    original = tree.read(old)
     if old is None or original is None:
         return {}
     new = posixpath.join(posixpath.dirname(old), f"{number}.yaml")
@@ -310,11 +348,33 @@ def _target(config: Config, path: str, file: str, name: str) -> str:
     return posixpath.join(posixpath.dirname(folder), name, file[len(folder) + 1 :])
 
 
+def shared_reviews(config: Config, tree: Tree, paths: Iterable[str]) -> frozenset[str]:
+    """The placeholder review files (`NNNN.yaml`) that one of the proposals at `paths` and
+    another new proposal of its area would both take, neither having a file of its own:
+    which KEP such a file approves cannot be told, so it is moved for none (the check said
+    so as `prr.shared`, naming the file each one needs)."""
+    rule = config.validation.prr
+    if not rule.enabled:
+        return frozenset()
+    found = set()
+    for path in paths:
+        proposal = load_proposal(config, tree, path)
+        if proposal is None or not is_placeholder(config, proposal.text_of("number")):
+            continue
+        own = review_path(proposal, tree, rule, placeholder=True)
+        shared = approval_path(proposal, rule)
+        others = sharing(proposal, tree, rule, lambda n: is_placeholder(config, n))
+        if own == shared and shared is not None and others:
+            found.add(shared)
+    return frozenset(found)
+
+
 def renumber_all(config: Config, tree: Tree, numbers: Mapping[str, int]) -> Changes:
     """Number several proposals (metadata path → number) as one change set."""
     changes: Changes = {}
+    keep = shared_reviews(config, tree, numbers)
     for path, number in sorted(numbers.items()):
-        changes.update(renumber(config, OverlayTree(tree, changes), path, number))
+        changes.update(renumber(config, OverlayTree(tree, changes), path, number, keep=keep))
     existing = set(tree.paths())
     return {
         path: text

@@ -1,10 +1,17 @@
-"""A new proposal from the preset's template, with a placeholder number (`kepbot new`)."""
+"""A new proposal from the preset's template, with a placeholder number (`kepbot new`).
+
+The template's tokens: `{title}`, `{slug}`, `{slug_title}`, `{area}`, `{author}`, `{date}`,
+`{yyyymmdd}`, `{date_long}`, `{timestamp}` (RFC 3339 in UTC, as kepctl's Go time.Time
+writes it: `2018-12-09T01:37:52.328024Z`) and `{uuid}` (a fresh random UUID, kepctl's
+identity of a KEP that has no number yet).
+"""
 
 from __future__ import annotations
 
 import datetime
 import posixpath
 import re
+import uuid
 
 from bot.engine.config import Config
 from bot.engine.formats import get_format
@@ -40,8 +47,11 @@ def scaffold(
     area: str | None,
     author: str | None,
     today: datetime.date,
+    now: datetime.datetime | None = None,
 ) -> dict[str, str]:
-    """The files of a new proposal, path → text; refuses to overwrite anything."""
+    """The files of a new proposal, path → text; refuses to overwrite anything.
+
+    `now` gives `{timestamp}` its time (midnight UTC of `today` when None)."""
     layout = config.proposals
     if not title.strip():
         raise ScaffoldError("--title must not be empty")
@@ -57,6 +67,8 @@ def scaffold(
         "{date}": today.isoformat(),
         "{yyyymmdd}": today.strftime("%Y%m%d"),
         "{date_long}": f"{_ordinal(today.day)} {today:%B %Y}",
+        "{timestamp}": _timestamp(today, now),
+        "{uuid}": str(uuid.uuid4()),
     }
     target = _fill(layout.new_path, tokens)
     files = {}
@@ -68,6 +80,13 @@ def scaffold(
     if clash:
         raise ScaffoldError(f"{clash[0]} already exists; choose another title")
     return {path: _render(config, path, text, title, tokens) for path, text in files.items()}
+
+
+def _timestamp(today: datetime.date, now: datetime.datetime | None) -> str:
+    moment = now or datetime.datetime.combine(today, datetime.time(), datetime.UTC)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _fill(text: str, tokens: dict[str, str]) -> str:

@@ -1,9 +1,12 @@
-"""Checks metadata against the preset's schema: known keys, duplicates, types, enums, dates."""
+"""Checks metadata against the preset's schema: known keys, duplicates, types, enums, dates,
+timestamps and UUIDs."""
 
 from __future__ import annotations
 
 import datetime
 import difflib
+import re
+import uuid
 
 from bot.engine.config import KeySpec, MetadataSchema
 from bot.engine.findings import Collector
@@ -71,7 +74,15 @@ def _check_mapping(
         _check_value(out, path, item, spec, f"{where}{key}")
 
 
-_PYTHON_TYPES = {"string": str, "date": str, "bool": str, "list": list, "mapping": dict}
+_PYTHON_TYPES = {
+    "string": str,
+    "date": str,
+    "timestamp": str,
+    "uuid": str,
+    "bool": str,
+    "list": list,
+    "mapping": dict,
+}
 
 
 def _check_value(out: Collector, path: str, item: Field, spec: KeySpec, name: str) -> None:
@@ -89,6 +100,15 @@ def _check_value(out: Collector, path: str, item: Field, spec: KeySpec, name: st
         out.add("schema.type", path, item.line, f"{name} must be true or false, not {value!r}")
     elif kind == "date" and isinstance(value, str) and not _is_date(value):
         out.add("schema.date", path, item.line, f"{name} {value!r} is not a date (YYYY-MM-DD)")
+    elif kind == "timestamp" and isinstance(value, str) and not is_timestamp(value):
+        out.add(
+            "schema.timestamp",
+            path,
+            item.line,
+            f"{name} {value!r} is not a timestamp (RFC 3339, e.g. 2018-12-09T01:37:52.328024Z)",
+        )
+    elif kind == "uuid" and isinstance(value, str) and not is_uuid(value):
+        out.add("schema.uuid", path, item.line, f"{name} {value!r} is not a UUID")
     elif isinstance(value, str) and spec.enum is not None and value not in spec.enum:
         close = difflib.get_close_matches(value, spec.enum, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else "."
@@ -130,6 +150,38 @@ def _is_date(value: str) -> bool:
     except ValueError:
         return False
     return len(value.strip()) == 10
+
+
+# RFC 3339's date-time, which Go's time.Time reads (kepctl's `created`, `last_updated`).
+TIMESTAMP = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})(?P<t>[Tt])(?P<time>\d{2}:\d{2}:\d{2})"
+    r"(?:\.(?P<fraction>\d+))?(?P<zone>[Zz]|[+-]\d{2}:\d{2})"
+)
+
+
+def is_timestamp(value: str) -> bool:
+    """An RFC 3339 date-time whose date and time exist (`2018-12-09T01:37:52.328024Z`)."""
+    match = TIMESTAMP.fullmatch(value.strip())
+    if match is None:
+        return False
+    zone = match["zone"].upper()
+    try:
+        datetime.datetime.fromisoformat(
+            f"{match['date']}T{match['time']}{'+00:00' if zone == 'Z' else zone}"
+        )
+    except ValueError:
+        return False
+    return True
+
+
+def is_uuid(value: str) -> bool:
+    """The 8-4-4-4-12 hexadecimal form, as kepctl's uuid.New().String() writes it."""
+    text = value.strip()
+    try:
+        parsed = uuid.UUID(text)
+    except ValueError:
+        return False
+    return str(parsed) == text.lower()
 
 
 def _describe(kind: str) -> str:

@@ -27,6 +27,8 @@ from bot.engine.proposal import (
     Proposal,
     Walk,
     ci_walk,
+    document_path,
+    is_proposal_path,
     load_all,
     load_proposal,
     metadata_view,
@@ -37,6 +39,7 @@ from bot.engine.proposal import (
 from bot.engine.prr import approvers, check_prr
 from bot.engine.relationships import Relations, checks_relations, related_files
 from bot.engine.schema import check_metadata
+from bot.engine.section_files import check_sections
 from bot.engine.tree import Tree
 
 
@@ -63,6 +66,7 @@ class Context:
         self.tree = tree
         self._numbers: set[str] | None = None
         self._paths: set[str] | None = None
+        self._unique: dict[str, dict[str, list[str]]] | None = None
         self._proposals = list(proposals) if proposals is not None else None
 
     def all_proposals(self) -> list[Proposal]:
@@ -76,15 +80,34 @@ class Context:
         return self._prr_approvers
 
     def numbers(self) -> set[str]:
-        """Numbers in use, read from proposal names so that no file has to be fetched."""
+        """Numbers in use, read from proposal names so that no file has to be fetched; from
+        the metadata where the names carry none (kepctl's `kep_number`)."""
         if self._numbers is None:
             numbers = set()
+            if not self.config.proposals.number_in_name:
+                for proposal in self.all_proposals():
+                    number = proposal.number
+                    if number and number.isdigit():
+                        numbers.add(number.lstrip("0"))
             for path in proposal_paths(self.config, self.tree):
                 parts = name_parts(self.config.proposals, path)
                 if parts and parts.get("number"):
                     numbers.add(parts["number"].lstrip("0"))
             self._numbers = numbers
         return self._numbers
+
+    def unique_values(self) -> dict[str, dict[str, list[str]]]:
+        """For each key the schema says is unique, the proposals holding each value."""
+        if self._unique is None:
+            keys = [key for key, spec in self.config.schema_.keys.items() if spec.unique]
+            found: dict[str, dict[str, list[str]]] = {key: {} for key in keys}
+            for proposal in self.all_proposals() if keys else []:
+                for key in keys:
+                    value = proposal.metadata.get(key) if proposal.metadata else None
+                    if isinstance(value, str) and value.strip():
+                        found[key].setdefault(value.strip(), []).append(proposal.path)
+            self._unique = found
+        return self._unique
 
     def path_exists(self, path: str) -> bool:
         if self._paths is None:
@@ -111,6 +134,9 @@ def check_proposal(proposal: Proposal, ctx: Context, *, new: bool = False) -> li
     _check_status(out, proposal, config)
     _check_naming(out, proposal, config, new)
     _check_document(out, proposal, config)
+    status = proposal.status
+    check_sections(out, proposal, ctx.tree, config.status(status) if status else None)
+    _check_unique(out, proposal, ctx)
     _check_references(out, proposal, ctx)
     if config.validation.prr.enabled:
         check_prr(out, proposal, ctx.tree, config.validation.prr, ctx.prr_approvers)
@@ -240,7 +266,9 @@ def _check_document(out: Collector, proposal: Proposal, config: Config) -> None:
         return
     found = markdown.headings(proposal.document)
     titles = {markdown.normalise(h.text) for h in found}
-    for required in definition.sections if definition else []:
+    # Sections that are files of their own are bot.engine.section_files' to check.
+    headed = proposal.layout.fields.sections is None
+    for required in definition.sections if definition and headed else []:
         choices = [markdown.normalise(choice) for choice in required.split("|")]
         if not titles.intersection(choices):
             section = f"{_NEEDS}{required.split('|')[0]!r}"
@@ -289,6 +317,26 @@ def _check_markers(
             )
 
 
+def _check_unique(out: Collector, proposal: Proposal, ctx: Context) -> None:
+    """A key the schema says is unique (kepctl's `uuid`) holds a value no other proposal of
+    the tree holds."""
+    if proposal.metadata is None:
+        return
+    for key, holders in ctx.unique_values().items():
+        value = proposal.metadata.get(key)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        others = [path for path in holders.get(value.strip(), []) if path != proposal.path]
+        if others:
+            out.add(
+                "schema.unique",
+                proposal.path,
+                proposal.metadata.line_of(key),
+                f"{key} {value.strip()!r} is also the {key} of {', '.join(others)}: "
+                "each proposal needs its own",
+            )
+
+
 def _check_references(out: Collector, proposal: Proposal, ctx: Context) -> None:
     for logical in ("see-also", "replaces", "superseded-by"):
         for ref in proposal.list_of(logical):
@@ -305,11 +353,26 @@ def _resolves(ref: str, ctx: Context) -> bool:
     ref = ref.strip()
     if ref.lower().startswith(("http://", "https://")) or ref.upper() == "TBD":
         return True  # links elsewhere are not ours to check
+    if any(ref in values for values in ctx.unique_values().values()):
+        return True  # a proposal named by its unique key (kepctl's uuid)
     prefix = ctx.config.kind.upper() + "-"
     if ref.upper().startswith(prefix):
         return ref[len(prefix) :].lstrip("0") in ctx.numbers()
     path = ref.split("#", 1)[0].strip("/")
     return ctx.path_exists(path)
+
+
+def repository_files(config: Config, paths: Iterable[str]) -> list[str]:
+    """The metadata files a check of a change reads besides the proposals it touches: every
+    proposal's (and its document, which reading a proposal reads), when a rule looks across
+    the repository (a `unique` key; numbers that only
+    the metadata holds, for references), else none."""
+    layout = config.proposals
+    unique = any(spec.unique for spec in config.schema_.keys.values())
+    if not unique and layout.number_in_name:
+        return []
+    metadata = [p for p in paths if is_proposal_path(layout, p)]
+    return sorted({f for p in metadata for f in (p, document_path(layout, p))})
 
 
 def validate_tree(config: Config, tree: Tree) -> Report:

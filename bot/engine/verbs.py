@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.engine.config import ANY, NEW, Config, Transition
+from bot.engine.opt_in import RELEASE_VERBS
 
-Kind = Literal["transition", "info", "undo", "period", "link"]
+Kind = Literal["transition", "info", "undo", "period", "link", "release"]
 INFO_VERBS = {
     "help": "shows this list of commands",
     "status": "shows the proposal's status, what is missing, and who can act next",
@@ -42,7 +43,13 @@ PERIOD_VERBS = {
     CONCERN: ("<name>", "raises a concern: the comment period pauses until it is resolved"),
     RESOLVE: ("<name>", "resolves a concern; the comment period resumes"),
 }
-RESERVED = frozenset(INFO_VERBS) | frozenset(LINK_VERBS) | {UNDO} | frozenset(PERIOD_VERBS)
+RESERVED = (
+    frozenset(INFO_VERBS)
+    | frozenset(LINK_VERBS)
+    | {UNDO}
+    | frozenset(PERIOD_VERBS)
+    | frozenset(RELEASE_VERBS)
+)
 # Logical fields whose values are references to other proposals.
 _REFERENCE_FIELDS = frozenset({"superseded-by", "replaces", "see-also"})
 
@@ -75,6 +82,10 @@ def registry(config: Config) -> list[Verb]:
             usage = f"/{config.command} {name} {argument}"
             found.append(Verb(name, summary, "period", None, usage))
     found += [_link_verb(config, name) for name in LINK_VERBS]
+    if config.tracking is not None and config.tracking.opt_in is not None:
+        for name, (argument, summary) in RELEASE_VERBS.items():
+            usage = f"/{config.command} {name} {argument}".rstrip()
+            found.append(Verb(name, summary, "release", None, usage))
     return found
 
 
@@ -164,6 +175,9 @@ def _transition_verb(config: Config, name: str) -> Verb:
     summary = "moves the proposal to " + " or ".join(f"`{t}`" for t in targets)
     sources = _sources(transitions)
     summary += f" (from {sources})" if sources else ""
+    adds = next((t.add_sections for t in transitions if t.add_sections), None)
+    if adds is not None:
+        summary += f" and adds the section files `{adds}` requires, from the template"
     if argument is not None:
         placeholder = _placeholder(argument)
         usage += f" {placeholder}"
@@ -206,6 +220,8 @@ def _help_row(config: Config, verb: Verb) -> str:
         who = "whoever gave the undone command, approvers"
     elif verb.kind == "period":
         who = _period_who(config, verb.name)
+    elif verb.kind == "release":
+        who = _release_who(config)
     elif verb.kind == "transition":
         roles = dict.fromkeys(r for t in resolve(config, verb.name, None) for r in t.roles)
         who = ", ".join(_role_name(role) for role in roles)
@@ -218,6 +234,15 @@ def _period_who(config: Config, name: str) -> str:
     if name == RESOLVE:
         return "whoever raised the concern, approvers"
     return ", ".join(_role_name(role) for role in config.roles if role != "author")
+
+
+def _release_who(config: Config) -> str:
+    rule = config.tracking.opt_in if config.tracking is not None else None
+    if rule is None:
+        return "nobody"
+    who = [f"the members of `{rule.alias}` in `{rule.aliases_file}`"] if rule.alias else []
+    who += [_role_name(role) for role in rule.roles]
+    return ", ".join(who) or "nobody"
 
 
 def _role_name(role: str) -> str:

@@ -5,4 +5,6 @@
 - `client`: `GitHubClient` and its per-installation gidgethub objects (`KepbotAPI`).
 - `repo`: reading files, conditional single-file and multi-file writes.
 - `repo_config`: the repository's `.github/kepbot.yml`, from the default branch only.
+- `gateway`: `GitHub`, the one way to GitHub for everything outside this package.
+- `shapes`: the GitHub objects the gateway returns, as types (`Pull`, `Comment`...).
 """

@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import IO, Any
 
 import aiohttp
-import cachetools
 import gidgethub.aiohttp
 from gidgethub import sansio
 from gidgethub.abc import CACHE_TYPE
 
 from bot import metrics
+from bot.github import caches
 from bot.github.auth import AppAuth, Credentials, TokenAuth
 from bot.github.retry import RetryPolicy, is_retry_safe, retry_delay
 from bot.settings import Settings
@@ -183,7 +183,6 @@ class GitHubClient:
         policy: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.time,
-        etag_cache_size: int = 500,
         api_version: str = API_VERSION,
     ) -> None:
         self.credentials = credentials
@@ -192,7 +191,6 @@ class GitHubClient:
         self._requester = requester
         self._policy = policy or RetryPolicy()
         self._sleep, self._clock = sleep, clock
-        self._cache_size = etag_cache_size
         self._api_version = api_version
         self._installations: dict[int, KepbotAPI] = {}
         self._login: str | None = None
@@ -242,7 +240,7 @@ class GitHubClient:
         if api is None:
             token_mode = isinstance(self.credentials, TokenAuth)
             label = "token" if token_mode else str(installation_id)
-            cache = cachetools.LRUCache[str, Any](maxsize=self._cache_size)
+            cache = caches.etags()
             api = self._api(label, installation_id, cache)
             self._installations[installation_id] = api
         return api

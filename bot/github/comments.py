@@ -22,8 +22,8 @@ import contextlib
 import datetime
 import re
 import unicodedata
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, cast
 
 import aiohttp
 from gidgethub import BadRequest, GitHubBroken, sansio
@@ -31,6 +31,7 @@ from gidgethub.abc import GitHubAPI
 
 from bot.github.read_cache import KeptThread, read_cache
 from bot.github.retry import patch, post
+from bot.github.shapes import Comment, login_of
 from bot.github.urls import Query, repo_url
 
 __all__ = [
@@ -79,21 +80,21 @@ def _with_tag(tag: str, body: str) -> str:
 
 async def _bot_comments(
     gh: GitHubAPI, repo: str, number: int, bot_login: str
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncIterator[Comment]:
     url = repo_url(repo, "issues", number, "comments", query={"per_page": 100})
     me = bot_login.lower()
+    comment: Comment
     async for comment in gh.getiter(url):
-        user = comment.get("user") or {}
-        if str(user.get("login", "")).lower() == me:
+        if login_of(comment.get("user")).lower() == me:
             yield comment
 
 
 # The comments of an issue or PR already read by the caller: passing it saves listing them
 # again, and comments the bot writes are added to it.
-Thread = list[dict[str, Any]]
+Thread = list[Comment]
 
 
-def _since(comments: dict[int, dict[str, Any]]) -> str | None:
+def _since(comments: dict[int, Comment]) -> str | None:
     """Where the next incremental read of a thread starts (None: read it in full)."""
     times = []
     for comment in comments.values():
@@ -108,12 +109,35 @@ def _since(comments: dict[int, dict[str, Any]]) -> str | None:
     return start.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# What the bot reads of a comment in a thread; the rest (reactions, a dozen URLs, the
+# author's whole profile) is dropped when a thread is read, so a kept thread weighs about
+# its bodies.
+COMMENT_FIELDS = (
+    "id",
+    "body",
+    "created_at",
+    "updated_at",
+    "html_url",
+    "issue_url",
+    "author_association",
+)
+USER_FIELDS = ("login", "id", "type")
+
+
+def _slim(comment: Mapping[str, Any]) -> Comment:
+    kept = {name: comment[name] for name in COMMENT_FIELDS if name in comment}
+    user = comment.get("user")
+    if isinstance(user, dict):
+        kept["user"] = {name: user[name] for name in USER_FIELDS if name in user}
+    return cast(Comment, kept)
+
+
 async def _list(gh: GitHubAPI, repo: str, number: int, since: str | None) -> Thread:
     query: dict[str, str | int] = {"per_page": 100}
     if since is not None:
         query["since"] = since
     url = repo_url(repo, "issues", number, "comments", query=query)
-    return [comment async for comment in gh.getiter(url)]
+    return [_slim(comment) async for comment in gh.getiter(url)]
 
 
 async def read_thread(gh: GitHubAPI, repo: str, number: int, count: int | None = None) -> Thread:
@@ -128,7 +152,7 @@ async def read_thread(gh: GitHubAPI, repo: str, number: int, count: int | None =
     """
     cache = read_cache(gh)
     kept = cache.thread(repo, number) if count is not None else None
-    comments: dict[int, dict[str, Any]] | None = None
+    comments: dict[int, Comment] | None = None
     if kept is not None and kept.since is not None:
         comments = dict(kept.comments)
         for comment in await _list(gh, repo, number, kept.since):
@@ -139,7 +163,7 @@ async def read_thread(gh: GitHubAPI, repo: str, number: int, count: int | None =
         comments = {int(c["id"]): c for c in await _list(gh, repo, number, None)}
     ordered = dict(sorted(comments.items()))
     cache.keep_thread(repo, number, KeptThread(ordered, _since(ordered)))
-    return [dict(comment) for comment in ordered.values()]
+    return [comment.copy() for comment in ordered.values()]
 
 
 async def find_comment(
@@ -149,12 +173,12 @@ async def find_comment(
     marker: str,
     bot_login: str,
     thread: Thread | None = None,
-) -> dict[str, Any] | None:
+) -> Comment | None:
     """The bot's oldest comment on `number` carrying `marker`, or None."""
     tag = marker_tag(marker)
     if thread is not None:
         me = bot_login.lower()
-        mine = (c for c in thread if str((c.get("user") or {}).get("login", "")).lower() == me)
+        mine = (c for c in thread if login_of(c.get("user")).lower() == me)
         return next((c for c in mine if tag in (c.get("body") or "")), None)
     async for comment in _bot_comments(gh, repo, number, bot_login):
         if tag in (comment.get("body") or ""):

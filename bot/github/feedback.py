@@ -36,6 +36,7 @@ import cachetools
 from gidgethub import GitHubBroken
 from gidgethub.abc import GitHubAPI
 
+from bot.github import caches
 from bot.github.check_run import ANNOTATIONS_PER_REQUEST, CHECK_NAME, CheckOutput
 from bot.github.per_client import kept
 from bot.github.retry import patch
@@ -43,7 +44,6 @@ from bot.github.urls import repo_url
 
 __all__ = ["STATUS_STATE", "external_id", "made_head", "publish_check", "publish_status"]
 
-FRESH_HEADS = 1024  # heads a client committed and has not published on yet, at most
 CREATE_ATTEMPTS = 3  # a create that got no answer is looked for, then tried again
 DIGEST = 16  # hex characters of each digest in a run's external_id
 MARK = "kepbot:"
@@ -108,8 +108,8 @@ class _Runs:
     """What one client (one installation) keeps for its check runs."""
 
     def __init__(self) -> None:
-        self.fresh: cachetools.LRUCache[tuple[str, str], bool] = cachetools.LRUCache(
-            maxsize=FRESH_HEADS
+        self.fresh: cachetools.LRUCache[tuple[str, str], bool] = caches.lru(
+            caches.FRESH_HEADS_BYTES
         )
         self._locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()

@@ -9,37 +9,11 @@ have raises `UnsafeUrl` before any request). The work itself stays in the functi
 Errors: a refused request raises gidgethub's `BadRequest` (its `status_code` says which);
 handlers may catch it, as gidgethub bots do. An unsafe name raises `UnsafeUrl`.
 
-Every cache on the way to GitHub, and its bound (the one place they are all written down;
-each is built, and its limit set, where named). Per installation client means: kept beside
-the client `GitHubClient.for_installation` keeps for the installation, dropped with it.
-
-- conditional requests (ETags), per installation client: an LRU of at most 500 responses
-  (`GitHubClient(etag_cache_size=500)`, `bot/github/client.py`); bounded by count, not
-  bytes;
-- blobs by (repository, sha), per installation client: an LRU of at most `BLOB_BYTES`
-  (16 MiB) plus `ENTRY_WEIGHT` per entry (`bot/github/read_cache.py`);
-- comment threads by (repository, number), per installation client: an LRU of at most
-  `THREAD_BYTES` (8 MiB), weighed as `bot/github/read_cache.py` says;
-- pull request file lists by (repository, number, head, base), per installation client:
-  at most `PULL_FILES_MAX` (1,024) lists for `PULL_FILES_TTL` (120 s), by count
-  (`bot/github/read_cache.py`);
-- check runs: heads a client committed and has not published on, per installation
-  client: at most `FRESH_HEADS` (1,024) (`bot/github/feedback.py`);
-- labels known to exist, per installation client: 1,024 repositories for an hour
-  (`bot/github/labels.py`);
-- the pipeline page's blobs by sha, per process: an LRU of at most
-  `bot.pipeline_page.BLOB_BYTES` (8 MiB) (`BlobCache`, `bot/github/trees.py`); its
-  followed repositories, at most `bot.pipeline_page.WATCHES` (16);
-- repository configurations, per process: `ConfigCache` (`bot/github/repo_config.py`),
-  1,024 results for 60 s, by count;
-- the people directory (permissions, teams, CODEOWNERS), per process: `Directory`
-  (`bot/github/people.py`), 4,096 answers for 300 s, by count;
-- what the link handlers learnt, per installation client: `ClientMemory`
-  (`bot/handlers/memory.py`), 4,096 entries per table for minutes, kept by
-  `GitHub.memory`;
-- per delivery, `GitHub.memo` (`EventMemo`, used through
-  `bot.handlers.memory.event_memo`): what the handlers of one delivery would
-  otherwise read twice; one gateway per delivery's context, so it goes with the delivery.
+Every cache on the way to GitHub is listed, with its limit in bytes, in one place:
+`bot/github/caches.py`. The gateway keeps two of them itself: `memory` (what the link
+handlers learnt, per installation client) and `memo` (per delivery: what the handlers of
+one delivery would otherwise read twice; one gateway per delivery's context, so it goes
+with the delivery).
 """
 
 from __future__ import annotations
@@ -63,6 +37,7 @@ from bot.github import (
     comments,
     feedback,
     labels,
+    milestones,
     pull_request,
     repo_comments,
     repo_config,
@@ -76,7 +51,7 @@ from bot.github.check_run import CHECK_NAME, CheckOutput
 from bot.github.client import GitHubClient, KepbotAPI
 from bot.github.comments import Thread
 from bot.github.labels import LabelSpec, Managed
-from bot.github.numbers import Reserved, TreeReader
+from bot.github.numbers import Mark, Reserved, TreeReader
 from bot.github.people import Directory
 from bot.github.per_client import kept
 from bot.github.pull_request import ChangeTrees, PullFiles
@@ -91,6 +66,16 @@ from bot.github.repo import (
 )
 from bot.github.repo_config import ConfigCache, ConfigResult
 from bot.github.roles import Metadata
+from bot.github.shapes import (
+    Comment,
+    GitRef,
+    Issue,
+    Pull,
+    PullCommit,
+    Reaction,
+    Repository,
+    SearchPage,
+)
 from bot.github.tracking import Row
 from bot.github.trees import ARCHIVE_MEMORY, BlobCache, Moment, Span
 from bot.github.urls import Part, Path, Query, api_url, repo_url
@@ -99,7 +84,6 @@ __all__ = [
     "Client",
     "EventMemo",
     "GitHub",
-    "Json",
     "app_installations",
     "for_installation",
     "installation_of",
@@ -108,7 +92,6 @@ __all__ = [
 T = TypeVar("T")
 
 Client = GitHubAPI  # what the gateway wraps; only bot.github names it
-Json = dict[str, Any]  # a GitHub resource as GitHub's REST API returns it
 
 PAGE = {"per_page": 100}
 
@@ -178,31 +161,31 @@ class GitHub:
 
     # Reads.
 
-    async def repository(self, repo: str) -> Json:
-        found: Json = await self._client.getitem(repo_url(repo))
+    async def repository(self, repo: str) -> Repository:
+        found: Repository = await self._client.getitem(repo_url(repo))
         return found
 
-    async def pull(self, repo: str, number: int) -> Json:
-        found: Json = await self._client.getitem(repo_url(repo, "pulls", number))
+    async def pull(self, repo: str, number: int) -> Pull:
+        found: Pull = await self._client.getitem(repo_url(repo, "pulls", number))
         return found
 
-    async def issue(self, repo: str, number: int) -> Json:
-        found: Json = await self._client.getitem(repo_url(repo, "issues", number))
+    async def issue(self, repo: str, number: int) -> Issue:
+        found: Issue = await self._client.getitem(repo_url(repo, "issues", number))
         return found
 
-    async def pull_commits(self, repo: str, number: int) -> list[Json]:
+    async def pull_commits(self, repo: str, number: int) -> list[PullCommit]:
         """The commits of pull request `repo#number` (its first hundred: one page)."""
         url = repo_url(repo, "pulls", number, "commits", query=PAGE)
         return [commit async for commit in self._client.getiter(url)]
 
-    async def comments(self, repo: str, number: int) -> list[Json]:
+    async def comments(self, repo: str, number: int) -> list[Comment]:
         """Every comment of issue or pull request `repo#number`, oldest first."""
         url = repo_url(repo, "issues", number, "comments", query=PAGE)
         return [comment async for comment in self._client.getiter(url)]
 
     async def reactions(
         self, repo: str, *, comment_id: int | None = None, number: int | None = None
-    ) -> list[Json]:
+    ) -> list[Reaction]:
         """The reactions to issue comment `comment_id`, or else to issue `number`."""
         where: tuple[Part, ...] = (
             ("issues", "comments", comment_id) if comment_id else ("issues", int(number or 0))
@@ -216,34 +199,39 @@ class GitHub:
             repo_url(repo, "contents", Path(path), query={"ref": ref})
         )
 
-    async def branch_ref(self, repo: str, branch: str) -> Json:
+    async def branch_ref(self, repo: str, branch: str) -> GitRef:
         """The git ref of `branch` (its `object.sha` is the branch head)."""
         url = repo_url(repo, "git", "ref", "heads", Path(branch))
-        found: Json = await self._client.getitem(url)
+        found: GitRef = await self._client.getitem(url)
         return found
 
-    async def open_pulls(self, repo: str, query: Query) -> list[Json]:
+    async def open_pulls(self, repo: str, query: Query) -> list[Pull]:
         """The pull requests of `repo` `query` asks for (its state, order), every page."""
         url = repo_url(repo, "pulls", query=query)
         return [pull async for pull in self._client.getiter(url)]
 
-    async def installation_repositories(self) -> AsyncIterator[Json]:
+    async def installation_repositories(self) -> AsyncIterator[Repository]:
         """The repositories this installation may see, a page at a time as iterated."""
         url = api_url("installation", "repositories", query=PAGE)
         async for repo in self._client.getiter(url, iterable_key="repositories"):
             yield repo
 
-    async def search_issues(self, query: Query) -> Json:
-        """One page of GitHub's issue search (its own, small rate limit: 30 a minute)."""
-        found: Json = await self._client.getitem(api_url("search", "issues", query=query))
+    async def search_issues(self, query: Query) -> SearchPage:
+        """One page of GitHub's issue search (its own, small rate limit: 30 a minute).
+
+        The client's `rate_limit` goes on showing the core budget (5,000 an hour), which
+        reconcile's reserve is kept in: a search answer tells only of the search budget."""
+        core = getattr(self._client, "rate_limit", None)
+        found: SearchPage = await self._client.getitem(api_url("search", "issues", query=query))
+        self._client.rate_limit = core
         return found
 
     # Writes.
 
-    async def comment(self, repo: str, number: int, body: str) -> Json:
+    async def comment(self, repo: str, number: int, body: str) -> Comment:
         """Post `body` as a new comment on issue or pull request `repo#number`."""
         url = repo_url(repo, "issues", number, "comments")
-        made: Json = await self._client.post(url, data={"body": body})
+        made: Comment = await self._client.post(url, data={"body": body})
         return made
 
     async def delete_comment(self, repo: str, comment_id: int) -> None:
@@ -251,13 +239,13 @@ class GitHub:
 
     # The work of bot.github's modules, for this installation.
 
-    async def read_thread(self, repo: str, number: int, count: int | None = None) -> Thread:
-        """`bot.github.comments.read_thread`."""
+    async def thread(self, repo: str, number: int, count: int | None = None) -> Thread:
+        """The comments of `repo#number`, oldest first (`bot.github.comments.read_thread`)."""
         return await comments.read_thread(self._client, repo, number, count)
 
     async def find_comment(
         self, repo: str, number: int, marker: str, bot_login: str, thread: Thread | None = None
-    ) -> dict[str, Any] | None:
+    ) -> Comment | None:
         """`bot.github.comments.find_comment`."""
         return await comments.find_comment(self._client, repo, number, marker, bot_login, thread)
 
@@ -349,8 +337,16 @@ class GitHub:
             self._client, repo, number, desired, managed_prefixes, current
         )
 
-    async def list_reservations(self, repo: str) -> Reserved:
-        """`bot.github.numbers.list_reservations`."""
+    async def ensure_milestone(self, repo: str, title: str) -> int:
+        """`bot.github.milestones.ensure_milestone`."""
+        return await milestones.ensure_milestone(self._client, repo, title)
+
+    async def set_issue_milestone(self, repo: str, number: int, milestone: int | None) -> Issue:
+        """Put issue or pull request `repo#number` in milestone `milestone` (None: none)."""
+        return await milestones.set_issue_fields(self._client, repo, number, milestone=milestone)
+
+    async def reservations(self, repo: str) -> Reserved:
+        """The numbers reserved in `repo`, by holder (`bot.github.numbers.list_reservations`)."""
         return await reservations.list_reservations(self._client, repo)
 
     async def reserve(self, repo: str, holder: str, start: int, count: int) -> list[int]:
@@ -361,44 +357,48 @@ class GitHub:
         """`bot.github.numbers.release`."""
         await reservations.release(self._client, repo, numbers)
 
+    async def mark_history(
+        self, repo: str, old: Mark | None, new: Mark, *, force: bool = False
+    ) -> bool:
+        """`bot.github.numbers.mark_history`."""
+        return await reservations.mark_history(self._client, repo, old, new, force=force)
+
     async def create_branch(self, repo: str, branch: str, sha: str) -> bool:
         """`bot.github.numbers.create_branch`."""
         return await reservations.create_branch(self._client, repo, branch, sha)
 
     async def open_followup(
         self, repo: str, branch: str, base: str, title: str, body: str
-    ) -> dict[str, Any] | None:
+    ) -> Pull | None:
         """`bot.github.numbers.open_followup`."""
         return await reservations.open_followup(self._client, repo, branch, base, title, body)
 
-    async def pull_files(
-        self, repo: str, number: int, at: tuple[str, str] | None = None
-    ) -> PullFiles:
-        """`bot.github.pull_request.pull_files`."""
+    async def files(self, repo: str, number: int, at: tuple[str, str] | None = None) -> PullFiles:
+        """The files pull request `repo#number` changes (`bot.github.pull_request.pull_files`)."""
         return await pull_request.pull_files(self._client, repo, number, at)
 
     async def changed_paths(self, repo: str, number: int) -> list[str]:
         """`bot.github.pull_request.changed_paths`."""
         return await pull_request.changed_paths(self._client, repo, number)
 
-    async def change_trees(self, repo: str, pull: dict[str, Any], config: Config) -> ChangeTrees:
+    async def change_trees(self, repo: str, pull: Pull, config: Config) -> ChangeTrees:
         """`bot.github.pull_request.change_trees`."""
         return await pull_request.change_trees(self._client, repo, pull, config)
 
-    async def read_file(self, repo: str, path: str, ref: str) -> FileVersion | None:
-        """`bot.github.repo.read_file`."""
+    async def file(self, repo: str, path: str, ref: str) -> FileVersion | None:
+        """File `path` of `repo` at `ref`; None: none (`bot.github.repo.read_file`)."""
         return await repos.read_file(self._client, repo, path, ref)
 
-    async def read_blob(self, repo: str, sha: str) -> bytes:
-        """`bot.github.repo.read_blob`."""
+    async def blob(self, repo: str, sha: str) -> bytes:
+        """The bytes of blob `sha` (`bot.github.repo.read_blob`)."""
         return await repos.read_blob(self._client, repo, sha)
 
-    async def list_tree(self, repo: str, ref: str) -> Listing:
-        """`bot.github.repo.list_tree`."""
+    async def tree(self, repo: str, ref: str) -> Listing:
+        """Every file at `ref` with its blob sha (`bot.github.repo.list_tree`)."""
         return await repos.list_tree(self._client, repo, ref)
 
-    async def list_paths(self, repo: str, ref: str) -> list[str]:
-        """`bot.github.repo.list_paths`."""
+    async def paths(self, repo: str, ref: str) -> list[str]:
+        """Every file path at `ref` (`bot.github.repo.list_paths`)."""
         return await repos.list_paths(self._client, repo, ref)
 
     async def update_file(
@@ -417,7 +417,7 @@ class GitHub:
             self._client, repo, branch, path, edit, message, attempts=attempts, known=known
         )
 
-    async def commit_files(
+    async def commit(
         self,
         repo: str,
         branch: str,
@@ -427,35 +427,35 @@ class GitHub:
         attempts: int = WRITE_ATTEMPTS,
         expected: Expected | None = None,
     ) -> CommitResult:
-        """`bot.github.repo.commit_files`."""
+        """Commit `plan` on `branch`, as one commit (`bot.github.repo.commit_files`)."""
         return await repos.commit_files(
             self._client, repo, branch, plan, message, attempts=attempts, expected=expected
         )
 
     async def comments_page(
         self, repo: str, *, page: int, since: str | None, newest_first: bool
-    ) -> list[dict[str, Any]]:
+    ) -> list[Comment]:
         """`bot.github.repo_comments.comments_page`."""
         return await repo_comments.comments_page(
             self._client, repo, page=page, since=since, newest_first=newest_first
         )
 
-    async def read_issue(self, repo: str, number: int) -> dict[str, Any] | None:
-        """`bot.github.repo_comments.read_issue`."""
+    async def find_issue(self, repo: str, number: int) -> Issue | None:
+        """Issue or PR `repo#number`; None: none (`bot.github.repo_comments.read_issue`)."""
         return await repo_comments.read_issue(self._client, repo, number)
 
-    async def load_repo_config(
+    async def config(
         self, repo_full_name: str, default_branch: str, *, cache: ConfigCache | None = None
     ) -> ConfigResult:
-        """`bot.github.repo_config.load_repo_config`."""
+        """The repository's configuration (`bot.github.repo_config.load_repo_config`)."""
         return await repo_config.load_repo_config(
             self._client, repo_full_name, default_branch, cache=cache
         )
 
-    async def read_rows(
+    async def tracking_rows(
         self, repo: str, number: int, bot_login: str, thread: Thread | None = None
     ) -> list[Row]:
-        """`bot.github.tracking.read_rows`."""
+        """The rows of the tracking comment on `repo#number` (`bot.github.tracking.read_rows`)."""
         return await tracking.read_rows(self._client, repo, number, bot_login, thread)
 
     async def set_rows(
@@ -477,17 +477,17 @@ class GitHub:
         """`bot.github.trees.branch_head`."""
         return await trees.branch_head(self._kepbot(), repo, branch)
 
-    async def read_tree(self, repo: str, commit: str) -> trees.Listing:
-        """`bot.github.trees.read_tree`."""
+    async def commit_tree(self, repo: str, commit: str) -> trees.Listing:
+        """The recursive tree of `commit`, in one request (`bot.github.trees.read_tree`)."""
         return await trees.read_tree(self._kepbot(), repo, commit)
 
-    async def read_blobs(
+    async def blobs(
         self, repo: str, shas: Iterable[str], cache: BlobCache, *, at_once: int = 8
     ) -> dict[str, bytes]:
-        """`bot.github.trees.read_blobs`."""
+        """The contents of blobs `shas`, by sha (`bot.github.trees.read_blobs`)."""
         return await trees.read_blobs(self._kepbot(), repo, shas, cache, at_once=at_once)
 
-    async def read_archive(
+    async def archive(
         self,
         repo: str,
         commit: str,
@@ -497,7 +497,7 @@ class GitHub:
         in_memory: int = ARCHIVE_MEMORY,
         file_limit: int = 1 << 20,
     ) -> dict[str, bytes]:
-        """`bot.github.trees.read_archive`."""
+        """The files `wanted` of `commit`, from its archive (`bot.github.trees.read_archive`)."""
         return await trees.read_archive(
             self._kepbot(),
             repo,
@@ -515,6 +515,10 @@ class GitHub:
     async def path_history(self, repo: str, path: str, head: str, *, per_page: int) -> list[Moment]:
         """`bot.github.trees.path_history`."""
         return await trees.path_history(self._kepbot(), repo, path, head, per_page=per_page)
+
+    async def path_commits(self, repo: str, path: str, head: str, *, page: int) -> list[str]:
+        """`bot.github.trees.path_commits`."""
+        return await trees.path_commits(self._kepbot(), repo, path, head, page=page)
 
     async def holds(
         self,

@@ -27,6 +27,7 @@ from gidgethub import BadRequest, InvalidField
 from gidgethub.abc import GitHubAPI
 
 from bot.engine.config import Config, LabelSpec
+from bot.github import caches
 from bot.github.per_client import kept
 from bot.github.retry import patch, post
 from bot.github.urls import repo_url
@@ -92,16 +93,18 @@ def _already_exists(error: BadRequest) -> bool:
 
 # Repository labels known to exist, per client (one per installation) and repository:
 # creating a label the repository already has costs a request GitHub refuses (422).
-def _known_table() -> cachetools.TTLCache[str, set[str]]:
-    return cachetools.TTLCache(maxsize=1024, ttl=3600)
+def _known_table() -> cachetools.TTLCache[str, frozenset[str]]:
+    return caches.ttl(caches.LABELS_BYTES, caches.LABELS_TTL)
 
 
-def _known_labels(gh: GitHubAPI, repo: str) -> set[str]:
-    per_repo = kept(gh, _known_table)
-    found = per_repo.get(repo.lower())
-    if found is None:
-        found = per_repo[repo.lower()] = set()
-    return found
+def _known_labels(gh: GitHubAPI, repo: str) -> frozenset[str]:
+    return kept(gh, _known_table).get(repo.lower(), frozenset())
+
+
+def _remember_labels(gh: GitHubAPI, repo: str, names: set[str]) -> None:
+    # A new set each time, so that the cache weighs what it holds.
+    if not names <= _known_labels(gh, repo):
+        caches.keep(kept(gh, _known_table), repo.lower(), _known_labels(gh, repo) | names)
 
 
 def _looks(spec: LabelSpec) -> dict[str, str]:
@@ -123,7 +126,7 @@ async def _create_repo_label(gh: GitHubAPI, repo: str, spec: LabelSpec) -> None:
     except BadRequest as error:
         if error.status_code != 422 or not _already_exists(error):
             raise
-    known.add(spec.name.lower())
+    _remember_labels(gh, repo, {spec.name.lower()})
 
 
 async def _add(gh: GitHubAPI, repo: str, issue: str, missing: list[LabelSpec]) -> None:
@@ -186,7 +189,7 @@ async def sync_labels(
         listing = repo_url(repo, "issues", number, "labels", query={"per_page": 100})
         current = [label["name"] async for label in gh.getiter(listing)]
     current = list(current)
-    _known_labels(gh, repo).update(name.lower() for name in current)  # they exist
+    _remember_labels(gh, repo, {name.lower() for name in current})  # they exist
     present = {name.lower() for name in current}
     wanted = {name.lower() for name in desired}
     missing = [spec for name, spec in desired.items() if name.lower() not in present]

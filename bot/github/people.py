@@ -20,6 +20,7 @@ from gidgethub.abc import GitHubAPI
 
 from bot.engine.codeowners import CODEOWNERS_PATHS
 from bot.engine.roles import PERMISSIONS, normalize
+from bot.github import caches
 from bot.github.repo import read_file
 from bot.github.urls import api_url, repo_url
 
@@ -86,12 +87,12 @@ class Directory:
 
     def __init__(
         self,
-        ttl: float = 300.0,
-        maxsize: int = 4096,
+        ttl: float = caches.DIRECTORY_TTL,
+        max_bytes: int = caches.DIRECTORY_BYTES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._values = cachetools.TTLCache[tuple[object, ...], object](
-            maxsize=maxsize, ttl=ttl, timer=clock
+        self._values: cachetools.TTLCache[tuple[object, ...], object] = caches.ttl(
+            max_bytes, ttl, timer=clock
         )
         self._pending: dict[tuple[object, ...], asyncio.Future[None]] = {}
 
@@ -114,7 +115,7 @@ class Directory:
         self._pending[key] = done
         try:
             value = await fetch()
-            self._values[key] = value
+            caches.keep(self._values, key, value)
             return value
         finally:
             del self._pending[key]

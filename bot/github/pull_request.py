@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
 
 from gidgethub.abc import GitHubAPI
 
@@ -23,9 +22,12 @@ from bot.engine.config import Config
 from bot.engine.proposal import document_path, load_proposal, owning_proposal
 from bot.engine.prr import prr_files
 from bot.engine.relationships import related_files
+from bot.engine.section_files import files_to_read
 from bot.engine.tree import FetchedTree
+from bot.engine.validate import repository_files
 from bot.github.read_cache import git_blob_sha, read_cache
 from bot.github.repo import FileVersion, list_tree, read_blob, read_file
+from bot.github.shapes import Pull
 from bot.github.urls import repo_url
 
 
@@ -80,7 +82,7 @@ async def pull_files(
     return await cache.kept(cache.pull_files, key, lambda: _list_files(gh, repo, number))
 
 
-def pull_at(pull: dict[str, Any]) -> tuple[str, str]:
+def pull_at(pull: Pull) -> tuple[str, str]:
     """A PR's (head sha, base branch): what its file list depends on."""
     return str(pull["head"]["sha"]), str(pull["base"]["ref"])
 
@@ -129,9 +131,7 @@ async def _read(
     return {p: f for p, f in zip(wanted, found, strict=True) if f is not None}
 
 
-async def _fill(
-    gh: GitHubAPI, repo: str, pull: dict[str, Any], trees: ChangeTrees, wanted: set[str]
-) -> None:
+async def _fill(gh: GitHubAPI, repo: str, pull: Pull, trees: ChangeTrees, wanted: set[str]) -> None:
     """Read `wanted` into both trees: files the PR changed from its head, others from the base.
 
     A file the PR does not touch is the same on both sides for validation, so it is read
@@ -152,9 +152,7 @@ async def _fill(
             trees.head.files.setdefault(path, trees.base.files[path])
 
 
-async def change_trees(
-    gh: GitHubAPI, repo: str, pull: dict[str, Any], config: Config
-) -> ChangeTrees:
+async def change_trees(gh: GitHubAPI, repo: str, pull: Pull, config: Config) -> ChangeTrees:
     """The base branch listed in full, the head derived from it and the PR's file list."""
     files, base = await asyncio.gather(
         pull_files(gh, repo, pull["number"], pull_at(pull)),
@@ -187,4 +185,9 @@ async def change_trees(
         await _fill(gh, repo, pull, trees, extra)
     related = related_files(config, (trees.head, trees.base), trees.proposals)
     await _fill(gh, repo, pull, trees, related)  # what relationships name (references.backlink)
+    # Rules that look across the repository read every proposal's metadata (a unique key);
+    # section files are read once the metadata that lists them is (kepctl).
+    await _fill(gh, repo, pull, trees, set(repository_files(config, known)))
+    sections = files_to_read(config, (trees.head, trees.base), trees.proposals)
+    await _fill(gh, repo, pull, trees, sections)
     return trees

@@ -6,17 +6,17 @@ Three bounded caches per client (the client is one per installation; the caches 
   so bytes read once are right for as long as they are kept, whichever commit, branch or
   path they are reached through. Every listing the bot reads gives the shas (a PR's file
   list, a recursive tree), so a push that changes one file costs one blob read, and what
-  the bot writes itself is kept under the sha git gives it (`git_blob_sha`). An LRU of at
-  most `BLOB_BYTES` (16 MiB) of contents per installation, each entry weighing its bytes
-  plus `ENTRY_WEIGHT`;
+  the bot writes itself is kept under the sha git gives it (`git_blob_sha`), each entry
+  weighing its bytes plus `ENTRY_WEIGHT` (what a comment weighs is counted as it is held);
 - a pull request's file list, keyed by (repository, PR, head commit, base branch), for a
   short time: a push moves the head and a new base branch changes the key, so the list is
   read again; what is left (the base branch gaining the head's own commits) lasts at most
-  `PULL_FILES_TTL`. At most `PULL_FILES_MAX` (1,024) lists;
+  `PULL_FILES_TTL`;
 - comment threads, keyed by (repository, issue or PR number): the comments as last read,
   so that the next read asks GitHub only for what was written or edited since
-  (`bot.github.comments.read_thread`). An LRU of at most `THREAD_BYTES` (8 MiB) per
-  installation, each thread weighing its comments' bodies plus `ENTRY_WEIGHT` per comment.
+  (`bot.github.comments.read_thread`), each thread weighing what its comments hold.
+
+Their limits in bytes are in `bot/github/caches.py`, with every other cache's.
 
 A check run and the command that follows it on the same head, or the two handlers of one
 delivery, then read a PR's files once instead of asking GitHub again (even a 304 costs a
@@ -25,7 +25,6 @@ round trip).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 from collections.abc import Awaitable, Callable, Hashable
@@ -35,18 +34,16 @@ from typing import Any, TypeVar
 import cachetools
 from gidgethub.abc import GitHubAPI
 
+from bot.github import caches
 from bot.github.per_client import kept
+from bot.github.shapes import Comment
 
 __all__ = ["COMMIT_SHA", "KeptThread", "ReadCache", "git_blob_sha", "read_cache"]
 
 T = TypeVar("T")
 
 COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
-BLOB_BYTES = 16 * 1024 * 1024  # file contents kept per installation, at most
-THREAD_BYTES = 8 * 1024 * 1024  # comment threads kept per installation, at most
 ENTRY_WEIGHT = 256  # what one kept blob or comment weighs besides its bytes
-PULL_FILES_TTL = 120.0  # seconds a PR's file list at one head commit is reused
-PULL_FILES_MAX = 1024
 
 
 def git_blob_sha(data: bytes) -> str:
@@ -58,11 +55,11 @@ def git_blob_sha(data: bytes) -> str:
 class KeptThread:
     """A thread as last read: its comments by id, and the `since` to read on from."""
 
-    comments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    comments: dict[int, Comment] = field(default_factory=dict)
     since: str | None = None
 
     def weight(self) -> int:
-        return sum(len(str(c.get("body") or "")) + ENTRY_WEIGHT for c in self.comments.values())
+        return caches.weight(self.comments)
 
 
 def _blob_size(value: bytes) -> int:
@@ -77,14 +74,14 @@ class ReadCache:
     """Blobs by sha, PR file lists and comment threads, as one client read them."""
 
     def __init__(self) -> None:
-        self.blobs: cachetools.LRUCache[tuple[str, str], bytes] = cachetools.LRUCache(
-            maxsize=BLOB_BYTES, getsizeof=_blob_size
+        self.blobs: cachetools.LRUCache[tuple[str, str], bytes] = caches.lru(
+            caches.BLOB_BYTES, _blob_size
         )
-        self.pull_files: cachetools.TTLCache[Hashable, Any] = cachetools.TTLCache(
-            maxsize=PULL_FILES_MAX, ttl=PULL_FILES_TTL
+        self.pull_files: cachetools.TTLCache[Hashable, Any] = caches.ttl(
+            caches.PULL_FILES_BYTES, caches.PULL_FILES_TTL
         )
-        self.threads: cachetools.LRUCache[tuple[str, int], KeptThread] = cachetools.LRUCache(
-            maxsize=THREAD_BYTES, getsizeof=_thread_size
+        self.threads: cachetools.LRUCache[tuple[str, int], KeptThread] = caches.lru(
+            caches.THREAD_BYTES, _thread_size
         )
 
     def blob(self, repo: str, sha: str) -> bytes | None:
@@ -93,18 +90,14 @@ class ReadCache:
     def keep_blob(self, repo: str, data: bytes, sha: str | None = None) -> str:
         """Keep `data` as the blob `sha` (computed when not given); its sha."""
         sha = sha or git_blob_sha(data)
-        with contextlib.suppress(ValueError):  # larger than the whole cache: not kept
-            self.blobs[(repo.lower(), sha)] = data
+        self.blobs[(repo.lower(), sha)] = data  # not kept if larger than the whole cache
         return sha
 
     def thread(self, repo: str, number: int) -> KeptThread | None:
         return self.threads.get((repo.lower(), number))
 
     def keep_thread(self, repo: str, number: int, thread: KeptThread) -> None:
-        key = (repo.lower(), number)
-        self.threads.pop(key, None)  # re-weighed when put back
-        with contextlib.suppress(ValueError):
-            self.threads[key] = thread
+        caches.keep(self.threads, (repo.lower(), number), thread)
 
     @staticmethod
     async def kept(
@@ -116,8 +109,7 @@ class ReadCache:
             return found  # type: ignore[no-any-return]
         value = await read()
         if value is not None:
-            with contextlib.suppress(ValueError):  # larger than the whole cache: not kept
-                cache[key] = value
+            cache[key] = value  # not kept if larger than the whole cache
         return value
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
-from bot.github.read_cache import read_cache
+from bot.github.read_cache import git_blob_sha, read_cache
 from bot.github.retry import patch, post
 from bot.github.urls import Path, UnsafeUrl, repo_url
 
@@ -325,6 +325,46 @@ class Snapshot:
             commit = await self._gh.getitem(repo_url(self.repo, "git", "commits", self.commit))
             self.tree = str(commit["tree"]["sha"])
         return self.tree
+
+    def edited(self, changes: Mapping[str, str | None]) -> Snapshot:
+        """This commit as `changes` (new content by path, None: deleted) would leave it:
+        what a second plan of the same commit reads, as numbering after a status edit does.
+        Nothing is written; other files are read through this snapshot."""
+        return _Edited(self, changes)
+
+
+class _Edited(Snapshot):
+    """A snapshot with changes made on it in memory (see `Snapshot.edited`)."""
+
+    def __init__(self, under: Snapshot, changes: Mapping[str, str | None]) -> None:
+        super().__init__(under._gh, under.repo, under.commit, under.tree)
+        self._under, self._changes = under, dict(changes)
+
+    def knows(self, path: str) -> bool:
+        return path in self._changes or self._under.knows(path)
+
+    async def listing(self) -> Listing:
+        found = await self._under.listing()
+        self.tree = found.tree
+        blobs = dict(found.blobs)
+        for path, content in self._changes.items():
+            if content is None:
+                blobs.pop(path, None)
+            else:
+                blobs[path] = git_blob_sha(content.encode("utf-8"))
+        return Listing(blobs, found.tree)
+
+    async def version(self, path: str) -> FileVersion | None:
+        if path not in self._changes:
+            return await self._under.version(path)
+        content = self._changes[path]
+        if content is None:
+            return None
+        data = content.encode("utf-8")
+        return FileVersion(path, git_blob_sha(data), data)
+
+    async def tree_sha(self) -> str:
+        return await self._under.tree_sha()
 
 
 # Given the snapshot, the new content of each path to change (None deletes it), or None.

@@ -21,6 +21,7 @@ from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
 from bot.engine.config import CONFIG_PATH, Config, ConfigError, load_config
+from bot.github import caches
 from bot.github.repo import FileVersion, read_file
 from bot.github.urls import repo_url
 
@@ -50,17 +51,20 @@ class ConfigCache:
     """Recent results per (installation, repository, default branch), for `ttl` seconds."""
 
     def __init__(
-        self, ttl: float = 60.0, maxsize: int = 1024, clock: Callable[[], float] = time.monotonic
+        self,
+        ttl: float = caches.CONFIG_TTL,
+        max_bytes: int = caches.CONFIG_BYTES,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._results = cachetools.TTLCache[tuple[object, ...], ConfigResult](
-            maxsize=maxsize, ttl=ttl, timer=clock
+        self._results: cachetools.TTLCache[tuple[object, ...], ConfigResult] = caches.ttl(
+            max_bytes, ttl, timer=clock
         )
 
     def get(self, key: tuple[object, ...]) -> ConfigResult | None:
         return self._results.get(key)
 
     def put(self, key: tuple[object, ...], result: ConfigResult) -> None:
-        self._results[key] = result
+        caches.keep(self._results, key, result)
 
 
 def _parse(found: FileVersion, source: ConfigSource, repository: str) -> ConfigResult:

@@ -23,7 +23,7 @@ import random
 import re
 import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gidgethub.abc import GitHubAPI
@@ -61,6 +61,9 @@ class Row:
     number: int
     state: str
     title: str
+    # When it merged, as GitHub says (`merged_at`); None: not merged, or a row written
+    # before the bot recorded it. Not part of a row's identity.
+    merged_at: str | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -100,7 +103,16 @@ def rows_of(body: str | None) -> list[Row]:
         repo, number = item.get("repo"), item.get("number")
         state, title = item.get("state"), item.get("title")
         if isinstance(repo, str) and isinstance(number, int) and state in STATES:
-            rows.append(Row(repo, number, str(state), title if isinstance(title, str) else ""))
+            merged = item.get("merged_at")
+            rows.append(
+                Row(
+                    repo,
+                    number,
+                    str(state),
+                    title if isinstance(title, str) else "",
+                    merged if isinstance(merged, str) and state == "merged" else None,
+                )
+            )
     return rows
 
 
@@ -115,7 +127,7 @@ def render_rows(heading: str, rows: Sequence[Row]) -> str:
             lines.append(f"| {row.ref} | {title} | {row.state} |")
     else:
         lines.append("No implementation pull request links this proposal at the moment.")
-    data = {"rows": [row.__dict__ for row in ordered]}
+    data = {"rows": [{k: v for k, v in row.__dict__.items() if v is not None} for row in ordered]}
     return "\n".join([*lines, "", data_block(data)])
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "blob_sha",
     "branch_head",
     "compare",
+    "path_commits",
     "path_history",
     "read_archive",
     "read_blobs",
@@ -212,3 +213,15 @@ async def path_history(
     query: dict[str, str | int] = {"path": path, "sha": head, "per_page": per_page}
     items: Any = await gh.get_uncached(repo_url(repo, "commits", query=query))
     return [_moment(item) for item in items]
+
+
+async def path_commits(
+    gh: KepbotAPI, repo: str, path: str, head: str, *, page: int, per_page: int = 100
+) -> list[str]:
+    """Page `page` of the commits that changed `path` (any commit when `path` is empty),
+    newest first from `head`: their shas."""
+    query: dict[str, str | int] = {"sha": head, "per_page": per_page, "page": page}
+    if path:
+        query["path"] = path
+    items: Any = await gh.get_uncached(repo_url(repo, "commits", query=query))
+    return [str(item["sha"]) for item in items]

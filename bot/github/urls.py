@@ -17,6 +17,11 @@ payloads. Callers pass those values as they are and never escape them themselves
 - a number is a non-negative `int` (a `bool` is refused);
 - query values are percent-escaped the same way.
 
+Links the pipeline page puts in its HTML (a proposal's file, an issue, a profile) are
+built here too, by `web_url` and `profile_url`, on the web root of the GitHub the bot
+talks to: by the same rules, so a name from outside can neither leave its segment nor
+point the link at another host or page.
+
 GitHub's rules for names (github.com's sign-up and repository forms): an account (user or
 organization) login is letters, digits and hyphens, at most 39 characters, not starting
 with a hyphen; Enterprise Managed Users add `_` and the enterprise's short code. New
@@ -38,11 +43,14 @@ __all__ = [
     "Query",
     "UnsafeUrl",
     "api_url",
+    "profile_url",
     "repo_url",
     "split_repo",
     "valid_owner",
     "valid_repo",
     "valid_repo_name",
+    "web_root",
+    "web_url",
 ]
 
 OWNER_MAX, REPO_MAX = 39, 100
@@ -129,3 +137,32 @@ def repo_url(repo: str, *parts: Part, query: Query | None = None) -> str:
     """`/repos/{owner}/{name}/part/...`; `UnsafeUrl` when `repo` is not a valid name."""
     owner, name = split_repo(repo)
     return api_url("repos", owner, name, *parts, query=query)
+
+
+def web_root(html_url: str, repo: str) -> str:
+    """The web root (`https://github.com`) of a repository whose `html_url` GitHub gave:
+    that address without `/{repo}`, else github.com's own."""
+    html = html_url.rstrip("/")
+    suffix = f"/{repo}"
+    if html.lower().endswith(suffix.lower()) and html.startswith(("https://", "http://")):
+        return html[: -len(suffix)]
+    return "https://github.com"
+
+
+def web_url(root: str, repo: str, *parts: Part, fragment: str | None = None) -> str | None:
+    """`{root}/{owner}/{name}/part/...#fragment` for a link to GitHub's web pages, each
+    part escaped as for `api_url`; None when `repo` or a part is not one GitHub allows."""
+    if not valid_repo(repo):
+        return None
+    try:
+        path = "/".join(_part(part) for part in (*repo.split("/"), *parts))
+    except UnsafeUrl:
+        return None
+    url = f"{root.rstrip('/')}/{path}"
+    return f"{url}#{quote(fragment, safe='')}" if fragment else url
+
+
+def profile_url(root: str, login: str) -> str | None:
+    """The profile of `login` (a leading `@` dropped); None when it is no GitHub login."""
+    name = login.strip().removeprefix("@")
+    return f"{root.rstrip('/')}/{name}" if valid_owner(name) else None

@@ -37,13 +37,13 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from gidgethub import BadRequest
 
 from bot.engine.commands import Command, new_commands, parse_commands
 from bot.engine.roles import normalize
 from bot.github.comments import code_span, marker_tag
+from bot.github.shapes import Comment, Pull, login_of
 from bot.handlers.context import HandlerContext, moment
 from bot.handlers.memory import event_thread
 from bot.handlers.reply_budget import addressed
@@ -75,7 +75,7 @@ _RECORD = re.compile(
 SHOWN = 10  # commands listed by name in a record or a reply
 
 
-def was_edited(item: Mapping[str, Any]) -> bool:
+def was_edited(item: Comment | Pull) -> bool:
     """Whether a comment was edited after it was written (unknown times: taken as edited)."""
     created, updated = moment(item.get("created_at")), moment(item.get("updated_at"))
     if created is None or updated is None:
@@ -109,12 +109,12 @@ class Recorded:
     keys: tuple[str, ...]
 
 
-def records(thread: Sequence[Mapping[str, Any]], bot_login: str) -> dict[str, Recorded]:
+def records(thread: Sequence[Comment], bot_login: str) -> dict[str, Recorded]:
     """The latest valid record per comment (and for the description) in `thread`: a comment
     by the bot, unedited, that starts with the record's two tags."""
     me, found = bot_login.lower(), {}
     for comment in sorted(thread, key=lambda c: int(c.get("id") or 0)):
-        if str((comment.get("user") or {}).get("login", "")).lower() != me:
+        if login_of(comment.get("user")).lower() != me:
             continue
         matched = _RECORD.match(str(comment.get("body") or ""))
         if matched is None or was_edited(comment):
@@ -126,7 +126,7 @@ def records(thread: Sequence[Mapping[str, Any]], bot_login: str) -> dict[str, Re
 
 
 def comment_commands(
-    comment: Mapping[str, Any], word: str, recorded: Mapping[str, Recorded]
+    comment: Comment, word: str, recorded: Mapping[str, Recorded]
 ) -> list[Command]:
     """The commands of `comment` that count as its author's (see the module's rules)."""
     commands = parse_commands(str(comment.get("body") or ""), word)
@@ -136,9 +136,7 @@ def comment_commands(
     return [] if was_edited(comment) else commands
 
 
-def body_commands(
-    pull: Mapping[str, Any], word: str, recorded: Mapping[str, Recorded]
-) -> list[Command]:
+def body_commands(pull: Pull, word: str, recorded: Mapping[str, Recorded]) -> list[Command]:
     """The commands of the pull request's description that count as its author's."""
     record = recorded.get(BODY)
     if record is None:
@@ -185,12 +183,12 @@ def _record_tags(target: str, text: str, keys: Sequence[str]) -> str:
     return f"{marker_tag(marker)}\n{marker_tag('counts:' + counts)}"
 
 
-async def _thread(ctx: HandlerContext, repo: str, number: int) -> list[dict[str, Any]]:
+async def _thread(ctx: HandlerContext, repo: str, number: int) -> list[Comment]:
     return await ctx.github.comments(repo, number)
 
 
 async def _post_once(
-    ctx: HandlerContext, repo: str, number: int, text: str, thread: list[dict[str, Any]]
+    ctx: HandlerContext, repo: str, number: int, text: str, thread: list[Comment]
 ) -> None:
     """Post `text` (starting with its marker tag) unless the bot has; when another instance
     posted the same at the same moment, the oldest stays and the others are deleted."""
@@ -203,7 +201,7 @@ async def _post_once(
     same = [
         int(c["id"])
         for c in await _thread(ctx, repo, number)
-        if str((c.get("user") or {}).get("login", "")).lower() == ctx.bot_login.lower()
+        if login_of(c.get("user")).lower() == ctx.bot_login.lower()
         and str(c.get("body") or "").startswith(tag)
     ]
     if same and min(same) != int(made["id"]):
@@ -213,7 +211,7 @@ async def _post_once(
             log.info("duplicate record %s on %s#%d already gone", marker, repo, number)
 
 
-def _link(comment: Mapping[str, Any], text: str) -> str:
+def _link(comment: Comment, text: str) -> str:
     url = str(comment.get("html_url") or "")
     return f"[{text}]({url})" if url.startswith("https://") or url.startswith("http://") else text
 
@@ -222,7 +220,7 @@ async def see_comment_edit(
     ctx: HandlerContext,
     repo: str,
     number: int,
-    comment: Mapping[str, Any],
+    comment: Comment,
     before: str,
     editor: str,
     words: Sequence[str],
@@ -231,7 +229,7 @@ async def see_comment_edit(
     adds, after recording what counts from now on and, for an edit by someone other than
     the author that adds commands, saying once that they do not run."""
     after = str(comment.get("body") or "")
-    author = str((comment.get("user") or {}).get("login") or "")
+    author = login_of(comment.get("user"))
     added = tuple((w, c) for w in words for c in new_commands(before, after, w))
     edit = Edit(author, editor, tuple(sorted(added, key=lambda item: item[1].line)))
     was = {w: parse_commands(before, w) for w in words}
@@ -277,7 +275,7 @@ async def see_comment_edit(
     return edit
 
 
-def _edit_text(comment: Mapping[str, Any], edit: Edit, kept: Sequence[Command]) -> str:
+def _edit_text(comment: Comment, edit: Edit, kept: Sequence[Command]) -> str:
     author, editor = _who(edit.author), _who(edit.editor)
     if edit.foreign:
         lines = [f"{editor} edited {_link(comment, 'a comment')} by {author}."]
@@ -298,14 +296,14 @@ def _edit_text(comment: Mapping[str, Any], edit: Edit, kept: Sequence[Command]) 
 
 
 async def record_body(
-    ctx: HandlerContext, repo: str, pull: Mapping[str, Any], found: Sequence[tuple[str, Command]]
+    ctx: HandlerContext, repo: str, pull: Pull, found: Sequence[tuple[str, Command]]
 ) -> None:
     """Record the commands (word, command) of a pull request's description as its author's,
     when the bot sees it opened; replay counts the description only through this record."""
     if not found:
         return
     number, body = int(pull["number"]), str(pull.get("body") or "")
-    author = str((pull.get("user") or {}).get("login") or "")
+    author = login_of(pull.get("user"))
     keys = [_key(word, command) for word, command in found]
     text = (
         f"The commands in this pull request's description count as {_who(author)}'s: "
@@ -320,7 +318,7 @@ async def record_body(
 async def see_body_edit(
     ctx: HandlerContext,
     repo: str,
-    pull: Mapping[str, Any],
+    pull: Pull,
     before: str,
     editor: str,
     words: Sequence[str],
@@ -328,7 +326,7 @@ async def see_body_edit(
     """A description edited by someone other than the pull request's author that adds
     commands: nothing runs (the description's commands run only when it is opened, and
     count only as recorded then); say so once, naming both."""
-    author = str((pull.get("user") or {}).get("login") or "")
+    author = login_of(pull.get("user"))
     body = str(pull.get("body") or "")
     if normalize(editor) == normalize(author):
         return

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any
 
 from gidgethub import routing, sansio
 
@@ -28,6 +27,8 @@ from bot.github.comments import (
     marker_tag,
     quote_user_text,
 )
+from bot.github.shapes import Repository
+from bot.handlers import permissions
 from bot.handlers.commands import DONE, run_commands
 from bot.handlers.context import HandlerContext
 from bot.handlers.pr_state import (
@@ -58,7 +59,7 @@ async def on_requested_action(event: sansio.Event, ctx: HandlerContext) -> None:
     if not identifier.startswith(ACTION_PREFIX) or not login:
         log.info("ignoring requested_action %r by %r", identifier, login)
         return
-    repo = data["repository"]
+    repo: Repository = data["repository"]
     for ref in run.get("pull_requests") or []:
         await click(ctx, repo, int(ref["number"]), login, verb, int(run["id"]))
 
@@ -69,21 +70,21 @@ async def _refusals(state: PullState, login: str, verb: str) -> list[str]:
     for pair in state.pairs:
         if pair.head is None:
             continue
-        current = (await state.replay(pair.path)).status
+        current = (await permissions.replay(state, pair.path)).status
         transition = transition_for(state.config, verb, current)
         if transition is None or transition.argument or transition.period:
             reasons.append(f"{code_span(pair.path)}: `{verb}` does not apply to its status.")
             continue
-        grant = await state.can(login, transition, pair.path)
+        grant = await permissions.can(state, login, transition, pair.path)
         if grant.granted:
             return []
-        who = await state.who_can(transition, pair.path)
+        who = await permissions.who_can(state, transition, pair.path)
         reasons.append(f"{code_span(pair.path)}: {grant.reason}. {who}")
     return reasons or [NO_PROPOSAL]
 
 
 async def click(
-    ctx: HandlerContext, repo: dict[str, Any], number: int, login: str, verb: str, run_id: int
+    ctx: HandlerContext, repo: Repository, number: int, login: str, verb: str, run_id: int
 ) -> None:
     """`login` clicked the `verb` button of check run `run_id` on pull request `number`."""
     result = await load_config(ctx, repo)

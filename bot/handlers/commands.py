@@ -34,6 +34,7 @@ from bot.engine.authorize import (
 )
 from bot.engine.commands import Command, parse_commands
 from bot.engine.config import Config, Transition
+from bot.engine.opt_in import RELEASE_VERBS
 from bot.engine.process import next_statuses
 from bot.engine.proposal import document_path
 from bot.engine.roles import normalize
@@ -46,15 +47,23 @@ from bot.github.repo import (
     RepoConflict,
     Snapshot,
 )
-from bot.handlers import links
+from bot.github.shapes import Comment, Issue, Pull, Repository, is_bot, login_of
+from bot.handlers import links, permissions
 from bot.handlers.authorship import edit_digest, record_body, see_body_edit, see_comment_edit
 from bot.handlers.context import HandlerContext
 from bot.handlers.links.targets import may_hold_command, take_pull
-from bot.handlers.merge import assign_on_accept
+from bot.handlers.merge import accept_numbering
 from bot.handlers.period_text import needs_period
 from bot.handlers.periods import complete_periods, run_period_command
-from bot.handlers.pr_state import PullState, load_config, load_pull_state, written
+from bot.handlers.pr_state import (
+    PullState,
+    load_config,
+    load_pull_state,
+    record_write,
+    written,
+)
 from bot.handlers.proposals import check_pull_request, check_state
+from bot.handlers.release_commands import opt_in_rule, run_on_pull
 from bot.handlers.status_edit import (
     NO_PROPOSAL,
     Move,
@@ -85,8 +94,8 @@ def _is_transition_verb(config: Config, verb: str) -> bool:
 
 async def run_commands(
     ctx: HandlerContext,
-    repo: dict[str, Any],
-    pull: dict[str, Any],
+    repo: Repository,
+    pull: Pull,
     spoken: Spoken,
     commands: list[Command],
     outcome: Outcome,
@@ -101,9 +110,7 @@ async def run_commands(
     return state
 
 
-async def read_state(
-    ctx: HandlerContext, repo: dict[str, Any], pull: dict[str, Any]
-) -> PullState | None:
+async def read_state(ctx: HandlerContext, repo: Repository, pull: Pull) -> PullState | None:
     """What the commands on `pull` decide from; None when the repository's config is invalid."""
     result = await load_config(ctx, repo)
     if result.config is None:
@@ -151,6 +158,9 @@ async def _run_one(turn: Turn) -> None:
     if verb in LINK_VERBS:
         await turn.refuse("`link` and `unlink` are for implementation PRs.")
         return
+    if verb in RELEASE_VERBS and opt_in_rule(config) is not None:
+        await run_on_pull(turn)  # `track`, `untrack` (docs/design.md B10)
+        return
     if not _is_transition_verb(config, verb):
         suggestions = ", ".join(f"`{v}`" for v in closest(config, verb)) or "none"
         await turn.refuse(
@@ -162,11 +172,11 @@ async def _run_one(turn: Turn) -> None:
         await turn.refuse(NO_PROPOSAL)
         return
     moves: list[Move] = []  # what this command writes: one commit for all (B3)
-    numbered: list[str] = []  # proposals an accept numbers once written
+    numbered: list[str] = []  # proposals an accept numbers, in the same commit
     for pair in state.pairs:
         if pair.head is None:
             continue
-        current = (await state.replay(pair.path, turn.earlier)).status
+        current = (await permissions.replay(state, pair.path, turn.earlier)).status
         transition = transition_for(config, verb, current)
         where = reply_key(turn.key, pair.path)
         if transition is None:
@@ -181,9 +191,9 @@ async def _run_one(turn: Turn) -> None:
         if transition.period is not None:
             await turn.refuse(needs_period(config, verb, transition), where)
             continue
-        grant = await state.can(spoken.login, transition, pair.path)
+        grant = await permissions.can(state, spoken.login, transition, pair.path)
         if not grant.granted:
-            who = await state.who_can(transition, pair.path)
+            who = await permissions.who_can(state, transition, pair.path)
             await turn.refuse(f"Not applied: {grant.reason}.\n\n{who}", where)
             continue
         argument = " ".join(without_dry_run(command).args) if transition.argument else None
@@ -201,10 +211,10 @@ async def _run_one(turn: Turn) -> None:
         if is_dry_run(command):
             await _dry_run(turn, pair.path, transition, argument, where)
             continue
-        full = await state.replay(pair.path)
+        full = await permissions.replay(state, pair.path)
         mine = _step_of(full.steps, spoken, command)
         if mine is not None and mine.waiting:
-            votes = state.votes_text(transition, pair.path, full)
+            votes = permissions.votes(state, transition, pair.path, full)
             text = f"Recorded {code_span('@' + normalize(spoken.login))}'s `{verb}`. {votes}"
             await turn.say(text, where)
             continue
@@ -214,10 +224,13 @@ async def _run_one(turn: Turn) -> None:
         moves.append(Move(pair.path, target, argument, where))
         if config.numbering.when == "accept" and "accept" in transition.verbs:
             numbered.append(pair.path)
-    await write_statuses(state, moves, command)
-    for path in numbered:
-        number = await assign_on_accept(state.ctx, state.repository, state.pull, path)
-        state.stale = state.stale or number is not None
+    # The numbers an accept gives go in the same commit as the statuses (B3, B4).
+    numbering = (
+        await accept_numbering(state.ctx, state.repository, state.pull, numbered)
+        if numbered
+        else None
+    )
+    await write_statuses(state, moves, command, numbering)
 
 
 def _step_of(steps: list[Step], spoken: Spoken, command: Command) -> Step | None:
@@ -237,14 +250,14 @@ async def _dry_run(
         *turn.earlier,
         dataclasses.replace(turn.spoken, commands=(without_dry_run(turn.command),)),
     ]
-    replayed = await state.replay(path, tried)
+    replayed = await permissions.replay(state, path, tried)
     last = replayed.steps[-1] if replayed.steps else None
     if last is not None and last.waiting:
-        votes = state.votes_text(transition, path, replayed)
+        votes = permissions.votes(state, transition, path, replayed)
         await turn.say(f"Dry run: this would record a vote and change nothing yet. {votes}", key)
         return
     before = state.trees.head.read(path) or ""
-    after = editor(state.config, transition.to, argument, state.ctx.clock().date())(before)
+    after = editor(state.config, transition.to, argument, state.ctx.clock())(before)
     if after is None or after == before:
         text = f"Dry run: {code_span(path)} would not change."
     else:
@@ -268,7 +281,7 @@ async def _explain(turn: Turn) -> None:
     for pair in state.pairs:
         lines += ["", f"{code_span(pair.path)}:", ""]
         for transition in state.config.transitions:
-            grant = await state.can(who, transition, pair.path)
+            grant = await permissions.can(state, who, transition, pair.path)
             verb = (transition.verbs or [transition.to])[0]
             roles = ", ".join(transition.roles)
             mark = "granted" if grant.granted else "denied"
@@ -288,10 +301,10 @@ async def _undo(turn: Turn) -> None:
         if pair.head is None:
             continue
         where = reply_key(turn.key, pair.path)
-        target = undoable((await state.replay(pair.path, turn.earlier)).steps)
+        target = undoable((await permissions.replay(state, pair.path, turn.earlier)).steps)
         if target is None or target.transition is None:
             continue
-        grant = await may_undo(state.can, turn.spoken.login, target, pair.path)
+        grant = await may_undo(permissions.checker(state), turn.spoken.login, target, pair.path)
         if not grant.granted:
             text = (
                 f"Not undone: {grant.reason}. Only {code_span('@' + target.spoken.login)} "
@@ -357,29 +370,38 @@ async def _revert(state: PullState, moves: list[Move], command: Command) -> None
     if not picks:
         return
     head = state.pull["head"]
-    head_repo = (head.get("repo") or {}).get("full_name") or state.repo
+    fork = head.get("repo")
+    head_repo = (fork["full_name"] if fork else None) or state.repo
     listings: dict[str, Listing] = {}
     changed_since: dict[str, list[str]] = {}
+    renamed: set[str] = set()  # proposals that commit gave a number (and a new name)
 
     async def listing_at(sha: str) -> Listing:
         if sha not in listings:
-            listings[sha] = await github.list_tree(head_repo, sha)
+            listings[sha] = await github.tree(head_repo, sha)
         return listings[sha]
 
     async def plan(snapshot: Snapshot) -> dict[str, str | None] | None:
         changes: dict[str, str | None] = {}
         changed_since.clear()
+        renamed.clear()
         now = await snapshot.listing()
         for path, (sha, parent, _) in picks.items():
             written, before = await asyncio.gather(listing_at(sha), listing_at(parent))
             mine: dict[str, str | None] = {}
             for name in dict.fromkeys([path, document_path(config.proposals, path)]):
                 was, prior = written.blobs.get(name), before.blobs.get(name)
+                if was is None and prior is not None:
+                    # that commit renamed it (a number given at accept): putting the old
+                    # file back would leave the proposal twice
+                    renamed.add(path)
+                    changed_since[path] = [name]
+                    break
                 if now.blobs.get(name) != was:
                     changed_since[path] = [name]
                     break
                 if was != prior:
-                    data = await github.read_blob(head_repo, prior) if prior else None
+                    data = await github.blob(head_repo, prior) if prior else None
                     mine[name] = data.decode("utf-8") if data is not None else None
             else:
                 changes.update(mine)
@@ -388,7 +410,7 @@ async def _revert(state: PullState, moves: list[Move], command: Command) -> None
     message = _undo_message(config, picks, command.raw)
     try:
         expected = Expected(str(head["sha"]))
-        result = await github.commit_files(head_repo, head["ref"], plan, message, expected=expected)
+        result = await github.commit(head_repo, head["ref"], plan, message, expected=expected)
     except (BranchProtected, RepoConflict, BadRequest) as error:
         log.info("cannot undo on %s (%s)", head_repo, error)
         for sha, _, move in picks.values():
@@ -399,11 +421,16 @@ async def _revert(state: PullState, moves: list[Move], command: Command) -> None
         sha, _, move = picks[path]
         listed = ", ".join(code_span(name) for name in names)
         text = f"Not reverted: {listed} changed after commit {sha[:12]}; edit it by hand."
+        if path in renamed:
+            text = (
+                f"Not reverted: commit {sha[:12]} gave {listed} its number and renamed it; "
+                "put it back by hand."
+            )
         await reply(state, f"{move.key}-undo", command, text)
     state.trees.moved(result.parent, result.commit)
     for name, content in result.changes.items():
         if content is not None:
-            state.written(name, content, result.commit)
+            record_write(state, name, content, result.commit)
 
 
 def reply_marker(spoken: Spoken, edit: str | None = None) -> str:
@@ -415,7 +442,7 @@ def reply_marker(spoken: Spoken, edit: str | None = None) -> str:
 
 async def handle(
     ctx: HandlerContext,
-    repo: dict[str, Any],
+    repo: Repository,
     number: int,
     spoken: Spoken,
     commands: list[Command],
@@ -462,7 +489,7 @@ async def _true() -> bool:
     return True
 
 
-async def _words(ctx: HandlerContext, repo: dict[str, Any], config: Config | None) -> list[str]:
+async def _words(ctx: HandlerContext, repo: Repository, config: Config | None) -> list[str]:
     """The command words a comment on `repo` may use: its own and those of the proposals
     repositories its implementation PRs link to."""
     words = [config.command] if config is not None else []
@@ -482,8 +509,10 @@ async def on_comment(event: sansio.Event, ctx: HandlerContext) -> None:
     counts for from then on (bot.handlers.authorship), for proposal and implementation PRs
     alike, before bot.handlers.links sees the same delivery."""
     data = event.data
-    issue, comment, repo = data["issue"], data["comment"], data["repository"]
-    if not issue.get("pull_request") or (comment.get("user") or {}).get("type") == "Bot":
+    issue: Issue = data["issue"]
+    comment: Comment = data["comment"]
+    repo: Repository = data["repository"]
+    if not issue.get("pull_request") or is_bot(comment.get("user")):
         return
     result = await load_config(ctx, repo)
     body = comment.get("body") or ""
@@ -510,7 +539,7 @@ async def on_comment(event: sansio.Event, ctx: HandlerContext) -> None:
         return
     if await links.is_implementation_pull(ctx, repo, number, body):
         return  # bot.handlers.links runs the commands of implementation PRs
-    login, comment_id = str(comment["user"]["login"]), int(comment["id"])
+    login, comment_id = login_of(comment["user"]), int(comment["id"])
     spoken = Spoken(login, tuple(commands), comment_id, *written(comment))
     created = data["action"] == "created"
     await handle(ctx, repo, number, spoken, commands, created, edit=edit)
@@ -520,9 +549,10 @@ async def on_comment(event: sansio.Event, ctx: HandlerContext) -> None:
 async def on_opened(event: sansio.Event, ctx: HandlerContext) -> None:
     """Commands in the body of a new pull request run as if commented by its author; the bot
     records them first, as replay counts a description only through that record."""
-    pull, repo = event.data["pull_request"], event.data["repository"]
+    pull: Pull = event.data["pull_request"]
+    repo: Repository = event.data["repository"]
     result = await load_config(ctx, repo)
-    if result.config is None or (pull.get("user") or {}).get("type") == "Bot":
+    if result.config is None or is_bot(pull.get("user")):
         return
     body = pull.get("body") or ""
     head_sha = pull["head"]["sha"]
@@ -543,9 +573,10 @@ async def on_edited(event: sansio.Event, ctx: HandlerContext) -> None:
     """A description edited by someone other than the PR's author to add commands: nothing
     runs (a description's commands run only when the PR is opened); the bot says so once."""
     data = event.data
-    pull, repo = data["pull_request"], data["repository"]
+    pull: Pull = data["pull_request"]
+    repo: Repository = data["repository"]
     change = (data.get("changes") or {}).get("body")
-    if not change or (pull.get("user") or {}).get("type") == "Bot":
+    if not change or is_bot(pull.get("user")):
         return
     before, body = str(change.get("from") or ""), str(pull.get("body") or "")
     if not may_hold_command(body):

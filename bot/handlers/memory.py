@@ -27,11 +27,12 @@ import time
 import weakref
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
 import cachetools
 
+from bot.github import caches
 from bot.github.gateway import EventMemo
+from bot.github.shapes import Comment
 from bot.handlers.context import HandlerContext
 
 __all__ = ["ClientMemory", "EventMemo", "client_memory", "event_memo", "event_thread"]
@@ -52,13 +53,13 @@ class ClientMemory:
     holders_until: float = 0.0
     listing_refused: bool = False  # no installation listing (a personal token)
     found: cachetools.TTLCache[tuple[str, str], int] = field(
-        default_factory=lambda: cachetools.TTLCache(maxsize=4096, ttl=FOUND_TTL)
+        default_factory=lambda: caches.ttl(caches.LEARNT_BYTES, FOUND_TTL)
     )
     missed: cachetools.TTLCache[tuple[str, str], bool] = field(
-        default_factory=lambda: cachetools.TTLCache(maxsize=4096, ttl=MISSED_TTL)
+        default_factory=lambda: caches.ttl(caches.LEARNT_BYTES, MISSED_TTL)
     )
     proposal_pulls: cachetools.TTLCache[tuple[object, ...], bool] = field(
-        default_factory=lambda: cachetools.TTLCache(maxsize=4096, ttl=PROPOSAL_PULL_TTL)
+        default_factory=lambda: caches.ttl(caches.LEARNT_BYTES, PROPOSAL_PULL_TTL)
     )
     searches: deque[float] = field(default_factory=deque)
     locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = field(
@@ -105,7 +106,7 @@ def event_memo(ctx: HandlerContext) -> EventMemo:
 
 async def event_thread(
     ctx: HandlerContext, repo: str, number: int, count: int | None = None
-) -> list[dict[str, Any]]:
+) -> list[Comment]:
     """The comments of `repo#number`, read once per event: the handlers of one event share
     one list, and one that posts a comment adds it to the list (as `post_once` and
     `upsert_comment` do with the list they are given). `count`, the issue's or PR's
@@ -115,7 +116,7 @@ async def event_thread(
     memo, key = event_memo(ctx), ("thread", repo.lower(), number)
     task = memo.peek(key)
     if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
-        task = asyncio.ensure_future(ctx.github.read_thread(repo, number, count))
+        task = asyncio.ensure_future(ctx.github.thread(repo, number, count))
         memo.put(key, task)
-    thread: list[dict[str, Any]] = await asyncio.shield(task)
+    thread: list[Comment] = await asyncio.shield(task)
     return thread

@@ -7,8 +7,8 @@ payload lacks them) and the configuration comes from the default branch; a `Numb
 (bot.handlers.numbering_job) then numbers every proposal the PR touched that still carries
 a placeholder number and refreshes the index, in one commit. When the base branch refuses
 the bot (protection), the change goes to a follow-up PR instead, and the original PR says
-so (bot.handlers.numbering_report). With `numbering.when: accept`, `assign_on_accept` does
-the numbering on the PR's head branch.
+so (bot.handlers.numbering_report). With `numbering.when: accept`, `accept_numbering` is
+the job that numbers on the PR's head branch, in the accepting command's one commit.
 
 Cost (benchmarks/budget.py, "merge"): what the job reads before writing is read at once —
 the PR's file list, the merge commit's tree (the first plan assumes the base branch is
@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from typing import Any
 
 from gidgethub import BadRequest, routing, sansio
 
@@ -32,6 +31,7 @@ from bot.engine.numbering import format_number
 from bot.engine.renumber import named_numbers
 from bot.github.pull_request import PullFiles, pull_at
 from bot.github.repo import BranchProtected, Expected
+from bot.github.shapes import Pull, Repository
 from bot.handlers import links
 from bot.handlers.context import HandlerContext
 from bot.handlers.links.targets import pull_files_once
@@ -39,14 +39,14 @@ from bot.handlers.numbering_job import Numbering, Outcome
 from bot.handlers.numbering_report import follow_up, report
 from bot.handlers.pr_state import comment_count, committed_listing, read_thread
 
-__all__ = ["assign_on_accept", "number_merged_pull", "router"]
+__all__ = ["accept_numbering", "assign_on_accept", "number_merged_pull", "router"]
 
 router = routing.Router()
 log = logging.getLogger(__name__)
 
 
 async def number_merged_pull(
-    ctx: HandlerContext, repo: dict[str, Any], number: int, pull: dict[str, Any] | None = None
+    ctx: HandlerContext, repo: Repository, number: int, pull: Pull | None = None
 ) -> Outcome | None:
     """Number the proposals of the merged PR `number` and refresh the index (B4, B7).
 
@@ -62,7 +62,7 @@ async def number_merged_pull(
     if base != repo["default_branch"]:
         log.info("%s#%s merged into %s, not the default branch", name, number, base)
         return None
-    result = await github.load_repo_config(name, repo["default_branch"], cache=ctx.config_cache)
+    result = await github.config(name, repo["default_branch"], cache=ctx.config_cache)
     if result.config is None:
         return None
     config = result.config
@@ -76,7 +76,8 @@ async def number_merged_pull(
         pull,
         _changed(files),
         holder=str(pull["merge_commit_sha"]),
-        number_now=config.numbering.when == "merge",
+        number_now=config.numbering.when in ("merge", "open"),  # open: what it left
+        history_of=base,
     )
     files.add_done_callback(lambda done: _prefetch(job, done))
     message = f"Assign proposal numbers and refresh the index after #{number}"
@@ -89,7 +90,6 @@ async def number_merged_pull(
     else:
         if job.committed is not None:
             committed_listing(ctx, name, base, job.committed)
-    await job.give_back(outcome)
     log.info(
         "%s#%s merged: commit %s, numbers %s, problems %s",
         name,
@@ -98,7 +98,12 @@ async def number_merged_pull(
         sorted(outcome.numbers.values()),
         sorted(outcome.problems),
     )
-    await report(ctx, config, repo, number, outcome, await thread)
+    # The numbers comment does not wait for the job's tidying (unused reservations given
+    # back, the history mark moved: docs/design.md I1).
+    comments = await thread
+    await asyncio.gather(
+        job.give_back(outcome), report(ctx, config, repo, number, outcome, comments)
+    )
     return outcome
 
 
@@ -115,11 +120,13 @@ def _prefetch(job: Numbering, files: asyncio.Future[PullFiles]) -> None:
 
 @router.register("pull_request", action="closed")
 async def on_closed(event: sansio.Event, ctx: HandlerContext) -> None:
-    if not event.data["pull_request"].get("merged"):
+    pull: Pull = event.data["pull_request"]
+    if not pull.get("merged"):
         return
-    repo, number = event.data["repository"], int(event.data["number"])
+    repo: Repository = event.data["repository"]
+    number = int(event.data["number"])
     try:
-        await number_merged_pull(ctx, repo, number, event.data["pull_request"])
+        await number_merged_pull(ctx, repo, number, pull)
     finally:
         # The handlers of one event run in no set order, so the implementation PRs that
         # link to this one are refreshed here (not by bot.handlers.links), once its
@@ -127,35 +134,56 @@ async def on_closed(event: sansio.Event, ctx: HandlerContext) -> None:
         await links.refresh_linked(ctx, repo, number)
 
 
-async def assign_on_accept(
-    ctx: HandlerContext, repo: dict[str, Any], pull: dict[str, Any], proposal_path: str
-) -> str | None:
-    """Number the proposal at `proposal_path` on the PR's head branch (`numbering.when: accept`).
-
-    Returns the proposal's number (padded as in its name), whether assigned now or earlier;
-    None when it cannot be numbered (missing, no tracking issue, a refused write: the reason
-    is logged). `next` numbers are reserved through `refs/kepbot/numbers/<N>`, so two
-    accepts at once get different numbers.
-    """
+async def accept_numbering(
+    ctx: HandlerContext, repo: Repository, pull: Pull, paths: list[str]
+) -> Numbering | None:
+    """The numbering job of the proposals at `paths`, accepted on the PR's head branch
+    (`numbering.when: accept`); None when the configuration is invalid. The caller plans it
+    into a commit (`Numbering.plan`: alone in `assign_on_accept`, with the accepting status
+    edit in bot.handlers.status_edit) and gives back what it reserved and did not use.
+    `next` numbers are reserved through `refs/kepbot/numbers/<N>`, so two accepts at once
+    get different numbers."""
     name, github = repo["full_name"], ctx.github
-    result = await github.load_repo_config(name, repo["default_branch"], cache=ctx.config_cache)
-    if result.config is None:
+    result = await github.config(name, repo["default_branch"], cache=ctx.config_cache)
+    if result.config is None or not paths:
         return None
     config = result.config
-    base_paths = await github.list_paths(name, repo["default_branch"])
-    job = Numbering(
+    base_paths = await github.paths(name, repo["default_branch"])
+    return Numbering(
         ctx.github,
         name,
         config,
         pull,
-        [proposal_path],
+        list(paths),
         holder=str(pull["head"]["sha"]),
         number_now=True,
         reuse_owned=False,
-        only=proposal_path,
+        only=paths[0] if len(paths) == 1 else None,
         extra_used=named_numbers(config, base_paths),
     )
-    head_repo, head = str(pull["head"]["repo"]["full_name"]), str(pull["head"]["ref"])
+
+
+async def assign_on_accept(
+    ctx: HandlerContext, repo: Repository, pull: Pull, proposal_path: str
+) -> str | None:
+    """Number the proposal at `proposal_path` on the PR's head branch, in a commit of its own.
+
+    Returns the proposal's number (padded as in its name), whether assigned now or earlier;
+    None when it cannot be numbered (missing, no tracking issue, a refused write: the reason
+    is logged).
+    """
+    job = await accept_numbering(ctx, repo, pull, [proposal_path])
+    if job is None:
+        return None
+    name, config = repo["full_name"], job.config
+    fork = pull["head"]["repo"]
+    if fork is None:  # the repository of the head branch was deleted: nothing to commit to
+        log.warning(
+            "%s#%s: cannot number %s: no head repository", name, pull["number"], proposal_path
+        )
+        await job.give_back(Outcome())
+        return None
+    head_repo, head = str(fork["full_name"]), str(pull["head"]["ref"])
     message = f"Assign the proposal number ({proposal_path})"
     try:
         outcome = job.outcome(await job.commit(head_repo, head, message), head)

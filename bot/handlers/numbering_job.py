@@ -9,6 +9,12 @@ headings, self-references and the regenerated index go in one commit made by
 update is fast-forward only, so a commit that lands meanwhile (another merge, a person's
 push) is re-read, kept, and planned around.
 
+With `numbering.history` (docs/design.md I1), a `next` number also passes every number the
+branch's history held: the trees of the commits that changed the proposals' folder since
+the history mark (`bot.github.numbers`), every one of them the first time, then only what
+came since (usually nothing but the commit planned on, which is read anyway). Once the job
+has committed, the mark moves to its commit.
+
 Why numbers never collide (docs/design.md I1): a `next` number is used only by the job that
 created its ref `refs/kepbot/numbers/<N>` (GitHub creates a ref once), and a job only
 commits a number that no other proposal holds in the exact commit its change is made on
@@ -24,7 +30,6 @@ import logging
 import posixpath
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any
 
 from gidgethub import BadRequest
 
@@ -36,6 +41,7 @@ from bot.engine.proposal import (
     load_proposal,
     name_parts,
     owning_proposal,
+    proposals_root,
 )
 from bot.engine.renumber import (
     Changes,
@@ -45,6 +51,7 @@ from bot.engine.renumber import (
     issue_in_body,
     named_numbers,
     needs_number,
+    number_files,
     numbered_path,
     proposal_files,
     renumber,
@@ -55,7 +62,7 @@ from bot.engine.renumber import (
 )
 from bot.engine.tree import FetchedTree
 from bot.github.gateway import GitHub
-from bot.github.numbers import Reserved
+from bot.github.numbers import Mark, Reserved
 from bot.github.read_cache import git_blob_sha
 from bot.github.repo import (
     CommitResult,
@@ -64,12 +71,26 @@ from bot.github.repo import (
     RepoConflict,
     Snapshot,
 )
+from bot.github.shapes import Pull
 
 log = logging.getLogger(__name__)
 
 # commit_files calls per job, each with its own retries: every conflict means another writer
 # succeeded, so with many concurrent merges a job keeps its back-off short and tries again.
 COMMIT_ROUNDS = 4
+HISTORY_READS = 8  # trees of past commits read at once
+HISTORY_PAGE = 100  # commits per page of a history walk
+
+
+@dataclass
+class History:
+    """What the history of one head said: the numbers its trees named since the mark."""
+
+    head: str
+    numbers: set[int]
+    mark: Mark | None
+    whole: bool  # the mark was not met: the walk went to the first commit
+    reserved: set[int]  # the numbers reserved when it was read
 
 
 @dataclass
@@ -80,7 +101,7 @@ class Outcome:
     branch: str | None = None
     numbers: dict[str, int] = field(default_factory=dict)  # new metadata path → number
     problems: dict[str, str] = field(default_factory=dict)  # metadata path → why not
-    followup: dict[str, Any] | None = None
+    followup: Pull | None = None
 
 
 class Numbering:
@@ -96,7 +117,7 @@ class Numbering:
         github: GitHub,
         repo: str,
         config: Config,
-        pull: dict[str, Any],
+        pull: Pull,
         changed: list[str] | Awaitable[list[str]],
         *,
         holder: str,
@@ -104,6 +125,7 @@ class Numbering:
         reuse_owned: bool = True,
         only: str | None = None,
         extra_used: set[int] | None = None,
+        history_of: str | None = None,
     ) -> None:
         self.github, self.repo, self.config, self.pull = github, repo, config, pull
         self.holder, self.number_now = holder, number_now
@@ -125,6 +147,14 @@ class Numbering:
         self.listed: Listing | None = None  # the listing of the last snapshot planned on
         self.committed: Listing | None = None  # the branch's files once this job committed
         self.seen: set[int] = set()  # numbers in the names of the last snapshot planned on
+        # The branch whose history counts (`numbering.history`): the base branch at merge.
+        self.history_of = history_of if config.numbering.history else None
+        self.head: str | None = None  # the commit of the last snapshot planned on
+        self.branch: str | None = None  # the branch being committed on
+        self.history: History | None = None
+        self._past: dict[str, set[int]] = {}  # commit → the numbers its tree named
+        self._first_page: asyncio.Future[list[str]] | None = None  # of the holder's history
+        self._marking: asyncio.Future[None] | None = None  # the mark being moved
 
     # -- planning -----------------------------------------------------------------------
 
@@ -167,6 +197,8 @@ class Numbering:
         listing = FetchedTree(paths, {})
         wanted = {f for c in candidates for f in proposal_files(self.config, listing, c)}
         wanted |= set(review_files(self.config, paths) if candidates else ())
+        if candidates:  # where only the metadata says which numbers are used (kepctl)
+            wanted |= set(number_files(self.config, paths))
         if index:
             metadata = [p for p in paths if is_proposal_path(layout, p)]
             wanted |= {f for p in metadata for f in (p, document_path(layout, p))}
@@ -180,7 +212,11 @@ class Numbering:
             and self.number_now
             and self.config.numbering.source == "next"
         ):
-            self._reservations = asyncio.ensure_future(self.github.list_reservations(self.repo))
+            self._reservations = asyncio.ensure_future(self.github.reservations(self.repo))
+            if self.history_of is not None and self._first_page is None:
+                root = proposals_root(self.config.proposals)
+                read = self.github.path_commits(self.repo, root, self.holder, page=1)
+                self._first_page = asyncio.ensure_future(read)
 
     async def plan(self, snapshot: Snapshot) -> Changes | None:
         if self._changed_read is not None:
@@ -190,7 +226,7 @@ class Numbering:
             self._changed_read = None
         else:
             listing = await self.reader.listing(snapshot)
-        self.listed = listing
+        self.listed, self.head = listing, snapshot.commit
         paths = listing.paths
         listed = set(paths)
         self.seen = named_numbers(self.config, paths)
@@ -273,10 +309,12 @@ class Numbering:
             listing = await self._reservations
             self._reservations = None
         else:
-            listing = await self.github.list_reservations(self.repo)
+            listing = await self.github.reservations(self.repo)
         if self.reuse_owned and not self._listed:
             self.held = sorted(n for n, sha in listing.items() if sha == self.holder)
         self._listed = True
+        if self.history_of is not None:
+            used |= await self._history(listing)
         usable = [n for n in self.held if n not in used]
         need = len(todo) - len(usable)
         if need > 0:
@@ -286,6 +324,71 @@ class Numbering:
             self.held = sorted({*self.held, *fresh})
             usable = sorted({*usable, *fresh})
         return dict(zip(sorted(todo), usable, strict=False))
+
+    async def _history(self, reserved: Reserved) -> set[int]:
+        """The numbers the branch's trees named, from the head planned on back to the mark
+        (the head's own tree is the snapshot's, already counted), and the mark's."""
+        head, mark = str(self.head), reserved.history
+        if self.history is not None and self.history.head == head:
+            return self.history.numbers
+        commits, met = await self._walk(head, mark.commit if mark is not None else None)
+        gate = asyncio.Semaphore(HISTORY_READS)
+
+        async def named(commit: str) -> None:
+            if commit == head or commit in self._past:
+                return
+            async with gate:
+                listing = await self.github.commit_tree(self.repo, commit)
+            if listing.truncated:
+                log.warning("%s: %s has a truncated tree; numbers may be missed", self.repo, commit)
+            self._past[commit] = named_numbers(self.config, listing.files)
+
+        await asyncio.gather(*(named(commit) for commit in commits))
+        numbers = {n for commit in commits for n in self._past.get(commit, ())}
+        if mark is not None:
+            numbers.add(mark.number)
+        self.history = History(head, numbers, mark, not met, set(reserved))
+        return numbers
+
+    async def _walk(self, head: str, stop: str | None) -> tuple[list[str], bool]:
+        """The commits that changed the proposals' folder, newest first from `head`, until
+        `stop` (not included); and whether `stop` was met. The first page of the holder's
+        history may have been read already, beside the reserved numbers."""
+        root, page = proposals_root(self.config.proposals), 1
+        found: list[str] = []
+        while True:
+            prefetched, self._first_page = self._first_page, None
+            if page == 1 and prefetched is not None and head == self.holder:
+                commits = await prefetched
+            else:
+                if prefetched is not None:
+                    prefetched.cancel()
+                commits = await self.github.path_commits(self.repo, root, head, page=page)
+            for commit in commits:
+                if commit == stop:
+                    return found, True
+                found.append(commit)
+            if len(commits) < HISTORY_PAGE:
+                return found, False
+            page += 1
+
+    async def _move_mark(self, repo: str, result: CommitResult) -> None:
+        """The history read, and the branch as committed (or as planned on, when nothing
+        was committed), hold no number above the new mark that no reservation holds (a
+        used reservation is never given back), so the bot's own numbers leave it alone."""
+        history = self.history
+        if history is None or history.head != self.head or repo != self.repo:
+            return
+        listing = self.committed if result.commit is not None else self.listed
+        if listing is None:
+            return
+        reserved = history.reserved | set(self.held)
+        named = {*history.numbers, *named_numbers(self.config, listing.paths)}
+        floor = history.mark.number if history.mark is not None else 0
+        top = max((n for n in named if n not in reserved), default=floor)
+        mark = Mark(max(top, floor), result.commit or history.head)
+        if not await self.github.mark_history(repo, history.mark, mark, force=history.whole):
+            log.info("%s: the history mark moved meanwhile; it stays where it is", repo)
 
     async def _issue_number(self, tree: FetchedTree, path: str) -> int | str:
         proposal = load_proposal(self.config, tree, path)
@@ -320,9 +423,10 @@ class Numbering:
     ) -> CommitResult:
         """Plan and commit on `branch` (first on `expected`, the head the caller believes the
         branch is at); the listing of the branch as committed is kept in `committed`."""
+        self.branch = branch
         for round_ in range(1, COMMIT_ROUNDS + 1):
             try:
-                result = await self.github.commit_files(
+                result = await self.github.commit(
                     repo,
                     branch,
                     self.plan,
@@ -342,6 +446,9 @@ class Numbering:
                     else:
                         blobs[path] = git_blob_sha(content.encode("utf-8"))
                 self.committed = Listing(blobs)
+            if self.history_of is not None and branch == self.history_of:
+                # beside the report (awaited by `give_back`): the mark is not the job's result
+                self._marking = asyncio.ensure_future(self._move_mark(repo, result))
             return result
         raise AssertionError("unreachable")
 
@@ -358,12 +465,18 @@ class Numbering:
         A concurrent run of the same merge may have committed one of them (it reuses the
         refs that point at the merge commit), so a number in the last snapshot stays.
         """
-        for pending in (self._reservations, self._changed_read):
+        for pending in (self._reservations, self._changed_read, self._first_page):
             if pending is not None and not pending.done():
                 pending.cancel()  # not needed after all
             elif pending is not None and not pending.cancelled():
                 pending.exception()  # retrieved: a failure no plan waited for is not reported
-        self._reservations = self._changed_read = None
+        self._reservations = self._changed_read = self._first_page = None
         unused = set(self.mine) - set(outcome.numbers.values()) - self.seen
         if unused:
             await self.github.release(self.repo, unused)
+        marking, self._marking = self._marking, None
+        if marking is not None:
+            try:
+                await marking
+            except Exception:  # the mark only saves reading; a stale one is still true
+                log.warning("%s: the history mark was not moved", self.repo, exc_info=True)

@@ -8,13 +8,13 @@ a base branch that refuses the bot's direct commits: the change goes to the bran
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from bot.engine.config import Config
 from bot.engine.numbering import format_number
 from bot.github.comments import Thread
 from bot.github.numbers import followup_branch
+from bot.github.shapes import Repository
 from bot.handlers.context import HandlerContext
 from bot.handlers.numbering_job import Numbering, Outcome
 
@@ -23,13 +23,13 @@ def _label(config: Config, number: int) -> str:
     return f"{config.implementations.prefix}-{format_number(config, number)}"
 
 
-def _link(config: Config, repo: dict[str, Any], ref: str, path: str) -> str:
+def _link(config: Config, repo: Repository, ref: str, path: str) -> str:
     kind = "tree" if config.proposals.name_of == "folder" else "blob"
     target = path.rsplit("/", 1)[0] if kind == "tree" else path
     return f"[`{target}`]({repo['html_url']}/{kind}/{ref}/{quote(target)})"
 
 
-def numbers_text(config: Config, repo: dict[str, Any], outcome: Outcome) -> list[str]:
+def numbers_text(config: Config, repo: Repository, outcome: Outcome) -> list[str]:
     ref = outcome.commit or outcome.branch or ""
     return [
         f"- **{_label(config, number)}**: {_link(config, repo, ref, path)}"
@@ -40,7 +40,7 @@ def numbers_text(config: Config, repo: dict[str, Any], outcome: Outcome) -> list
 async def report(
     ctx: HandlerContext,
     config: Config,
-    repo: dict[str, Any],
+    repo: Repository,
     number: int,
     outcome: Outcome,
     thread: Thread | None = None,
@@ -68,7 +68,7 @@ async def report(
 
 
 async def follow_up(
-    job: Numbering, config: Config, repo: dict[str, Any], base: str, message: str
+    job: Numbering, config: Config, repo: Repository, base: str, message: str
 ) -> Outcome:
     name, number = repo["full_name"], int(job.pull["number"])
     branch = followup_branch(number)

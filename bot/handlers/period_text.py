@@ -1,10 +1,15 @@
-"""How a comment period reads in replies, the status comment and the check summary."""
+"""How a decision reads in replies, the status comment and the check summary: a comment
+period, the votes of a quorum, and the step a waiting proposal needs.
+
+This module owns those texts; who may act, and so what they say, is decided in
+`bot.handlers.permissions`.
+"""
 
 from __future__ import annotations
 
 import datetime
 
-from bot.engine.authorize import Replay, RunningPeriod
+from bot.engine.authorize import Replay, RunningPeriod, quorum_for
 from bot.engine.config import Config, Transition
 from bot.engine.periods import open_concerns, remaining
 from bot.engine.roles import normalize
@@ -75,3 +80,35 @@ def period_status(replayed: Replay, now: datetime.datetime) -> str:
     if replayed.period is not None:
         return period_text(replayed.period, replayed, now)
     return concerns_text(replayed)
+
+
+UNREACHABLE = "its status cannot be reached from the one the commands authorised"
+
+
+def votes_text(transition: Transition, approvers: list[str], replayed: Replay) -> str:
+    """Who has and who has not yet given `transition`'s verb, for a quorum beyond one
+    ("" for a quorum of one); `approvers` are the proposal's listed approvers."""
+    quorum = quorum_for(transition, approvers)
+    if quorum.needed <= 1:
+        return ""
+    votes = replayed.votes.get(transition.to, [])
+    given = ", ".join(code_span(login) for login in votes) or "nobody yet"
+    text = f"Quorum {len(votes)} of {quorum.needed}: given by {given}"
+    if quorum.named:
+        missing = ", ".join(code_span(login) for login in quorum.missing(votes))
+        text += f"; still needed from {missing}"
+    return text + "."
+
+
+def step_text(
+    config: Config, transition: Transition, status: str | None, head: str, who: str, votes: str
+) -> str:
+    """The command that takes a proposal from `status` (None: new) by `transition` on its way
+    to `head`, then `who` can give it and the quorum's `votes`."""
+    verb = (transition.verbs or [transition.to])[0]
+    if transition.period is not None:
+        verb = f"{FCP} {verb}"
+    toward = "" if transition.to == head else f" (on the way to {code_span(head)})"
+    step = f"{code_span(status or 'new')} → {code_span(transition.to)}{toward}"
+    text = f"{step} needs `/{config.command} {verb}`. {who}"
+    return f"{text} {votes}" if votes else text

@@ -30,9 +30,10 @@ from bot.engine.config import Config
 from bot.engine.periods import find_open
 from bot.engine.verbs import CONCERN, FCP, FCP_CANCEL, RESOLVE, registry
 from bot.github.comments import code_span, quote_user_text
+from bot.handlers import permissions
 from bot.handlers.links.proposals import unmerged_links
 from bot.handlers.period_text import period_text, when, who
-from bot.handlers.pr_state import PullState
+from bot.handlers.pr_state import PullState, proposal_pair
 from bot.handlers.status_edit import NO_PROPOSAL, Turn, reply_key, write_status
 
 ANNOUNCED = "rocket"  # the bot's reaction on the comment whose period ended and moved
@@ -57,8 +58,8 @@ async def run_period_command(turn: Turn) -> None:
     for pair in state.pairs:
         if pair.head is None:
             continue
-        before = await state.replay(pair.path, turn.earlier)
-        after = await state.replay(pair.path, [*turn.earlier, tried])
+        before = await permissions.replay(state, pair.path, turn.earlier)
+        after = await permissions.replay(state, pair.path, [*turn.earlier, tried])
         asked = Asked(state, pair.path, turn.spoken, real, before, after)
         text, refused = await _answer(asked)
         where = reply_key(turn.key, pair.path)
@@ -96,7 +97,7 @@ async def _answer(asked: Asked) -> tuple[str, bool]:
             return f"A concern {code_span(name)} is open already.", False
         if find_open(after.concerns, name) is not None:
             return "", False  # recorded: the status comment lists it
-        grant = await state.can(spoken.login, concern_roles(state.config), path)
+        grant = await permissions.can(state, spoken.login, concern_roles(state.config), path)
         return f"Not raised on {where}: {grant.reason}.", True
     if asked.command.verb == RESOLVE:
         concern = find_open(before.concerns, name)
@@ -143,11 +144,11 @@ async def _fcp_answer(asked: Asked) -> tuple[str, bool]:
     step = mine[-1]
     assert step.transition is not None
     if not step.granted:
-        can = await state.who_can(step.transition, path)
+        can = await permissions.who_can(state, step.transition, path)
         reason = step.grant.reason if step.grant is not None else "not allowed"
         return f"Not started: {reason}.\n\n{can}", True
     if step.waiting:
-        votes = state.votes_text(step.transition, path, after)
+        votes = permissions.votes(state, step.transition, path, after)
         return f"Recorded {who(asked.spoken.login)}'s `{FCP} {verb}`. {votes}", False
     if after.period is not None:
         return period_text(after.period, after, now), False
@@ -186,7 +187,7 @@ async def complete_periods(state: PullState) -> bool:
     for pair in state.pairs:
         if pair.head is None:
             continue
-        replayed = await state.replay(pair.path)
+        replayed = await permissions.replay(state, pair.path)
         step = ended(replayed)
         if step is None or step.period is None:
             continue
@@ -215,7 +216,7 @@ async def complete_periods(state: PullState) -> bool:
 async def _links_pending(state: PullState, path: str, target: str, key: str) -> bool:
     """Whether `target` waits for linked implementation PRs to merge (said once if so); a
     later pass makes the move once they have."""
-    head = state.pair(path).head
+    head = proposal_pair(state, path).head
     if target not in state.config.implementations.require_merged or head is None:
         return False
     pending = await unmerged_links(state.ctx, state.repo, head)

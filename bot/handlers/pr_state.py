@@ -1,9 +1,11 @@
 """Everything a decision about a proposal pull request needs, read fresh from GitHub.
 
-A `PullState` holds the configuration (default branch), the proposals the PR touches in
-their base and head versions, and the PR's command history; `can` answers whether a person
-may perform a transition, from the default branch's facts only (docs/design.md I5). Check
-runs and commands both start from here, so both see GitHub the same way.
+This module owns `PullState`, plain data: the configuration (default branch), the
+proposals the PR touches in their base and head versions, the PR's comments and its
+command history, and reading them (`load_pull_state`, `command_history`). Check runs and
+commands both start from here, so both see GitHub the same way. What the bot writes to
+the branch while handling a delivery is recorded with `record_write`. Who may act on the
+state, and the replay of its commands, are `bot.handlers.permissions`.
 """
 
 from __future__ import annotations
@@ -11,24 +13,22 @@ from __future__ import annotations
 import asyncio
 import datetime
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import cast
 
-from bot.engine.authorize import Replay, Spoken, Verdict, quorum_for, replay, verdict
+from bot.engine.authorize import Spoken
 from bot.engine.commands import Command
-from bot.engine.config import Config, Transition
-from bot.engine.process import first_step
+from bot.engine.config import Config
 from bot.engine.proposal import Proposal, document_path, load_proposal
-from bot.engine.roles import Grant, normalize, role_fields, rule_for
-from bot.engine.verbs import FCP
-from bot.github.comments import code_span
+from bot.engine.roles import normalize
 from bot.github.pull_request import ChangeTrees
 from bot.github.repo import Listing
 from bot.github.repo_config import ConfigResult
+from bot.github.shapes import Comment, Issue, Pull, Repository, login_of
 from bot.handlers.authorship import body_commands, comment_commands, records, was_edited
 from bot.handlers.context import HandlerContext, moment
 from bot.handlers.memory import event_memo, event_thread
-from bot.handlers.period_text import period_text
 
 ROLE_FIELDS = ("approvers", "reviewers", "authors")
 # The hidden marker of the bot's comment recording a check-run button click (its clicker,
@@ -74,16 +74,19 @@ class ProposalPair:
 
 @dataclass
 class PullState:
+    """One proposal pull request as this delivery read it: data, and nothing that decides."""
+
     ctx: HandlerContext
     repo: str
     default_branch: str
-    pull: dict[str, Any]
+    pull: Pull
     config: Config
     trees: ChangeTrees
     pairs: list[ProposalPair]
     history: list[Spoken] = field(default_factory=list)
-    thread: list[dict[str, Any]] = field(default_factory=list)  # the PR's comments, as read
-    repository: dict[str, Any] = field(default_factory=dict)  # the webhook's repository
+    thread: list[Comment] = field(default_factory=list)  # the PR's comments, as read
+    # The webhook's repository ({} when not given).
+    repository: Repository = field(default_factory=lambda: cast(Repository, {}))
     stale: bool = False  # the branch changed in ways only a fresh read shows (a renumber)
     # The PR's label names as read from GitHub in this delivery (None: list them before
     # syncing; an event's payload may be older than the labels).
@@ -100,128 +103,26 @@ class PullState:
     def author(self) -> str:
         return normalize(str(self.pull["user"]["login"]))
 
-    def written(self, path: str, text: str, commit: str | None) -> None:
-        """The bot wrote `text` to `path` on the head branch (in `commit`)."""
-        self.trees.written(path, text)
-        if commit is not None:
-            self.pull["head"]["sha"] = commit
-            self.ctx.github.made_head(self.repo, commit)  # its check run needs no look-up
-        for pair in self.pairs:  # the metadata file or its document changed: read it again
-            if path in (pair.path, document_path(self.config.proposals, pair.path)):
-                pair.head = load_proposal(self.config, self.trees.head, pair.path)
 
-    def pair(self, path: str) -> ProposalPair:
-        return next(p for p in self.pairs if p.path == path)
+def proposal_pair(state: PullState, path: str) -> ProposalPair:
+    """The proposal of `state` at `path` (one the PR touches)."""
+    return next(p for p in state.pairs if p.path == path)
 
-    async def can(self, login: str, transition: Transition, path: str) -> Grant:
-        """Whether `login` may perform `transition` on the proposal at `path`, and why."""
-        who = normalize(login)
-        pair = self.pair(path)
-        if (
-            who == self.author
-            and not self.config.self_approval
-            and "author" not in transition.roles
-        ):
-            return Grant(
-                transition.roles[0],
-                False,
-                f"`{who}` wrote this pull request, and this repository does not allow "
-                "approving one's own proposal (`self-approval: false`)",
-            )
-        reasons = []
-        for role in transition.roles:
-            if role == "author" and pair.base is None and who == self.author:
-                return Grant(role, True, f"`{who}` opened this pull request with the proposal")
-            grant = await self.ctx.github.holds(
-                self.ctx.directory,
-                repo=self.repo,
-                default_branch=self.default_branch,
-                login=who,
-                role=role,
-                rule=rule_for(self.config, role),
-                metadata=pair.role_metadata(role_fields(self.config)),
-                path=path,
-            )
-            if grant.granted:
-                return grant
-            reasons.append(grant.reason)
-        return Grant(transition.roles[0] if transition.roles else "", False, "; ".join(reasons))
 
-    async def who_can(self, transition: Transition, path: str) -> str:
-        pair = self.pair(path)
-        sentences = []
-        for role in transition.roles:
-            sentences.append(
-                await self.ctx.github.who_can(
-                    self.ctx.directory,
-                    repo=self.repo,
-                    default_branch=self.default_branch,
-                    role=role,
-                    rule=rule_for(self.config, role),
-                    metadata=pair.role_metadata(role_fields(self.config)),
-                    path=path,
-                )
-            )
-        return " ".join(sentences)
-
-    async def replay(self, path: str, history: list[Spoken] | None = None) -> Replay:
-        pair = self.pair(path)
-        return await replay(
-            self.config,
-            path,
-            pair.base_status,
-            self.history if history is None else history,
-            self.can,
-            pair.approvers(),
-            self.ctx.clock(),
-        )
-
-    def votes_text(self, transition: Transition, path: str, replayed: Replay) -> str:
-        """Who has and who has not yet given `transition`'s verb, for a quorum beyond one."""
-        quorum = quorum_for(transition, self.pair(path).approvers())
-        if quorum.needed <= 1:
-            return ""
-        votes = replayed.votes.get(transition.to, [])
-        given = ", ".join(code_span(login) for login in votes) or "nobody yet"
-        text = f"Quorum {len(votes)} of {quorum.needed}: given by {given}"
-        if quorum.named:
-            missing = ", ".join(code_span(login) for login in quorum.missing(votes))
-            text += f"; still needed from {missing}"
-        return text + "."
-
-    async def next_step(self, path: str, replayed: Replay) -> str:
-        """For a proposal waiting on a decision: the command to give and who can give it."""
-        head = self.pair(path).head_status
-        transition = first_step(self.config, replayed.status, head) if head else None
-        if transition is None:
-            return "its status cannot be reached from the one the commands authorised"
-        verb = (transition.verbs or [transition.to])[0]
-        if transition.period is not None:
-            running = replayed.period
-            if running is not None and running.transition == transition:
-                return period_text(running, replayed, self.ctx.clock())
-            verb = f"{FCP} {verb}"
-        start = replayed.status or "new"
-        who = await self.who_can(transition, path)
-        toward = "" if transition.to == head else f" (on the way to {code_span(head or '')})"
-        step = f"{code_span(start)} → {code_span(transition.to)}{toward}"
-        votes = self.votes_text(transition, path, replayed)
-        text = f"{step} needs `/{self.config.command} {verb}`. {who}"
-        return f"{text} {votes}" if votes else text
-
-    async def verdicts(self) -> list[tuple[ProposalPair, Verdict, Replay]]:
-        found: list[tuple[ProposalPair, Verdict, Replay]] = []
-        for pair in self.pairs:
-            if pair.head is None:
-                continue
-            replayed = await self.replay(pair.path)
-            found.append((pair, verdict(self.config, replayed, pair.head_status), replayed))
-        return found
+def record_write(state: PullState, path: str, text: str, commit: str | None) -> None:
+    """The bot wrote `text` to `path` on the head branch (in `commit`): `state` shows it."""
+    state.trees.written(path, text)
+    if commit is not None:
+        state.pull["head"]["sha"] = commit
+        state.ctx.github.made_head(state.repo, commit)  # its check run needs no look-up
+    for pair in state.pairs:  # the metadata file or its document changed: read it again
+        if path in (pair.path, document_path(state.config.proposals, pair.path)):
+            pair.head = load_proposal(state.config, state.trees.head, pair.path)
 
 
 async def read_thread(
     ctx: HandlerContext, repo: str, number: int, count: int | None = None
-) -> list[dict[str, Any]]:
+) -> list[Comment]:
     """The comments of `repo#number`, read once per delivery and shared by its handlers
     (`bot.handlers.memory.event_thread`)."""
     return await event_thread(ctx, repo, number, count)
@@ -236,24 +137,24 @@ def committed_listing(ctx: HandlerContext, repo: str, branch: str, listing: List
 async def branch_listing(ctx: HandlerContext, repo: str, branch: str) -> Listing:
     """The files of `branch` with their blob shas, read once per delivery."""
     return await event_memo(ctx).get(
-        ("listing", repo.lower(), branch), lambda: ctx.github.list_tree(repo, branch)
+        ("listing", repo.lower(), branch), lambda: ctx.github.tree(repo, branch)
     )
 
 
-def comment_count(item: dict[str, Any]) -> int | None:
+def comment_count(item: Pull | Issue) -> int | None:
     """The `comments` GitHub gives for an issue or PR (None: not in this payload)."""
     count = item.get("comments")
     return count if isinstance(count, int) and not isinstance(count, bool) else None
 
 
-def written(item: dict[str, Any]) -> tuple[datetime.datetime | None, datetime.datetime | None]:
+def written(item: Comment | Pull) -> tuple[datetime.datetime | None, datetime.datetime | None]:
     """When a comment (or a PR's body) was written, and last edited if it was."""
     created, updated = moment(item.get("created_at")), moment(item.get("updated_at"))
     return created, updated if updated is not None and created != updated else None
 
 
 def command_history(
-    ctx: HandlerContext, pull: dict[str, Any], thread: list[dict[str, Any]], word: str
+    ctx: HandlerContext, pull: Pull, thread: Sequence[Comment], word: str
 ) -> list[Spoken]:
     """The commands of the PR body and of every comment, oldest first, each only as far as it
     counts as its author's (bot.handlers.authorship: an edited comment through the bot's
@@ -271,16 +172,16 @@ def command_history(
             opened = moment(pull.get("created_at"))
             history.append(Spoken(str(author["login"]), tuple(body), None, opened))
     for comment in thread:
-        user = comment.get("user") or {}
-        if str(user.get("login", "")).lower() == ctx.bot_login.lower():
+        user = comment.get("user")
+        if login_of(user).lower() == ctx.bot_login.lower():
             click = BUTTON.match(comment.get("body") or "")
             if click is not None and not was_edited(comment):
                 command = button_command(word, click.group(2))
                 spoken = Spoken(click.group(1), (command,), int(comment["id"]), *written(comment))
                 history.append(spoken)
             continue
-        if user.get("type") == "Bot":
-            continue
+        if user is None or user.get("type") == "Bot":
+            continue  # no author (a deleted account) or a bot
         commands = comment_commands(comment, word, recorded)
         if commands:
             login, number = str(user["login"]), int(comment["id"])
@@ -288,16 +189,16 @@ def command_history(
     return history
 
 
-async def load_config(ctx: HandlerContext, repo: dict[str, Any]) -> ConfigResult:
-    return await ctx.github.load_repo_config(
+async def load_config(ctx: HandlerContext, repo: Repository) -> ConfigResult:
+    return await ctx.github.config(
         repo["full_name"], repo["default_branch"], cache=ctx.config_cache
     )
 
 
 async def load_pull_state(
     ctx: HandlerContext,
-    repo: dict[str, Any],
-    pull: dict[str, Any],
+    repo: Repository,
+    pull: Pull,
     config: Config,
     *,
     thread_needed: bool = False,

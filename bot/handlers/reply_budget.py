@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Sequence
-from typing import Any
+
+from bot.github.shapes import Comment, login_of
 
 DEFAULT_REPLIES_PER_HOUR = 5
 WINDOW_SECONDS = 3600.0
@@ -58,7 +59,7 @@ class ReplyBudget:
         number: int,
         login: str,
         marker: str,
-        thread: Sequence[dict[str, Any]],
+        thread: Sequence[Comment],
         bot_login: str,
         now: datetime.datetime,
     ) -> bool:
@@ -84,12 +85,12 @@ class ReplyBudget:
 
     @staticmethod
     def _posted(
-        thread: Sequence[dict[str, Any]], bot_login: str, who: str, since: datetime.datetime
+        thread: Sequence[Comment], bot_login: str, who: str, since: datetime.datetime
     ) -> list[str]:
         """The markers of the bot's replies to `who` in `thread` made since `since`."""
         me, found = bot_login.lower(), []
         for comment in thread:
-            if str((comment.get("user") or {}).get("login", "")).lower() != me:
+            if login_of(comment.get("user")).lower() != me:
                 continue
             body = str(comment.get("body") or "")
             tag = _TAG.search(body)

@@ -34,6 +34,7 @@ from bot.engine.edits import transition_edit
 from bot.engine.formats import FormatError
 from bot.engine.markdown import set_status_bullet
 from bot.engine.proposal import document_path
+from bot.engine.section_files import added_files
 from bot.github.comments import code_span, fenced, quote_user_text
 from bot.github.repo import (
     BranchProtected,
@@ -41,7 +42,9 @@ from bot.github.repo import (
     RepoConflict,
     Snapshot,
 )
-from bot.handlers.pr_state import PullState
+from bot.handlers.numbering_job import Numbering
+from bot.handlers.numbering_job import Outcome as NumberingOutcome
+from bot.handlers.pr_state import PullState, record_write
 from bot.handlers.reply_budget import addressed
 
 log = logging.getLogger(__name__)
@@ -187,18 +190,36 @@ async def write_status(
     return bool(await write_statuses(state, [Move(path, status, argument, key)], command))
 
 
-async def write_statuses(state: PullState, moves: list[Move], command: Command) -> set[str]:
+async def write_statuses(
+    state: PullState, moves: list[Move], command: Command, numbering: Numbering | None = None
+) -> set[str]:
     """Write each move's status to its proposal on the PR's head branch, in one commit; on a
     fork (or a branch that refuses the bot), suggest each change instead. The paths of the
-    moves written (none when nothing changed or the changes were suggested)."""
+    moves written (none when nothing changed or the changes were suggested).
+
+    `numbering`, the job numbering the proposals an accept moves (`numbering.when: accept`,
+    bot.handlers.merge.accept_numbering), is planned on the branch as the status edits leave
+    it, into the same commit: one verb, one commit (docs/design.md B3, B4). What it reserved
+    and did not use is given back; when it renamed a proposal, `state` is marked stale."""
     if not moves:
+        if numbering is not None:
+            await numbering.give_back(NumberingOutcome())
         return set()
     config = state.config
-    today = state.ctx.clock().date()
-    edits = {move.path: editor(config, move.status, move.argument, today) for move in moves}
+    now = state.ctx.clock()  # a timestamp field takes the time too (kepctl's last_updated)
+    edits = {move.path: editor(config, move.status, move.argument, now) for move in moves}
+    # A transition may add section files to the branch (kepctl's PLAN): then a commit of
+    # several files, whatever the moves.
+    adds_files = any(t.add_sections for t in config.transitions)
     head = state.pull["head"]
-    head_repo = (head.get("repo") or {}).get("full_name") or state.repo
+    fork = head.get("repo")
+    head_repo = (fork["full_name"] if fork else None) or state.repo
     message = move_message(config, moves, command, state.number)
+    if numbering is not None:
+        moved, _, requested = message.rpartition("\n\n")
+        message = (
+            f"{moved}\n\nWith the proposal's number (`numbering.when: accept`).\n\n{requested}"
+        )
     documents = {
         move.path: document_path(config.proposals, move.path)
         for move in moves
@@ -212,6 +233,9 @@ async def write_statuses(state: PullState, moves: list[Move], command: Command) 
         edited = edits[move.path](text)
         if edited is not None and edited != text:
             changes[move.path] = edited
+            for name, content in added_files(config, move.path, text, edited).items():
+                if await snapshot.read(name) is None:  # a file already there is kept
+                    changes[name] = content
         document = documents.get(move.path)
         page = await snapshot.read(document) if document is not None else None
         if document is not None and page is not None:
@@ -226,11 +250,13 @@ async def write_statuses(state: PullState, moves: list[Move], command: Command) 
             await snapshot.listing()  # then files are read by blob sha, mostly kept already
         for found in await asyncio.gather(*(one(move, snapshot) for move in moves)):
             changes.update(found)
+        if numbering is not None:  # renames, number fields, headings, index: on top
+            changes.update(await numbering.plan(snapshot.edited(changes)) or {})
         return changes or None
 
     github, branch = state.ctx.github, head["ref"]
     try:
-        if len(moves) == 1 and not documents:
+        if len(moves) == 1 and not documents and numbering is None and not adds_files:
             path = moves[0].path
             known = state.trees.versions.get(path)
             single = await github.update_file(
@@ -241,22 +267,30 @@ async def write_statuses(state: PullState, moves: list[Move], command: Command) 
             state.trees.moved(single.parent, single.commit)
             after = edits[path](state.trees.head.read(path) or "")
             if after is not None:
-                state.written(path, after, single.commit)
+                record_write(state, path, after, single.commit)
             return {path}
         # The files as read are the first plan's when they are the head's as it stands now
         # (not once the branch moved under an earlier write): else the branch is read.
         current = state.trees.read_at == str(head["sha"])
         expected = Expected(str(head["sha"]), state.trees.versions) if current else None
-        result = await github.commit_files(head_repo, branch, plan, message, expected=expected)
+        result = await github.commit(head_repo, branch, plan, message, expected=expected)
     except (BranchProtected, RepoConflict, BadRequest) as error:
         log.info("cannot write on %s:%s (%s); suggesting", head_repo, branch, error)
+        if numbering is not None:
+            await numbering.give_back(NumberingOutcome())
         for move in moves:
             await suggest(state, move.path, edits[move.path], command, move.key)
         return set()
+    if numbering is not None:
+        outcome = numbering.outcome(result, branch)
+        await numbering.give_back(outcome)
+        if numbering.problems:
+            log.info("%s#%s: not numbered: %s", state.repo, state.number, numbering.problems)
+        state.stale = state.stale or bool(outcome.numbers)
     state.trees.moved(result.parent, result.commit)
     for name, content in result.changes.items():
         if content is not None:
-            state.written(name, content, result.commit)
+            record_write(state, name, content, result.commit)
     return {
         move.path
         for move in moves

@@ -26,6 +26,7 @@ from bot.sandbox.model import (
     Installation,
     Issue,
     Label,
+    Milestone,
     Protection,
     Repo,
     Review,
@@ -228,11 +229,22 @@ class GitHubDouble(StateReaders):
 
     # -- issues and pull requests ---------------------------------------------------------
 
-    def open_issue(self, repo: str, title: str, body: str = "", author: str = "octocat") -> int:
+    def open_issue(
+        self,
+        repo: str,
+        title: str,
+        body: str = "",
+        author: str = "octocat",
+        *,
+        number: int | None = None,
+    ) -> int:
+        """Open an issue (numbered `number` when given, as an old repository's can be)."""
         target = self.state.repo(repo)
         self.state.user(author)
         now = self.state.now()
-        number = target.next_number()
+        number = target.next_number() if number is None else number
+        if number in target.issues:
+            raise ValueError(f"{repo}#{number} exists")
         target.issues[number] = Issue(
             self.state.next_id("issue"), number, title, body, author, now, now
         )
@@ -371,6 +383,26 @@ class GitHubDouble(StateReaders):
         label = Label(self.state.next_id("label"), name, color, description)
         target.labels[name.lower()] = label
         return label
+
+    def add_milestone(self, repo: str, title: str, author: str = "octocat") -> int:
+        """A new open milestone of `repo`; its number."""
+        target = self.state.repo(repo)
+        now = self.state.now()
+        number = max(target.milestones, default=0) + 1
+        made = Milestone(self.state.next_id("milestone"), number, title, author, now, now)
+        target.milestones[number] = made
+        return number
+
+    def set_milestone(self, repo: str, number: int, title: str | None) -> None:
+        """Put issue `number` in the milestone titled `title` (made when missing; None: none),
+        as a person would, moving its `updated_at`."""
+        target = self.state.repo(repo)
+        found = next((m.number for m in target.milestones.values() if m.title == title), None)
+        if title is not None and found is None:
+            found = self.add_milestone(repo, title)
+        issue = target.issues[number]
+        issue.milestone = found
+        issue.updated_at = self.state.now()
 
     def label_issue(self, repo: str, number: int, *names: str) -> None:
         target = self.state.repo(repo)

@@ -187,6 +187,21 @@ class Issue:
     pull: PullRequest | None = None
     locked: bool = False
     edited_by: str | None = None  # who last edited the title or body (the `edited` sender)
+    milestone: int | None = None  # the number of the repository's milestone it is in
+
+
+@dataclass
+class Milestone:
+    id: int
+    number: int
+    title: str
+    creator: str
+    created_at: str
+    updated_at: str
+    state: str = "open"
+    description: str | None = None
+    due_on: str | None = None
+    closed_at: str | None = None
 
 
 @dataclass
@@ -235,6 +250,7 @@ class Repo:
     collaborators: dict[str, str] = field(default_factory=dict)  # login -> role
     statuses: list[CommitStatus] = field(default_factory=list)
     pushed_at: str | None = None
+    milestones: dict[int, Milestone] = field(default_factory=dict)  # by number
 
     @property
     def full_name(self) -> str:

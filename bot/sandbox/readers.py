@@ -61,6 +61,17 @@ class StateReaders:
     def labels(self, repo: str, number: int) -> list[str]:
         return list(self.issue(repo, number).labels)
 
+    def milestone_of(self, repo: str, number: int) -> str | None:
+        """The title of the milestone issue `number` is in (None: none)."""
+        target = self.state.repo(repo)
+        found = target.milestones.get(self.issue(repo, number).milestone or 0)
+        return found.title if found is not None else None
+
+    def milestones(self, repo: str) -> list[str]:
+        """The titles of `repo`'s milestones, by number."""
+        target = self.state.repo(repo)
+        return [target.milestones[n].title for n in sorted(target.milestones)]
+
     def repo_labels(self, repo: str) -> dict[str, Label]:
         return {label.name: label for label in self.state.repo(repo).labels.values()}
 

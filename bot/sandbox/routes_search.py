@@ -1,5 +1,6 @@
 """GET /search/issues: the qualifiers the bot uses (repo, org/user, is/type, state, label,
-author, head, base, in) plus free text, over the repositories the caller can see."""
+author, head, base, in, updated, milestone) plus free text, over the repositories the
+caller can see."""
 
 from __future__ import annotations
 
@@ -66,7 +67,16 @@ def _qualifier(name: str, value: str) -> Test | None:
     def base_is(_: Repo, issue: Issue) -> bool:
         return issue.pull is not None and issue.pull.base_ref == value
 
+    def updated(_: Repo, issue: Issue) -> bool:
+        return _compare(issue.updated_at, value)
+
+    def in_milestone(repo: Repo, issue: Issue) -> bool:
+        found = repo.milestones.get(issue.milestone or 0)
+        return found is not None and found.title.lower() == lowered
+
     tests: dict[str, Test] = {
+        "updated": updated,
+        "milestone": in_milestone,
         "repo": repo_is,
         "org": owner_is,
         "user": owner_is,
@@ -76,6 +86,24 @@ def _qualifier(name: str, value: str) -> Test | None:
         "base": base_is,
     }
     return tests.get(name)
+
+
+def _compare(stamp: str, condition: str) -> bool:
+    """`stamp` (ISO 8601, UTC) against `>=T`, `>T`, `<=T`, `<T` or `T` (that day, or that
+    moment when `T` has a time); GitHub compares the timestamps of one zone alike."""
+    for operator in (">=", "<=", ">", "<"):
+        if condition.startswith(operator):
+            bound = condition[len(operator) :]
+            start = operator in (">=", "<")  # a day alone: from its start, or after its end
+            limit = bound if "T" in bound else bound + ("T00:00:00Z" if start else "T23:59:59Z")
+            if operator == ">=":
+                return stamp >= limit
+            if operator == ">":
+                return stamp > limit
+            if operator == "<=":
+                return stamp <= limit
+            return stamp < limit
+    return stamp.startswith(condition) if "T" not in condition else stamp == condition
 
 
 def _negate(test: Test) -> Test:

@@ -14,6 +14,7 @@ from bot.sandbox.views import (
     reactions_summary,
     repo_json,
 )
+from bot.sandbox.views_milestones import issue_milestone
 
 
 def author_association(state: State, repo: Repo, login: str) -> str:
@@ -60,7 +61,7 @@ def issue_json(state: State, urls: Urls, repo: Repo, issue: Issue) -> Json:
         "locked": issue.locked,
         "assignee": None,
         "assignees": [],
-        "milestone": None,
+        "milestone": issue_milestone(state, urls, repo, issue.milestone),
         "comments": len(issue.comment_ids),
         "created_at": issue.created_at,
         "updated_at": issue.updated_at,
@@ -165,7 +166,7 @@ def pull_json(state: State, urls: Urls, repo: Repo, issue: Issue) -> Json:
         "requested_reviewers": [],
         "requested_teams": [],
         "labels": _labels(urls, repo, issue),
-        "milestone": None,
+        "milestone": issue_milestone(state, urls, repo, issue.milestone),
         "commits_url": hrefs["commits"],
         "review_comments_url": hrefs["review_comments"],
         "review_comment_url": hrefs["review_comment"],

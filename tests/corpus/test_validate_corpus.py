@@ -51,7 +51,10 @@ def test_cli_exit_code_is_zero_on_the_kubernetes_corpus(
     corpus_root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["validate", str(corpus_root / "kubernetes-enhancements")]) == 0
-    assert capsys.readouterr().out.strip().endswith("0 errors, 553 warnings in 656 proposals")
+    # 549: since headings are read as GitHub reads them (bot/engine/markdown.py), the four
+    # section warnings of KEP-3726 are gone: its "```Values ...```" line is inline code, not
+    # a fence that hid every heading after it.
+    assert capsys.readouterr().out.strip().endswith("0 errors, 549 warnings in 656 proposals")
 
 
 def test_unknown_statuses_ci_misses(kep_findings: dict[str, set[tuple[str, str]]]) -> None:

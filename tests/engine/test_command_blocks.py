@@ -11,13 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine.commands import (
-    _FENCE,
-    _LIST_MARKERS,
-    MAX_BYTES,
-    _command_pattern,
-    parse_commands,
-)
+from bot.engine.commands import MAX_BYTES, _command_pattern, parse_commands
+from bot.engine.markdown import _FENCE, _LIST_MARKERS
 from bot.engine.period_replay import CONCERN_NAME
 
 

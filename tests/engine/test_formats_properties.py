@@ -8,6 +8,7 @@ the key's span for anything else. Lines are split on "\\n" only (GitHub's lines)
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import operator
 import re
@@ -19,8 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.engine.config import load_preset
+from bot.engine.edits import transition_edit
 from bot.engine.formats import FieldTable, FrontMatter, HeaderLines, YamlFile
 from bot.engine.formats.base import MetadataFormat, NewValue
+from bot.engine.schema import TIMESTAMP, is_timestamp
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -239,13 +243,10 @@ def assert_span_replaced(before: str, after: str, start: int, end: int, count: i
     kept_after = len(old) - end
     assert new[:start] == old[:start]
     assert new[len(new) - kept_after :] == old[end:]
+    # With the lines before and after pinned, the length pins the rest: the change is
+    # exactly lines [start, start + count) of `after`. (A diff is no judge here: inserting
+    # "  - a" after a list ending in "  - a" has two equally short diffs.)
     assert len(new) == len(old) - (end - start) + count
-    changes = [
-        op
-        for op in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
-        if op[0] != "equal"
-    ]
-    assert all(start <= i1 and i2 <= end for _, i1, i2, _, _ in changes)
 
 
 def assert_one_line_replaced(before: str, after: str, index: int) -> None:
@@ -549,3 +550,150 @@ def test_markdown_formats_refuse_rather_than_corrupt(
         return
     assert fmt.parse(edited).get("Status") == header_value(value)
     assert len(lines(edited)) == len(lines(text))
+
+
+# --- kepctl metadata (the `kepctl` preset) ----------------------------------------------
+
+KEPCTL = load_preset("kepctl")
+KEPCTL_STATES = KEPCTL.status_names
+NOW = st.datetimes(
+    min_value=datetime.datetime(2000, 1, 1), max_value=datetime.datetime(2099, 12, 31)
+).map(lambda moment: moment.replace(tzinfo=datetime.UTC))
+
+
+@st.composite
+def kepctl_timestamp(draw: st.DrawFn) -> str:
+    """An RFC 3339 timestamp in one of the forms Go and people write."""
+    moment = draw(NOW)
+    digits = draw(st.sampled_from([0, 1, 3, 6, 9]))
+    fraction = (
+        "."
+        + "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=digits, max_size=digits)))
+        if digits
+        else ""
+    )
+    zone = draw(st.sampled_from(["Z", "z", "+00:00", "-07:00", "+05:30"]))
+    separator = draw(st.sampled_from(["T", "t"]))
+    return moment.strftime(f"%Y-%m-%d{separator}%H:%M:%S") + fraction + zone
+
+
+SECTION_NAMES = ["summary.md", "motivation.md", "README.md", "guides/developer.md"]
+
+
+@st.composite
+def kepctl_doc(draw: st.DrawFn) -> tuple[Doc, dict[str, NewValue]]:
+    """kepctl metadata: the preset's keys in any order, with the values kepctl writes; and
+    the value each key was written with."""
+    values: dict[str, NewValue] = {
+        "title": draw(PLAIN),
+        "kep_number": draw(st.sampled_from(["null", "", "7", "1234"])),
+        "state": draw(st.sampled_from(KEPCTL_STATES)),
+        "last_updated": draw(kepctl_timestamp()),
+        "created": draw(kepctl_timestamp()),
+        "uuid": str(draw(st.uuids())),
+        "owning_sig": "sig-" + draw(st.text(LOWER, min_size=1, max_size=8)),
+        "sig_wide": draw(st.sampled_from(["true", "false"])),
+    }
+    entries = {key: [f"{key}: {value}"] for key, value in values.items()}
+    values["kep_number"] = values["kep_number"] if values["kep_number"] in ("7", "1234") else None
+    offset, gap = draw(st.sampled_from([(2, 1), (0, 1), (4, 1)]))
+    logins = st.lists(WORD, max_size=3)
+    for key in ("authors", "reviewers", "approvers", "superseded_by", "sections"):
+        if key == "sections":
+            items = draw(st.lists(st.sampled_from(SECTION_NAMES), max_size=4, unique=True))
+            written = items
+        else:
+            items = [f"@{login}" for login in draw(logins)]
+            written = [f'"{item}"' for item in items]
+        if items or key == "authors":  # `authors:` alone is null
+            lead = " " * offset + "-" + " " * gap
+            entries[key] = [f"{key}:"] + [lead + item for item in written]
+            values[key] = list(items) if items else None
+        else:
+            entries[key], values[key] = [f"{key}: []"], []
+    lines: list[str] = []
+    spans: list[Entry] = []
+    for key in draw(st.permutations(list(entries))):
+        block = entries[key]
+        if draw(st.booleans()):
+            lines.append(draw(FILLER))
+        kind = "block" if len(block) > 1 else "scalar"
+        spans.append(Entry(key, kind, len(lines), len(lines) + len(block)))
+        lines += block
+    doc = document(lines, spans, len(lines), draw(NEWLINE), draw(st.booleans()))
+    return doc, values
+
+
+@SETTINGS
+@given(kepctl_doc())
+def test_kepctl_metadata_reads_back_as_written(
+    doc_and_values: tuple[Doc, dict[str, NewValue]],
+) -> None:
+    doc, values = doc_and_values
+    metadata = YAML.parse(doc.text)
+    assert {k: f.line for k, f in metadata.fields.items()} == {
+        e.key: e.start + 1 for e in doc.entries
+    }
+    assert {k: f.value for k, f in metadata.fields.items()} == values
+    assert metadata.get("kep_number") in (None, "7", "1234")
+    assert is_timestamp(str(metadata.get("created")))
+
+
+def changed_spans(before: str, after: str) -> list[tuple[int, int]]:
+    """The line ranges of `before` that differ in `after` (an insertion is an empty range)."""
+    matcher = difflib.SequenceMatcher(None, lines(before), lines(after), autojunk=False)
+    return [(i1, i2) for tag, i1, i2, _, _ in matcher.get_opcodes() if tag != "equal"]
+
+
+@SETTINGS
+@given(kepctl_doc(), st.sampled_from(KEPCTL_STATES), NOW)
+def test_kepctl_transition_changes_only_state_last_updated_and_sections(
+    doc_and_values: tuple[Doc, dict[str, NewValue]], status: str, now: datetime.datetime
+) -> None:
+    doc, values = doc_and_values
+    edited = transition_edit(KEPCTL, doc.text, status=status, today=now)
+    plan = values["state"] == status == "provisional"  # PLAN: provisional stays provisional
+    if values["state"] == status and not plan:
+        assert edited == doc.text
+        return
+    spans = {e.key: e for e in doc.entries}
+    allowed = [spans[key] for key in ("state", "last_updated", "sections" if plan else "state")]
+    inside = {line for e in allowed for line in range(e.start, e.end)}
+    for i1, i2 in changed_spans(doc.text, edited):
+        if i1 == i2:  # lines added: inside or at the end of an allowed entry
+            assert any(e.start <= i1 <= e.end for e in allowed), i1
+        assert set(range(i1, i2)) <= inside, (i1, i2)
+    assert_endings_kept(doc.text, edited)
+    after = YAML.parse(edited)
+    assert after.get("state") == status
+    listed = values["sections"] if isinstance(values["sections"], list) else []
+    implementable = KEPCTL.status("implementable")
+    assert implementable is not None
+    added = [n for n in implementable.sections if n not in listed] if plan else []
+    assert after.get("sections") == ([*listed, *added] if added else values["sections"])
+    was, stamp = str(values["last_updated"]), str(after.get("last_updated"))
+    assert is_timestamp(stamp)
+    form, written = TIMESTAMP.fullmatch(was), TIMESTAMP.fullmatch(stamp)
+    assert form is not None and written is not None
+    assert written["t"] == form["t"]
+    assert len(written["fraction"] or "") == len(form["fraction"] or "")
+    assert written["zone"] == (form["zone"] if form["zone"] in ("Z", "z") else "+00:00")
+    moment = datetime.datetime.fromisoformat(stamp.upper()[:19] + "+00:00")
+    assert moment == now.replace(microsecond=0)
+    kept = {"state", "last_updated", "sections"}
+    assert {k: f.value for k, f in after.fields.items() if k not in kept} == {
+        k: v for k, v in values.items() if k not in kept
+    }
+
+
+@SETTINGS
+@given(kepctl_doc(), st.integers(1, 99999))
+def test_kepctl_number_changes_only_the_kep_number_line(
+    doc_and_values: tuple[Doc, dict[str, NewValue]], number: int
+) -> None:
+    doc, _ = doc_and_values
+    entry = next(e for e in doc.entries if e.key == "kep_number")
+    edited = YAML.set_value(doc.text, "kep_number", str(number))
+    assert YAML.parse(edited).get("kep_number") == str(number)
+    assert_one_line_replaced(doc.text, edited, entry.start)
+    assert_endings_kept(doc.text, edited)

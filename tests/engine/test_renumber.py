@@ -15,7 +15,7 @@ from bot.engine.config import Config, load_config, load_preset
 from bot.engine.formats import get_format
 from bot.engine.index import render_index
 from bot.engine.numbering import format_number, next_number
-from bot.engine.proposal import is_proposal_path, load_all, load_proposal
+from bot.engine.proposal import is_proposal_path, load_all, load_proposal, proposals_root
 from bot.engine.renumber import (
     OverlayTree,
     RenumberError,
@@ -28,6 +28,8 @@ from bot.engine.renumber import (
     numbered_path,
     renumber,
     renumber_all,
+    review_files,
+    shared_reviews,
     tracking_issue,
     used_numbers,
 )
@@ -356,3 +358,93 @@ def test_the_production_readiness_file_follows_the_kep_number() -> None:
     assert not any(
         "prod-readiness" in path for path in renumber(config, MemoryTree(without_review), kep, 4242)
     )
+
+
+def two_new_keps(own_reviews: bool) -> dict[str, str]:
+    """Two new KEPs of sig-node, with a review file each (by folder) or one `NNNN.yaml`."""
+    files = {}
+    for slug in ("budget", "quota"):
+        folder = f"keps/sig-node/NNNN-{slug}"
+        files[f"{folder}/kep.yaml"] = (
+            f"title: {slug}\nkep-number: NNNN\nowning-sig: sig-node\nstatus: implementable\n"
+        )
+        files[f"{folder}/README.md"] = f"# KEP-NNNN: {slug}\n"
+        name = f"NNNN-{slug}" if own_reviews else "NNNN"
+        files[f"keps/prod-readiness/sig-node/{name}.yaml"] = f"kep-number: NNNN\n# {slug}\n"
+    return files
+
+
+def test_two_new_keps_of_one_sig_move_their_own_review_files_to_their_numbers() -> None:
+    config = load_preset("kep")
+    files = two_new_keps(own_reviews=True)
+    assert review_files(config, files) == [
+        "keps/prod-readiness/sig-node/NNNN-budget.yaml",
+        "keps/prod-readiness/sig-node/NNNN-quota.yaml",
+    ]
+    numbers = {"keps/sig-node/NNNN-budget/kep.yaml": 7, "keps/sig-node/NNNN-quota/kep.yaml": 8}
+    changes = renumber_all(config, MemoryTree(files), numbers)
+    assert changes["keps/prod-readiness/sig-node/7.yaml"] == "kep-number: 7\n# budget\n"
+    assert changes["keps/prod-readiness/sig-node/8.yaml"] == "kep-number: 8\n# quota\n"
+    assert changes["keps/prod-readiness/sig-node/NNNN-budget.yaml"] is None
+    assert changes["keps/prod-readiness/sig-node/NNNN-quota.yaml"] is None
+
+
+def test_a_review_file_two_new_keps_share_is_moved_for_neither() -> None:
+    config = load_preset("kep")
+    files = two_new_keps(own_reviews=False)
+    tree = MemoryTree(files)
+    numbers = {"keps/sig-node/NNNN-budget/kep.yaml": 7, "keps/sig-node/NNNN-quota/kep.yaml": 8}
+    assert shared_reviews(config, tree, numbers) == {"keps/prod-readiness/sig-node/NNNN.yaml"}
+    changes = renumber_all(config, tree, numbers)
+    assert not [path for path in changes if "prod-readiness" in path]
+    assert "keps/sig-node/7-budget/kep.yaml" in changes
+    # numbered one at a time, the second one still shares it with the first
+    first = renumber_all(config, tree, {"keps/sig-node/NNNN-budget/kep.yaml": 7})
+    assert not [path for path in first if "prod-readiness" in path]
+    # once the other has a file of its own, the shared one is this KEP's
+    files["keps/prod-readiness/sig-node/NNNN-quota.yaml"] = "kep-number: NNNN\n# quota\n"
+    files["keps/prod-readiness/sig-node/NNNN.yaml"] = "kep-number: NNNN\n# budget\n"
+    alone = renumber_all(config, MemoryTree(files), {"keps/sig-node/NNNN-budget/kep.yaml": 7})
+    assert alone["keps/prod-readiness/sig-node/7.yaml"] == "kep-number: 7\n# budget\n"
+    assert "keps/prod-readiness/sig-node/NNNN-quota.yaml" not in alone
+
+
+def test_the_check_names_the_review_file_each_new_kep_needs() -> None:
+    config = load_preset("kep")
+    shared = validate_tree(config, MemoryTree(two_new_keps(own_reviews=False)))
+    found = sorted((f.path, f.message) for f in shared.findings if f.rule == "prr.shared")
+    assert [path for path, _ in found] == [
+        "keps/sig-node/NNNN-budget/kep.yaml",
+        "keps/sig-node/NNNN-quota/kep.yaml",
+    ]
+    assert "keps/prod-readiness/sig-node/NNNN-budget.yaml" in found[0][1]
+    assert "keps/sig-node/NNNN-quota" in found[0][1]
+    own = validate_tree(config, MemoryTree(two_new_keps(own_reviews=True)))
+    assert not [f for f in own.findings if f.rule == "prr.shared"]
+
+
+@pytest.mark.parametrize(
+    ("preset", "root"),
+    [
+        ("kpep", "kpeps"),
+        ("kep", "keps"),
+        ("kep-2017", "keps"),
+        ("gep", "geps"),
+        ("agentic", "docs/proposals"),
+    ],
+)
+def test_the_history_of_a_process_is_read_under_the_folder_of_its_proposals(
+    preset: str, root: str
+) -> None:
+    assert proposals_root(load_preset(preset).proposals) == root
+
+
+def test_globs_with_no_common_folder_read_the_whole_history() -> None:
+    config = load_config(
+        "extends: kpep\nproposals:\n  metadata: ['kpeps/*/README.md', 'docs/kpeps/*.md']\n"
+    )
+    assert proposals_root(config.proposals) == ""
+    nested = load_config(
+        "extends: kpep\nproposals:\n  metadata: ['a/b/*/c/README.md', 'a/b/x.md']\n"
+    )
+    assert proposals_root(nested.proposals) == "a/b"

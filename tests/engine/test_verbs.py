@@ -24,8 +24,14 @@ def test_the_registry_covers_every_transition_verb_and_status(preset: str) -> No
 
 @pytest.mark.parametrize("preset", PRESET_NAMES)
 def test_names_are_unique_and_ordered_info_transitions_statuses_links(preset: str) -> None:
-    verbs = registry(load_preset(preset))
+    config = load_preset(preset)
+    verbs = registry(config)
     assert len({v.name for v in verbs}) == len(verbs)
+    release = [v.name for v in verbs if v.kind == "release"]
+    opts_in = config.tracking is not None and config.tracking.opt_in is not None
+    assert release == (["track", "untrack"] if opts_in else [])
+    assert [v.name for v in verbs[len(verbs) - len(release) :]] == release  # last, if any
+    verbs = verbs[: len(verbs) - len(release)]
     assert [v.name for v in verbs[:3]] == ["help", "status", "explain"]
     assert [v.name for v in verbs[-2:]] == ["link", "unlink"]
     kinds = [v.kind for v in verbs]
@@ -53,6 +59,8 @@ def test_kep_registry_in_order() -> None:
         "undo",
         "link",
         "unlink",
+        "track",
+        "untrack",
     ]
 
 

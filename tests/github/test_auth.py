@@ -11,8 +11,8 @@ from gidgethub import BadRequest
 
 from bot.github.auth import AppAuth, TokenAuth
 from bot.github.client import GitHubClient
-from bot.sandbox import GitHubDouble
-from bot.sandbox.testing import AppCredentials, ManualClock, Sandbox, new_double, sandbox
+from bot.sandbox import GitHubDouble, testing
+from bot.sandbox.testing import AppCredentials, ManualClock, Sandbox, new_double
 
 from .conftest import FakeSleep, requests
 
@@ -78,8 +78,8 @@ async def test_token_expiring_mid_work_is_replaced_after_one_401(
     installation = double.add_installation("octo")
     bot_clock = ManualClock(start=clock())
     auth = AppAuth(credentials.app_id, credentials.private_key, clock=bot_clock)
-    async with sandbox(double, credentials=credentials) as box:
-        client = GitHubClient(box.session, auth, api_url=box.base_url, sleep=sleeps)
+    async with testing.sandbox(double, credentials=credentials) as running:
+        client = GitHubClient(running.session, auth, api_url=running.base_url, sleep=sleeps)
         gh = await client.for_installation(installation)
         await gh.getitem(f"/repos/{repo}")
         clock.advance(121)

@@ -15,8 +15,8 @@ from bot.github.client import GitHubClient, KepbotAPI
 from bot.github.repo import update_file
 from bot.github.retry import RetryPolicy
 from bot.metrics import default_metrics
-from bot.sandbox import GitHubDouble
-from bot.sandbox.testing import AppCredentials, ManualClock, Sandbox, running, sandbox
+from bot.sandbox import GitHubDouble, testing
+from bot.sandbox.testing import AppCredentials, ManualClock, Sandbox, running
 from bot.settings import Settings
 
 from .conftest import KEP, FakeSleep, requests
@@ -199,13 +199,13 @@ async def test_github_enterprise_server_api_v3_base_path(
     auth: AppAuth,
     sleeps: FakeSleep,
 ) -> None:
-    async with sandbox(double, credentials=credentials, base_path="/api/v3") as box:
-        assert box.base_url.endswith("/api/v3")
-        client = GitHubClient(box.session, auth, api_url=box.base_url + "/", sleep=sleeps)
+    async with testing.sandbox(double, credentials=credentials, base_path="/api/v3") as served:
+        assert served.base_url.endswith("/api/v3")
+        client = GitHubClient(served.session, auth, api_url=served.base_url + "/", sleep=sleeps)
         gh = await client.for_installation(installation)
         result = await update_file(gh, repo, "main", "README.md", lambda t: t + "GHES\n", "Edit")
         assert await client.bot_login() == "kepbot[bot]"
-        async with box.session.get(box.base_url.removesuffix("/api/v3") + "/app") as bare:
+        async with served.session.get(served.base_url.removesuffix("/api/v3") + "/app") as bare:
             assert bare.status == 404
     assert double.file_at(repo, "main", "README.md") == b"# Enhancements\nGHES\n"
     assert result.commit == double.branch_sha(repo, "main")
@@ -226,6 +226,33 @@ async def test_repeated_get_is_a_304_that_costs_no_rate_limit(
     third = await gh.getitem(f"/repos/{repo}/contents/{KEP}")
     assert third["sha"] != first["sha"]
     assert statuses(double, "GET", f"/repos/{repo}/contents/{KEP}") == [200, 304, 200]
+
+
+async def test_a_list_of_pull_requests_is_kept_without_its_api_urls_and_stays_conditional(
+    gh: KepbotAPI, double: GitHubDouble, repo: str
+) -> None:
+    """A page of 100 pull requests is mostly API URL templates the bot never follows: the
+    ETag cache keeps the page without them (a 200 and the 304 after it answer the same),
+    so the open pull requests of a busy repository stay conditional and light."""
+    for index in range(120):
+        double.open_pull_request(repo, f"b{index}", {f"docs/{index}.md": "x"}, "T", "", "alice")
+    url = f"/repos/{repo}/pulls?state=open&per_page=100"
+    first = [pull async for pull in gh.getiter(url)]
+    again = [pull async for pull in gh.getiter(url)]
+    assert again == first and len(first) == 120
+    assert [r.status for r in double.requests if r.path == f"/repos/{repo}/pulls"] == [
+        200,
+        200,
+        304,
+        304,
+    ]
+    pull = first[0]
+    assert "url" in pull and "html_url" in pull and "head" in pull
+    assert [key for key in pull if key.endswith("_url")] == ["html_url", "issue_url"]
+    assert "_links" not in pull and "repos_url" not in pull["head"]["repo"]["owner"]
+    assert pull["head"]["repo"]["full_name"] == repo
+    cache = gh._cache
+    assert cache is not None and cache.currsize < 2_000_000  # with the URLs: 3.1 MB a 100
 
 
 async def test_every_response_is_counted_and_the_rate_limit_recorded(

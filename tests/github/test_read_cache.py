@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.github.caches import BLOB_BYTES
 from bot.github.client import KepbotAPI
 from bot.github.comments import THREAD_OVERLAP, read_thread
-from bot.github.read_cache import BLOB_BYTES, git_blob_sha, read_cache
+from bot.github.read_cache import git_blob_sha, read_cache
 from bot.github.repo import list_tree, read_blob, read_file, update_file
 from bot.sandbox import GitHubDouble
 from bot.sandbox.model import iso

@@ -10,7 +10,17 @@ from __future__ import annotations
 import pytest
 from yarl import URL
 
-from bot.github.urls import Path, UnsafeUrl, api_url, repo_url, valid_owner, valid_repo
+from bot.github.urls import (
+    Path,
+    UnsafeUrl,
+    api_url,
+    profile_url,
+    repo_url,
+    valid_owner,
+    valid_repo,
+    web_root,
+    web_url,
+)
 
 
 @pytest.mark.parametrize(
@@ -106,3 +116,34 @@ def test_no_value_changes_where_a_url_library_sends_the_request(value: str) -> N
     sent = URL("https://api.github.com" + url)
     assert sent.path == f"/repos/o/r/labels/{value}" and sent.query_string == ""
     assert sent.raw_path.startswith("/repos/o/r/labels/") and sent.raw_path.count("/") == 5
+
+
+def test_web_links_are_built_from_checked_names_and_escaped_parts() -> None:
+    root = "https://github.com"
+    assert web_url(root, "kubernetes/enhancements", "blob", Path("main"), Path("keps/a b/kep.yaml"),
+                   fragment="L6") == (
+        "https://github.com/kubernetes/enhancements/blob/main/keps/a%20b/kep.yaml#L6"
+    )  # fmt: skip
+    assert web_url(root, "o/r", "blob", Path("feature/x?y"), Path("a#b")) == (
+        "https://github.com/o/r/blob/feature/x%3Fy/a%23b"
+    )
+    assert web_url(root, "o/r", "issues", 12) == "https://github.com/o/r/issues/12"
+    for repo in ("o/r/../../evil", "evil.com/x", "o/..", "//evil.com/x", "o"):
+        assert web_url(root, repo, "pull", 1) is None
+    assert web_url(root, "o/r", "blob", Path("main"), Path("../../x")) is None
+    assert web_url(root, "o/r", "issues", -1) is None
+
+
+def test_profiles_only_for_logins_github_allows() -> None:
+    root = "https://github.example.com/"
+    assert profile_url(root, "@alice") == "https://github.example.com/alice"
+    assert profile_url(root, " bob ") == "https://github.example.com/bob"
+    for login in ("@x><img src=y>", "@a/b", "@", "@-lead", "evil.com", "@" + "o" * 40):
+        assert profile_url(root, login) is None
+
+
+def test_the_web_root_is_taken_from_githubs_html_url() -> None:
+    assert web_root("https://github.com/o/r", "o/r") == "https://github.com"
+    assert web_root("https://ghe.example.com/O/R/", "o/r") == "https://ghe.example.com"
+    assert web_root("", "o/r") == "https://github.com"
+    assert web_root("javascript:alert(1)//o/r", "o/r") == "https://github.com"

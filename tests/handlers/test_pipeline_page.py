@@ -18,7 +18,13 @@ from aiohttp import web
 from test_links import K8S, WEB, World, started
 
 from bot import demo
-from bot.pipeline_page import PageMemory, page_data, pipeline_view, render_html
+from bot.pipeline_page import (
+    PageMemory,
+    page_data,
+    pipeline_stylesheet,
+    pipeline_view,
+    render_html,
+)
 from bot.routing import Bot
 from bot.sandbox.double import GitHubDouble
 from bot.sandbox.harness import settings_for
@@ -57,6 +63,7 @@ async def serve(
         app = web.Application()
         app.router.add_get("/pipeline/{owner}/{repo}", pipeline_view(bot, **clock))
         app.router.add_get("/open/{owner}/{repo}", pipeline_view(bot, allow_private=True))
+        app.router.add_get("/pipeline.css", pipeline_stylesheet)
         app.cleanup_ctx.append(bot.lifecycle)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -102,8 +109,8 @@ async def test_html_escapes_user_text(page: Page) -> None:
     assert status == 200
     assert "<script>" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends" in body
-    assert "<h2 class='status'>provisional</h2>" in body
-    assert "<li>implemented: 1</li>" in body
+    assert "<h2 class='status'><span class='label status'>kep/provisional</span>" in body
+    assert "data-status='implemented'>1</text>" in body, "the chart's count of implemented"
 
 
 async def test_private_and_uninstalled_repositories_are_not_shown(page: Page) -> None:
@@ -148,7 +155,7 @@ async def rendered(chromium: str, url: str) -> str:
 
 async def test_headless_chromium_renders_the_page(page: Page, chromium: str) -> None:
     dom = await rendered(chromium, f"{page.url}/pipeline/{demo.REPO}")
-    assert f"Proposal pipeline: {demo.REPO}" in dom
+    assert f"<title>KEP pipeline: {demo.REPO}</title>" in dom
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends" in dom
     assert "Sidecar containers" in dom
     assert "<h3>v1.31</h3>" in dom
@@ -187,7 +194,8 @@ async def test_days_in_state_from_dated_pushes() -> None:
         assert rows["4000"]["days_in_state"] == 18
         assert rows["753"]["days_in_state"] == 25
         status, html_body = await page.get(f"/pipeline/{demo.REPO}")
-        assert "<td class='days' title='since " in html_body and ">18</td>" in html_body
+        since = rows["4000"]["since"]
+        assert f"class='days'><span title='since {since}'>18</span></td>" in html_body
 
 
 HOSTILE_TITLE = "<img src=x onerror=alert(1)> & 'docs'"
@@ -284,12 +292,15 @@ async def test_links_that_cannot_be_read_are_unknown_and_the_page_stays() -> Non
         assert rows["4000"]["title"] == "<script>alert(1)</script> & friends", "the page stays"
         async with world.box.session.get(f"{world.box.bot_url}/pipeline/{demo.REPO}") as r:
             body = await r.text()
-        assert "<td class='pulls'><span class='unknown'>unknown</span></td>" in body
+        assert "<td data-label='Implementation PRs' class='pulls'><span class='failed'>" in body
+        assert "lookup failed: the repository&#x27;s comments could not be read" in body
         again = await page_data(world.box.bot, demo.REPO, allow_private=False)
         rows = {row["number"]: row for row in again["proposals"]}
         assert [p["state"] for p in rows["753"]["implementations"]] == ["merged", "open", "closed"]
         assert rows["4000"]["implementations"] == [], "not tracked anywhere: no links"
-        assert "<span class='unknown'>" not in render_html(again)
+        again_html = render_html(again)
+        assert "lookup failed" not in again_html and "not looked up" not in again_html
+        assert "no implementation PRs linked" in again_html
 
 
 async def test_a_tracking_comment_not_yet_attributed_leaves_the_others_unknown() -> None:

@@ -126,6 +126,7 @@ def test_only_the_process_that_keeps_an_index_configures_one() -> None:
         "gep": None,
         "agentic": None,
         "kpep": None,
+        "kepctl": None,
     }
     assert indexes["kep-2017"].check  # KEP-1: "basic CI to ensure ... up to date"
 
@@ -178,9 +179,9 @@ async def test_an_editor_approves_numbers_and_the_merge_indexes_the_number(
         approved = (double.file_at(REPO, "p", numbered) or b"").decode()
         assert "kep-number: 2\n" in approved and "status: Approved\n" in approved
         assert double.file_at(REPO, "p", NEW) is None
-        # The number's commit on the branch (`numbering.when: accept`) refreshes the index.
+        # The approve's one commit on the branch (`numbering.when: accept`) refreshes the index.
         (_, commit), *_ = double.commits(REPO, "p")
-        assert commit.message.startswith("Assign the proposal number")
+        assert commit.message.startswith(f"KEP: {NEW} → Approved")
         assert INDEX in files_at(double, "p")
         merged = double.merge(REPO, number)
         await box.deliver(pull_request_event(double, REPO, number, "closed"))
@@ -191,6 +192,44 @@ async def test_an_editor_approves_numbers_and_the_merge_indexes_the_number(
     assert "| 2 | [Pod restart budget](sig-cli/0002-budget.md) | sig-cli | @alice |" in written
     assert "## Approved (2)" in written
     assert written == kepbot_index(files, tmp_path)
+
+
+async def test_a_kep_2017_approve_is_one_commit_with_the_status_and_the_number() -> None:
+    config = "extends: kep-2017\nroles:\n  editor:\n    users: [eddie]\n"
+    async with harness(seed(config, EXISTING), CREDENTIALS) as box:
+        double = box.double
+        number = double.open_pull_request(REPO, "p", {NEW: NEW_TEXT}, "Budget", author="alice")
+        await box.deliver(pull_request_event(double, REPO, number, "opened"))
+        await box.idle()
+        before = files_at(double, "p")
+        head = double.branch_sha(REPO, "p")
+
+        await say(box, number, "/kep approve", "eddie")
+        (sha, commit), (parent, _), *_ = double.commits(REPO, "p")
+        assert parent == head, "one verb, one commit"
+        assert commit.message.startswith(f"KEP: {NEW} → Approved\n")
+        after = files_at(double, "p")
+        numbered = after["keps/sig-cli/0002-budget.md"]
+        assert NEW not in after and "keps/sig-cli/0002-budget.md" not in before
+        assert "status: Approved\n" in numbered and "kep-number: 2\n" in numbered
+        assert "status: Draft\n" in before[NEW] and "kep-number: draft-20261101\n" in before[NEW]
+        run = await box.check_run(REPO, sha)
+        assert run.conclusion == "success", run.output
+
+
+async def test_an_undo_after_the_numbering_approve_leaves_one_proposal() -> None:
+    config = "extends: kep-2017\nroles:\n  editor:\n    users: [eddie]\n"
+    async with harness(seed(config, EXISTING), CREDENTIALS) as box:
+        double = box.double
+        number = double.open_pull_request(REPO, "p", {NEW: NEW_TEXT}, "Budget", author="alice")
+        await box.deliver(pull_request_event(double, REPO, number, "opened"))
+        await box.idle()
+        await say(box, number, "/kep approve\n/kep undo", "eddie")
+        after = files_at(double, "p")
+        assert NEW not in after, "the draft is not put back beside its numbered file"
+        assert "status: Approved\n" in after["keps/sig-cli/0002-budget.md"]
+        replies = [c.body for c in double.comments(REPO, number) if "Not reverted" in c.body]
+        assert len(replies) == 1 and "its number and renamed it" in replies[0]
 
 
 # -- kep-2017 with real proposals (--shared) -------------------------------------------------

@@ -30,6 +30,7 @@ class Case:
     kind_label: str
     numbered_path: str = ""  # where the proposal moves when accepting assigns its number
     opened: str = "action_required"  # the check of the new proposal, before any command
+    opened_path: str = ""  # where the proposal is once its PR is opened (numbered then)
 
 
 CASES = [
@@ -110,6 +111,7 @@ CASES = [
         "Status: Implementable<br/>",
         ("Status:",),
         "kind/proposal",
+        opened_path="docs/proposals/0001-Budget.md",  # numbering.when: open, the PR's number
     ),
     Case(
         "kpep",
@@ -168,9 +170,10 @@ async def test_lifecycle(case: Case) -> None:
         files: dict[str, str | None] = dict(case.files)
         number = double.open_pull_request(REPO, "p", files, "New proposal", author="alice")
         await box.deliver(pull_request_event(double, REPO, number, "opened"))
+        await box.idle()  # the head checked is the one opening the PR left
         opened = await box.check_run(REPO, double.branch_sha(REPO, "p") or "")
         assert opened.conclusion == case.opened, opened.output
-        await box.idle()
+        assert text(box, case.opened_path or case.path), "the proposal is where it should be"
         assert case.kind_label in double.labels(REPO, number)
 
         sha = double.branch_sha(REPO, "p")
@@ -178,10 +181,10 @@ async def test_lifecycle(case: Case) -> None:
         assert double.branch_sha(REPO, "p") == sha, "the refused command changed nothing"
         assert any("Not applied" in c.body for c in double.comments(REPO, number))
 
-        before = text(box, case.path)
+        before = text(box, case.opened_path or case.path)
         assert case.status_line in before
         await say(box, number, f"/{case.word} approve", "carol")
-        after = text(box, case.numbered_path or case.path)
+        after = text(box, case.numbered_path or case.opened_path or case.path)
         diff = list(difflib.ndiff(before.splitlines(), after.splitlines()))
         removed = [d[2:] for d in diff if d.startswith("- ")]
         added = [d[2:] for d in diff if d.startswith("+ ")]

@@ -8,7 +8,7 @@ import gzip
 import io
 import tarfile
 
-from bot.sandbox import GitHubDouble
+from bot.sandbox import GitHubDouble, testing
 from bot.sandbox.gitstore import object_sha
 from bot.sandbox.testing import (
     SEED_FILES,
@@ -17,7 +17,6 @@ from bot.sandbox.testing import (
     ManualClock,
     Sandbox,
     new_double,
-    sandbox,
 )
 
 
@@ -87,18 +86,18 @@ async def test_a_private_archive_needs_its_token_for_five_minutes(
     double = new_double(credentials, clock=clock)
     repo = double.add_repo("octo", "secret", {"a.md": "a\n"}, private=True)
     installation = double.add_installation("octo")
-    async with sandbox(double, credentials=credentials) as box:
-        token = await box.installation_token(installation)
-        location = await _redirect(box, token, f"/repos/{repo}/tarball/main")
+    async with testing.sandbox(double, credentials=credentials) as running:
+        token = await running.installation_token(installation)
+        location = await _redirect(running, token, f"/repos/{repo}/tarball/main")
         assert "?token=" in location
         bare = location.split("?", 1)[0]
-        assert (await _download(box, bare))[0] == 404
-        assert (await _download(box, location + "x"))[0] == 404
+        assert (await _download(running, bare))[0] == 404
+        assert (await _download(running, location + "x"))[0] == 404
         clock.advance(299)
-        status, body = await _download(box, location)
+        status, body = await _download(running, location)
         assert status == 200 and list(_members(body)[0].values()) == [b"a\n"]
         clock.advance(2)
-        assert (await _download(box, location))[0] == 404, "expired after five minutes"
+        assert (await _download(running, location))[0] == 404, "expired after five minutes"
 
 
 async def test_an_empty_repository_redirects_to_a_404(

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from gidgethub import BadRequest
 from gidgethub.aiohttp import GitHubAPI
 
-from bot.sandbox import GitHubDouble
-from bot.sandbox.testing import AppCredentials, ManualClock, Sandbox, new_double, sandbox
+from bot.sandbox import GitHubDouble, testing
+from bot.sandbox.testing import AppCredentials, ManualClock, Sandbox, new_double
 
 
 def make_jwt(credentials: AppCredentials, *, iat: int, exp: int, key: str | None = None) -> str:
@@ -97,8 +97,8 @@ async def test_expired_installation_token_is_bad_credentials(credentials: AppCre
     double = new_double(credentials, clock=clock, token_lifetime=60)
     repo = double.add_repo("octo", "enhancements", {"a.md": "a"})
     installation = double.add_installation("octo")
-    async with sandbox(double, credentials=credentials) as box:
-        gh = await box.installation_client(installation)
+    async with testing.sandbox(double, credentials=credentials) as running:
+        gh = await running.installation_client(installation)
         await gh.getitem(f"/repos/{repo}")
         clock.advance(61)
         with pytest.raises(BadRequest) as error:

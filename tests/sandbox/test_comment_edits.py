@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from gidgethub import BadRequest
 
-from bot.sandbox import GitHubDouble
+from bot.sandbox import GitHubDouble, testing
 from bot.sandbox.payloads import issue_comment_event, pull_request_event
-from bot.sandbox.testing import ManualClock, Sandbox, new_double, sandbox
+from bot.sandbox.testing import ManualClock, Sandbox, new_double
 
 
 async def test_an_edit_by_someone_with_write_access_keeps_the_author() -> None:
@@ -22,8 +22,8 @@ async def test_an_edit_by_someone_with_write_access_keeps_the_author() -> None:
     double.set_permission(repo, "human1", "write")
     clock.advance(90)
     double.edit_comment(repo, made.id, "Looks good.\n/kep approve", by="human1")
-    async with sandbox(double) as box:
-        gh = await box.installation_client(installation)
+    async with testing.sandbox(double) as running:
+        gh = await running.installation_client(installation)
         shown = await gh.getitem(f"/repos/{repo}/issues/comments/{made.id}")
     assert shown["user"]["login"] == "carol"
     assert shown["body"] == "Looks good.\n/kep approve"

@@ -6,15 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox import GitHubDouble
-from bot.sandbox.testing import (
-    SEED_FILES,
-    AppCredentials,
-    ManualClock,
-    Sandbox,
-    new_double,
-    sandbox,
-)
+from bot.sandbox import GitHubDouble, testing
+from bot.sandbox.testing import SEED_FILES, AppCredentials, ManualClock, Sandbox, new_double
 
 
 async def test_an_etag_belongs_to_the_token_that_got_it(
@@ -68,8 +61,8 @@ async def test_a_push_to_the_head_moves_the_pull_request_up_the_list(
     clock.advance(60)
     newer = double.open_pull_request(repo, "newer", {"b.md": "b\n"}, "Newer")
     clock.advance(60)
-    async with sandbox(double, credentials=credentials) as box:
-        gh = await box.installation_client(installation)
+    async with testing.sandbox(double, credentials=credentials) as running:
+        gh = await running.installation_client(installation)
         url = f"/repos/{repo}/pulls?state=open&sort=updated&direction=desc"
         before = await gh.getitem(url)
         assert [p["number"] for p in before] == [newer, older]

@@ -14,7 +14,15 @@ import pytest
 from gidgethub import BadRequest
 from gidgethub.aiohttp import GitHubAPI
 
-from bot.github.numbers import list_reservations, open_followup, release, reserve
+from bot.github.numbers import (
+    HISTORY_REFS,
+    Mark,
+    list_reservations,
+    mark_history,
+    open_followup,
+    release,
+    reserve,
+)
 from bot.sandbox import GitHubDouble
 from bot.sandbox.routes_pulls import CREATE_DOCS
 from bot.sandbox.testing import Sandbox
@@ -151,3 +159,25 @@ async def test_concurrent_reservations_never_share_a_number(
     assert listed == {n: head for n in numbers}
     await release(clients[0], repo, [10, 11])
     assert sorted(await list_reservations(clients[0], repo)) == list(range(12, 22))
+
+
+async def test_the_history_mark_is_listed_with_the_reservations_and_moves_forward_only(
+    gh: GitHubAPI, double: GitHubDouble, repo: str
+) -> None:
+    first = double.branch_sha(repo, "main") or ""
+    await reserve(gh, repo, first, 4, 1)
+    assert (await list_reservations(gh, repo)).history is None
+    assert await mark_history(gh, repo, None, Mark(3, first))
+    listed = await list_reservations(gh, repo)
+    assert listed == {4: first} and listed.history == Mark(3, first)
+    later = double.push(repo, "main", {"docs/a.md": "a\n"}, "a")
+    assert await mark_history(gh, repo, Mark(3, first), Mark(3, later))
+    assert (await list_reservations(gh, repo)).history == Mark(3, later)
+    # back to an older commit: not a fast-forward, refused, and the mark stays
+    assert not await mark_history(gh, repo, Mark(3, later), Mark(3, first))
+    assert (await list_reservations(gh, repo)).history == Mark(3, later)
+    # a higher number is a new ref, and the old one goes
+    assert await mark_history(gh, repo, Mark(3, later), Mark(9, later))
+    refs = double.state.repo(repo).refs
+    assert [name for name in refs if name.startswith(HISTORY_REFS)] == [f"{HISTORY_REFS}9"]
+    assert (await list_reservations(gh, repo)).history == Mark(9, later)

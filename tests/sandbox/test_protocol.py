@@ -7,8 +7,8 @@ import pytest
 from gidgethub import BadRequest
 from gidgethub.aiohttp import GitHubAPI
 
-from bot.sandbox import GitHubDouble
-from bot.sandbox.testing import AppCredentials, Sandbox, sandbox
+from bot.sandbox import GitHubDouble, testing
+from bot.sandbox.testing import AppCredentials, Sandbox
 
 
 async def test_supported_api_versions_are_accepted(sandbox: Sandbox, repo: str) -> None:
@@ -50,15 +50,17 @@ async def test_ghes_base_path(double: GitHubDouble, credentials: AppCredentials,
     number = double.open_pull_request(
         repo, "many", {f"f{i:02d}.md": "x\n" for i in range(40)}, "Many"
     )
-    async with sandbox(double, credentials=credentials, base_path="/api/v3") as box:
-        assert box.base_url.endswith("/api/v3")
-        gh = await box.installation_client(installation)
+    async with testing.sandbox(double, credentials=credentials, base_path="/api/v3") as running:
+        assert running.base_url.endswith("/api/v3")
+        gh = await running.installation_client(installation)
         files = [f async for f in gh.getiter(f"/repos/{repo}/pulls/{number}/files")]
         assert len(files) == 40
         pr = await gh.getitem(f"/repos/{repo}/pulls/{number}")
-        assert pr["url"] == f"{box.base_url}/repos/{repo}/pulls/{number}"
+        assert pr["url"] == f"{running.base_url}/repos/{repo}/pulls/{number}"
         assert double.requests[-1].path == f"/repos/{repo}/pulls/{number}"
-        async with box.session.get(box.base_url.removesuffix("/api/v3") + f"/repos/{repo}") as r:
+        async with running.session.get(
+            running.base_url.removesuffix("/api/v3") + f"/repos/{repo}"
+        ) as r:
             assert r.status == 404
 
 

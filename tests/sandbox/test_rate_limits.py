@@ -9,8 +9,8 @@ import pytest
 from gidgethub import BadRequest, RateLimitExceeded
 from gidgethub.aiohttp import GitHubAPI
 
-from bot.sandbox import GitHubDouble
-from bot.sandbox.testing import Sandbox, new_double, sandbox
+from bot.sandbox import GitHubDouble, testing
+from bot.sandbox.testing import Sandbox, new_double
 
 
 async def test_every_response_carries_rate_limit_headers_that_decrement(
@@ -80,8 +80,8 @@ async def test_exhausted_budget_answers_403_with_remaining_zero(
 async def test_exhausted_budget_can_answer_429(credentials: Any) -> None:
     double = new_double(credentials, rate_limit=2, exhausted_status=429)
     repo = double.add_repo("octo", "r", {"a": "a"})
-    async with sandbox(double, credentials=credentials) as box:
-        gh = box.client(double.installation_token(double.add_installation("octo")))
+    async with testing.sandbox(double, credentials=credentials) as running:
+        gh = running.client(double.installation_token(double.add_installation("octo")))
         await gh.getitem(f"/repos/{repo}")
         await gh.getitem(f"/repos/{repo}")
         with pytest.raises(BadRequest) as error:

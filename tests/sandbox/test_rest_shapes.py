@@ -23,8 +23,8 @@ KEP = "keps/sig-node/1-a/kep.yaml"
 
 
 @dataclass
-class World:
-    box: Sandbox
+class Scene:
+    sandbox: Sandbox
     token: str
     double: GitHubDouble
     gh: GitHubAPI
@@ -37,7 +37,9 @@ class World:
 
 
 @pytest.fixture
-async def world(sandbox: Sandbox, double: GitHubDouble) -> World:
+async def scene(sandbox: Sandbox, double: GitHubDouble) -> Scene:
+    """The kubernetes org and a fork of its repository, a KEP pull request with a review, a
+    comment, a label and a check run: something for every call the shapes are checked on."""
     double.add_org("kubernetes")
     double.add_org("kubernetes-forks")
     double.add_repo("kubernetes", "enhancements", {KEP: "title: a\n", "README.md": "r\n"})
@@ -56,26 +58,26 @@ async def world(sandbox: Sandbox, double: GitHubDouble) -> World:
     assert head is not None
     run = await gh.post(f"/repos/{ORG_REPO}/check-runs", data={"name": "kepbot", "head_sha": head})
     app = sandbox.app_client()
-    return World(sandbox, token, double, gh, app, installation, pull, comment.id, run["id"], head)
+    return Scene(sandbox, token, double, gh, app, installation, pull, comment.id, run["id"], head)
 
 
-async def _delete(w: World, path: str, body: Any = None) -> Any:
+async def _delete(w: Scene, path: str, body: Any = None) -> Any:
     """DELETE returning the body (gidgethub's delete() discards it)."""
     headers = {"Authorization": f"token {w.token}"}
-    url = w.box.base_url + path
-    async with w.box.session.delete(url, json=body, headers=headers) as response:
+    url = w.sandbox.base_url + path
+    async with w.sandbox.session.delete(url, json=body, headers=headers) as response:
         assert response.status == 200
         return await response.json()
 
 
-Call = Callable[[World], Awaitable[Any]]
+Call = Callable[[Scene], Awaitable[Any]]
 
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-async def _contents_put(w: World, create: bool) -> Any:
+async def _contents_put(w: Scene, create: bool) -> Any:
     path = "new.md" if create else KEP
     data: dict[str, Any] = {"message": "m", "content": _b64("x\n")}
     if not create:
@@ -89,24 +91,24 @@ async def _error(call: Awaitable[Any]) -> Any:
     return {"message": str(error.value)}
 
 
-async def _created_tree(w: World) -> Any:
+async def _created_tree(w: Scene) -> Any:
     blob = await w.gh.post(f"/repos/{ORG_REPO}/git/blobs", data={"content": "c"})
     entry = {"path": "c.md", "mode": "100644", "type": "blob", "sha": blob["sha"]}
     return await w.gh.post(f"/repos/{ORG_REPO}/git/trees", data={"tree": [entry]})
 
 
-async def _created_commit(w: World) -> Any:
+async def _created_commit(w: Scene) -> Any:
     tree = await _created_tree(w)
     data = {"message": "m", "tree": tree["sha"], "parents": [w.head]}
     return await w.gh.post(f"/repos/{ORG_REPO}/git/commits", data=data)
 
 
-async def _react_twice(w: World, url: str) -> Any:
+async def _react_twice(w: Scene, url: str) -> Any:
     await w.gh.post(url, data={"content": "heart"})
     return await w.gh.post(url, data={"content": "heart"})
 
 
-def _issue(w: World, suffix: str = "") -> str:
+def _issue(w: Scene, suffix: str = "") -> str:
     return f"/repos/{ORG_REPO}/issues/{w.pull}{suffix}"
 
 
@@ -275,32 +277,32 @@ NOT_COMPARED = {
 }
 
 
-async def _contents_deleted(w: World) -> Any:
+async def _contents_deleted(w: Scene) -> Any:
     sha = (await w.gh.getitem(f"{R}/contents/README.md"))["sha"]
     return await _delete(w, f"{R}/contents/README.md", {"message": "m", "sha": sha})
 
 
-async def _remove_label(w: World) -> Any:
+async def _remove_label(w: Scene) -> Any:
     w.double.label_issue(ORG_REPO, w.pull, "extra")
     return await _delete(w, _issue(w, "/labels/extra"))
 
 
-async def _blob(w: World) -> Any:
+async def _blob(w: Scene) -> Any:
     sha = (await w.gh.getitem(f"{R}/contents/README.md"))["sha"]
     return await w.gh.getitem(f"{R}/git/blobs/{sha}")
 
 
-async def _not_mergeable(w: World) -> Any:
+async def _not_mergeable(w: Scene) -> Any:
     w.double.set_mergeable(ORG_REPO, w.pull, False)
     return await _error(w.gh.put(f"{R}/pulls/{w.pull}/merge", data={}))
 
 
-async def _listed_reactions(w: World) -> Any:
+async def _listed_reactions(w: Scene) -> Any:
     await w.gh.post(f"{R}/issues/comments/{w.comment}/reactions", data={"content": "+1"})
     return await w.gh.getitem(f"{R}/issues/comments/{w.comment}/reactions")
 
 
-async def _annotations(w: World) -> Any:
+async def _annotations(w: Scene) -> Any:
     annotation = {
         "path": KEP,
         "start_line": 1,
@@ -331,14 +333,14 @@ def _top_level(value: Any) -> set[str]:
 
 @pytest.mark.parametrize(("operation", "status"), list(CALLS), ids=[f"{o} {s}" for o, s in CALLS])
 async def test_response_has_the_examples_top_level_fields(
-    world: World, github_shared: Path, operation: str, status: str
+    scene: Scene, github_shared: Path, operation: str, status: str
 ) -> None:
     variants = _examples(github_shared)[operation]["response_examples"][status]
-    ours = await CALLS[(operation, status)](world)
+    ours = await CALLS[(operation, status)](scene)
     for name, example in variants.items():
         if name in SKIPPED_VARIANTS:
             continue
-        answer = await VARIANT_CALLS[name](world) if name in VARIANT_CALLS else ours
+        answer = await VARIANT_CALLS[name](scene) if name in VARIANT_CALLS else ours
         if isinstance(example, list):
             assert isinstance(answer, list) and answer, f"{name}: expected a non-empty array"
         assert _top_level(example) - _top_level(answer) == set(), name

@@ -12,9 +12,9 @@ import pytest
 from gidgethub import InvalidField
 from gidgethub.aiohttp import GitHubAPI
 
-from bot.sandbox import GitHubDouble
+from bot.sandbox import GitHubDouble, testing
 from bot.sandbox.model import iso
-from bot.sandbox.testing import AppCredentials, ManualClock, new_double, sandbox
+from bot.sandbox.testing import AppCredentials, ManualClock, new_double
 
 
 async def _comments(gh: GitHubAPI, repo: str, **query: str) -> list[tuple[int, str]]:
@@ -39,8 +39,8 @@ async def test_the_repository_comment_stream_by_update(credentials: AppCredentia
     double.add_comment(other, double.open_issue(other, "Elsewhere", "x"), "not here", "bob")
     clock.advance(10)
     double.edit_comment(repo, first.id, "first, edited")
-    async with sandbox(double, credentials=credentials) as box:
-        gh = await box.installation_client(installation)
+    async with testing.sandbox(double, credentials=credentials) as running:
+        gh = await running.installation_client(installation)
         by_id = [(first.id, "first, edited"), (second.id, "second"), (third.id, "third")]
         assert await _comments(gh, repo) == by_id
         assert await _comments(gh, repo, direction="desc") == by_id, "ignored without sort"

@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from bot.logs import configure_logging, current_context, event_context, log_context
+from bot.logs import (
+    JsonFormatter,
+    configure_logging,
+    current_context,
+    event_context,
+    log_context,
+)
 
 from .conftest import StartServer
 from .helpers import (
@@ -23,17 +29,28 @@ from .helpers import (
     pull_request_payload,
 )
 
+_RECORD_SWITCHES = (
+    "_srcfile",
+    "logThreads",
+    "logProcesses",
+    "logMultiprocessing",
+    "logAsyncioTasks",  # Python 3.12 and later
+)
+
 
 @pytest.fixture
 def restore_root_logger() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    switches = {name: getattr(logging, name) for name in _RECORD_SWITCHES if hasattr(logging, name)}
     try:
         yield
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
         logging.captureWarnings(False)
+        for name, value in switches.items():
+            setattr(logging, name, value)
 
 
 async def test_log_lines_of_a_delivery_carry_its_context(
@@ -134,3 +151,35 @@ def test_configure_logging_writes_one_json_object_per_line() -> None:
     assert lines[1]["exc_type"] == "ValueError"
     assert "raise ValueError" in lines[1]["exc"]
     assert set(lines[0]) == {"time", "level", "logger", "message", "delivery"}
+
+
+@pytest.mark.usefixtures("restore_root_logger")
+def test_configured_records_skip_what_the_lines_never_show() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logging.getLogger().addHandler(Keep())
+    logging.getLogger("bot.test").info("handled")
+    (record,) = records
+    assert (record.lineno, record.threadName, record.processName) == (0, None, None)
+    assert json.loads(stream.getvalue())["message"] == "handled"
+
+
+def test_line_time_is_utc_to_the_millisecond() -> None:
+    formatter = JsonFormatter()
+    record = logging.LogRecord("bot.test", logging.INFO, __file__, 1, "tick", None, None)
+    stamps = []
+    for created in (1_700_000_000.1239, 1_700_000_000.9995, 1_700_000_001.0, 1_699_999_999.5):
+        record.created = created
+        stamps.append(json.loads(formatter.format(record))["time"])
+    assert stamps == [
+        "2023-11-14T22:13:20.123+00:00",
+        "2023-11-14T22:13:20.999+00:00",
+        "2023-11-14T22:13:21.000+00:00",
+        "2023-11-14T22:13:19.500+00:00",
+    ]

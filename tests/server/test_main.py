@@ -47,7 +47,7 @@ IMPORT_PROBE = textwrap.dedent(
     recording = os.environ = Recording(os.environ)
     threads = threading.active_count()
     import bot.__main__, bot.app, bot.webhook, bot.worker, bot.settings, bot.logs, bot.metrics
-    import bot.routing, bot.cli
+    import bot.routing, bot.cli, bot.hosted.web, bot.hosted.worker
     os.environ = recording.real
     print(json.dumps({
         "env_keys": [k for k in recording.keys

@@ -28,6 +28,7 @@ GOOD = json.dumps(pull_request_payload()).encode()
         pytest.param(b"{not json", {}, "could not be decoded as JSON", id="not-json"),
         pytest.param(b"\xff\xfe{}", {}, "could not be decoded as JSON", id="not-utf8"),
         pytest.param(b"[1, 2, 3]", {}, "must be a JSON object", id="json-array"),
+        pytest.param(b"[" * 100_000, {}, "nested too deeply", id="too-deep"),
         pytest.param(b"", {}, "must be a JSON object", id="empty"),
         pytest.param(GOOD, {"X-GitHub-Event": None}, "X-GitHub-Event", id="no-event"),
         pytest.param(GOOD, {"X-GitHub-Delivery": None}, "X-GitHub-Delivery", id="no-delivery"),
@@ -56,6 +57,19 @@ async def test_malformed_delivery_is_400(
     assert message_part in reply.json()["message"]
     assert server.recorder.events == []
     assert server.metrics.rejected.value(reason="malformed") == 1
+
+
+async def test_what_json_allows_is_accepted_whichever_decoder_reads_it(server: Server) -> None:
+    """A lone surrogate escape is valid JSON (GitHub relays what people type) though the
+    fast decoder refuses it: the delivery is decoded as sent, not refused."""
+    payload = pull_request_payload()
+    payload["pull_request"]["title"] = "broken \ud83d emoji"
+    body = json.dumps(payload).encode()
+    assert b"\\ud83d" in body
+    reply = await server.post(body, delivery_headers(body, delivery="d-surrogate"))
+    assert reply.status == 202
+    await server.recorder.wait("end", "d-surrogate")
+    assert server.recorder.events[0].data["pull_request"]["title"] == "broken \ud83d emoji"
 
 
 async def test_form_encoded_delivery_is_accepted(server: Server) -> None:
@@ -127,6 +141,15 @@ async def test_chunked_body_within_the_cap_is_accepted(make_server: StartServer)
     assert reply.status == 202
     await server.recorder.wait("end", "d-chunked")
     assert server.recorder.events[0].data == pull_request_payload()
+
+
+async def test_accepted_delivery_is_answered_202_with_its_id(server: Server) -> None:
+    delivery = 'd-"quoted"-\u00e9'
+    reply = await server.deliver(pull_request_payload(), delivery=delivery)
+    assert reply.status == 202
+    assert reply.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert reply.json() == {"queued": True, "delivery": delivery}
+    await server.recorder.wait("end", delivery)
 
 
 async def test_ping_is_answered_and_not_queued(server: Server) -> None:

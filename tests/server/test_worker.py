@@ -254,3 +254,24 @@ async def test_handler_failure_calls_the_failure_callback() -> None:
     await recorder.wait("start", "bad")
     assert failed == ["bad"]
     await pool.drain(1.0)
+
+
+async def test_the_queue_is_bounded_by_the_bytes_of_the_bodies_waiting() -> None:
+    """A burst of large deliveries fills the queue by bytes before it fills by count; one
+    delivery always fits an empty queue, and the bytes are given back as work starts."""
+    recorder = Recorder()
+    pool = WorkerPool(recorder, workers=1, queue_size=100, queue_bytes=1000, metrics=Metrics())
+    await pool.start()
+    gate = recorder.gate("running")
+    assert pool.submit(_event("running", 1), size=5000)  # larger than the bound, queue empty
+    await recorder.wait("start", "running")
+    assert pool.submit(_event("first", 2), size=600)
+    assert not pool.submit(_event("too-much", 3), size=401)
+    assert pool.submit(_event("just-fits", 4), size=400)
+    assert pool.queue_depth == 2
+    gate.set()
+    await recorder.wait("end", "just-fits")
+    assert pool.submit(_event("after", 5), size=1000)
+    await recorder.wait("end", "after")
+    assert recorder.seen("end") == ["running", "first", "just-fits", "after"]
+    await pool.drain(1.0)

@@ -28,6 +28,7 @@ from gidgethub import routing, sansio
 
 from bot.engine.authorize import Spoken
 from bot.engine.roles import normalize
+from bot.github.shapes import Comment, Issue, Pull, Repository, is_bot, login_of
 from bot.handlers.authorship import record_body
 from bot.handlers.context import HandlerContext
 from bot.handlers.links.commands import parse_link_commands, run_link_commands
@@ -66,8 +67,10 @@ router = routing.Router()
 async def on_comment(event: sansio.Event, ctx: HandlerContext) -> None:
     """Link commands in a comment on an implementation PR (nothing read for other comments)."""
     data = event.data
-    issue, comment, repo = data["issue"], data["comment"], data["repository"]
-    if not issue.get("pull_request") or (comment.get("user") or {}).get("type") == "Bot":
+    issue: Issue = data["issue"]
+    comment: Comment = data["comment"]
+    repo: Repository = data["repository"]
+    if not issue.get("pull_request") or is_bot(comment.get("user")):
         return
     body = comment.get("body") or ""
     if not may_hold_command(body):
@@ -78,7 +81,7 @@ async def on_comment(event: sansio.Event, ctx: HandlerContext) -> None:
     before = None
     if data["action"] == "edited":
         sender = str((data.get("sender") or {}).get("login") or "")
-        if normalize(sender) != normalize(str((comment.get("user") or {}).get("login"))):
+        if normalize(sender) != normalize(login_of(comment.get("user"))):
             return  # someone else's edit runs nothing (bot.handlers.commands says so)
         before = ((data.get("changes") or {}).get("body") or {}).get("from") or ""
     found = parse_link_commands(targets, body, before)
@@ -87,7 +90,7 @@ async def on_comment(event: sansio.Event, ctx: HandlerContext) -> None:
         return
     pull = await fetch_pull(ctx, str(repo["full_name"]), number)
     commands = tuple(command for command, _ in found)
-    spoken = Spoken(str(comment["user"]["login"]), commands, int(comment["id"]))
+    spoken = Spoken(login_of(comment["user"]), commands, int(comment["id"]))
     await run_link_commands(ctx, repo, pull, spoken, found, claim_first=data["action"] == "created")
 
 
@@ -100,7 +103,9 @@ async def on_pull_request(event: sansio.Event, ctx: HandlerContext) -> None:
     """Implementation PRs: links, label, comment, check, tracking. Merged proposal PRs:
     their implementation PRs are refreshed."""
     data = event.data
-    pull, repo, number = data["pull_request"], data["repository"], int(data["number"])
+    pull: Pull = data["pull_request"]
+    repo: Repository = data["repository"]
+    number = int(data["number"])
     own = await own_target(ctx, repo)
     head, base = str(pull["head"]["sha"]), str(pull["base"]["ref"])
     if own is not None and await is_proposal_pull(ctx, own, number, head, base):
@@ -108,7 +113,7 @@ async def on_pull_request(event: sansio.Event, ctx: HandlerContext) -> None:
     targets = await targets_for(ctx, repo)
     if not targets:
         return
-    if data["action"] == "opened" and (pull.get("user") or {}).get("type") != "Bot":
+    if data["action"] == "opened" and not is_bot(pull.get("user")):
         found = parse_link_commands(targets, pull.get("body") or "", None)
         if found:
             # Replay counts a description only through the bot's record of it when opened.

@@ -20,6 +20,7 @@ from bot.engine.references import argument_references
 from bot.engine.roles import rule_for
 from bot.engine.verbs import LINK_VERBS
 from bot.github.comments import quote_user_text
+from bot.github.shapes import Pull, Repository
 from bot.handlers.context import HandlerContext
 from bot.handlers.links.derive import APPROVER, Links, first_found, may_link, role_metadata
 from bot.handlers.links.feedback import refresh_pull
@@ -78,7 +79,7 @@ def _help(config: Config) -> str:
 async def run_command(
     ctx: HandlerContext,
     repo: str,
-    pull: dict[str, Any],
+    pull: Pull,
     spoken: Spoken,
     command: Command,
     targets: list[Target],
@@ -143,8 +144,8 @@ async def run_command(
 
 async def run_link_commands(
     ctx: HandlerContext,
-    repo: dict[str, Any],
-    pull: dict[str, Any],
+    repo: Repository,
+    pull: Pull,
     spoken: Spoken,
     found: list[tuple[Command, list[Target]]],
     *,
@@ -152,7 +153,9 @@ async def run_link_commands(
 ) -> None:
     """Claim (unless told not to), answer each command, mark the outcome, then refresh."""
     name = str(repo["full_name"])
-    target = {"comment_id": spoken.comment_id} if spoken.comment_id else {"number": pull["number"]}
+    target: dict[str, Any] = (
+        {"comment_id": spoken.comment_id} if spoken.comment_id else {"number": pull["number"]}
+    )
     if claim_first and not await ctx.github.claim(name, **target):
         log.info("link commands of %s already handled elsewhere", target)
         return

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot.engine.authorize import Spoken
 from bot.engine.commands import Command
@@ -19,6 +18,7 @@ from bot.engine.references import Reference, argument_references, find_reference
 from bot.engine.roles import Grant, normalize, role_fields, rule_for
 from bot.engine.verbs import LINK_VERBS
 from bot.github.comments import Thread
+from bot.github.shapes import Pull
 from bot.handlers.context import HandlerContext
 from bot.handlers.links.resolver import Found, Resolver
 from bot.handlers.links.targets import Target
@@ -66,7 +66,7 @@ def role_metadata(found: Found) -> dict[str, list[str]]:
     return {name: found.proposal.list_of(name) for name in role_fields(found.target.config)}
 
 
-async def may_link(ctx: HandlerContext, pull: dict[str, Any], login: str, found: Found) -> Grant:
+async def may_link(ctx: HandlerContext, pull: Pull, login: str, found: Found) -> Grant:
     """Whether `login` may link or unlink the PR to `found`: its author or an approver."""
     who = normalize(login)
     if who == normalize(str(pull["user"]["login"])):
@@ -85,7 +85,7 @@ async def may_link(ctx: HandlerContext, pull: dict[str, Any], login: str, found:
 
 
 def _history(
-    ctx: HandlerContext, pull: dict[str, Any], thread: Thread, targets: Sequence[Target]
+    ctx: HandlerContext, pull: Pull, thread: Thread, targets: Sequence[Target]
 ) -> list[tuple[Spoken, Command, list[Target]]]:
     """The link commands of the PR in order (body first), each with the targets of its word."""
     by_word: dict[str, list[Target]] = {}
@@ -103,7 +103,7 @@ def _history(
 
 async def derive_links(
     ctx: HandlerContext,
-    pull: dict[str, Any],
+    pull: Pull,
     thread: Thread,
     targets: list[Target],
     resolvers: dict[str, Resolver] | None = None,

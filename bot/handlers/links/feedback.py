@@ -19,6 +19,7 @@ from bot.engine.roles import one_of
 from bot.github.check_run import CheckOutput
 from bot.github.comments import quote_user_text
 from bot.github.labels import LabelSpec, Managed
+from bot.github.shapes import Pull, Repository
 from bot.github.tracking import Row, data_block, read_data
 from bot.handlers.context import HandlerContext
 from bot.handlers.links.derive import Links, derive_links
@@ -42,7 +43,7 @@ UNLISTED = (
 )
 
 
-def pull_state(pull: dict[str, Any]) -> str:
+def pull_state(pull: Pull) -> str:
     return "merged" if pull.get("merged") else str(pull.get("state") or "open")
 
 
@@ -118,8 +119,8 @@ async def _labels(ctx: HandlerContext, repo: str, number: int, links: Links) -> 
 
 async def refresh_pull(
     ctx: HandlerContext,
-    repo: dict[str, Any],
-    pull: dict[str, Any],
+    repo: Repository,
+    pull: Pull,
     *,
     resolvers: dict[str, Resolver] | None = None,
 ) -> Links | None:
@@ -166,7 +167,7 @@ def _heading(found: Sequence[Found]) -> str:
 
 async def _track(
     ctx: HandlerContext,
-    pull: dict[str, Any],
+    pull: Pull,
     name: str,
     private: bool,
     links: Links,
@@ -190,7 +191,9 @@ async def _track(
             at.setdefault((found.target.repo, where), []).append(found)
         unsure = unsure or resolver.deferred
     number = int(pull["number"])
-    row = Row(name, number, pull_state(pull), str(pull.get("title") or ""))
+    state = pull_state(pull)
+    merged_at = pull.get("merged_at") if state == "merged" else None  # for KEP-1's metrics
+    row = Row(name, number, state, str(pull.get("title") or ""), merged_at or None)
     for (repo, where), founds in at.items():
         await ctx.github.set_rows(
             repo,

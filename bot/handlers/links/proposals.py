@@ -16,12 +16,12 @@ work once unless the proposals changed in between.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from gidgethub import BadRequest
 
 from bot.engine.proposal import Proposal, is_proposal_path
 from bot.engine.references import renamed_to
+from bot.github.shapes import Repository
 from bot.handlers.context import HandlerContext
 from bot.handlers.links.feedback import pull_state, refresh_pull
 from bot.handlers.links.resolver import Found, Resolver
@@ -53,7 +53,7 @@ async def unmerged_links(ctx: HandlerContext, proposals_repo: str, proposal: Pro
     if where is None:
         return []
     pending = []
-    for row in await ctx.github.read_rows(name, where, ctx.bot_login):
+    for row in await ctx.github.tracking_rows(name, where, ctx.bot_login):
         if row.state != "open":
             continue
         try:
@@ -78,7 +78,7 @@ async def unmerged_links(ctx: HandlerContext, proposals_repo: str, proposal: Pro
     return pending
 
 
-async def refresh_linked(ctx: HandlerContext, repo: dict[str, Any], number: int) -> int:
+async def refresh_linked(ctx: HandlerContext, repo: Repository, number: int) -> int:
     """After proposal PR `number` merged: refresh the open implementation PRs of its proposals
     (their link comments show the new status or number). Returns how many were refreshed."""
     own = await own_target(ctx, repo)
@@ -108,7 +108,7 @@ async def refresh_linked(ctx: HandlerContext, repo: dict[str, Any], number: int)
     refreshed, resolvers = 0, dict[str, Resolver]()
     for where in sorted(places):
         thread = await read_thread(ctx, own.repo, where)  # shared with the delivery
-        for row in await ctx.github.read_rows(own.repo, where, ctx.bot_login, thread):
+        for row in await ctx.github.tracking_rows(own.repo, where, ctx.bot_login, thread):
             if row.state != "open" or refreshed >= MAX_REFRESH:
                 continue
             pull = await ctx.github.pull(row.repo, row.number)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import posixpath
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 from gidgethub import BadRequest
@@ -46,6 +45,7 @@ from bot.engine.references import (
 from bot.engine.renumber import tracking_issue
 from bot.engine.tree import MemoryTree
 from bot.github.comments import quote_user_text
+from bot.github.shapes import Issue
 from bot.handlers.context import HandlerContext
 from bot.handlers.links.targets import Target, pull_files_once
 from bot.handlers.memory import client_memory, event_memo
@@ -129,9 +129,9 @@ class Resolver:
             for name in dict.fromkeys((path, document_path(config.proposals, path))):
                 sha = self._blobs.get(name) if at == self.target.default_branch else None
                 if sha is not None:  # listed: read by blob sha, through the client's cache
-                    data: bytes | None = await self.ctx.github.read_blob(repo, sha)
+                    data: bytes | None = await self.ctx.github.blob(repo, sha)
                 else:
-                    found = await self.ctx.github.read_file(repo, name, at)
+                    found = await self.ctx.github.file(repo, name, at)
                     data = found.data if found is not None else None
                 if data is not None:
                     files[name] = data.decode("utf-8", "replace")
@@ -209,7 +209,7 @@ class Resolver:
             return f"{repo}#{number} was closed without merging"
         return f"the {kind} of {repo}#{number} is no longer on {self.target.default_branch}"
 
-    async def _tracking_issue(self, issue: dict[str, Any], number: int) -> Found | str:
+    async def _tracking_issue(self, issue: Issue, number: int) -> Found | str:
         """The proposal numbered `number`, else the one the issue's description links."""
         config, repo = self.target.config, self.target.repo
         path = by_number(config, await self.proposals(), number)

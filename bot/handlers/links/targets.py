@@ -44,7 +44,7 @@ import copy
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 
 from gidgethub import BadRequest
 
@@ -54,6 +54,7 @@ from bot.engine.proposal import is_proposal_path
 from bot.engine.references import repo_matches, static_folder
 from bot.github.pull_request import PullFiles, pull_at
 from bot.github.repo_config import ConfigResult
+from bot.github.shapes import Pull, Repository
 from bot.github.urls import UnsafeUrl
 from bot.handlers.context import HandlerContext
 from bot.handlers.memory import Holder, client_memory, event_memo
@@ -94,12 +95,12 @@ class Target:
     private: bool = True
 
 
-def is_private(repo: dict[str, Any]) -> bool:
+def is_private(repo: Repository) -> bool:
     """A repository's `private` flag as GitHub gives it (missing: private)."""
     return repo.get("private", True) is not False
 
 
-def repo_info(repo: dict[str, Any]) -> Holder:
+def repo_info(repo: Repository) -> Holder:
     """(full name, default branch, html_url, private) of a repository as GitHub describes it."""
     name, branch = str(repo["full_name"]), str(repo["default_branch"])
     return name, branch, str(repo.get("html_url") or ""), is_private(repo)
@@ -119,7 +120,7 @@ def shows(source: str, source_private: bool, into: str, into_private: bool) -> b
 
 
 async def config_of(ctx: HandlerContext, repo: str, branch: str) -> ConfigResult:
-    return await ctx.github.load_repo_config(repo, branch, cache=ctx.config_cache)
+    return await ctx.github.config(repo, branch, cache=ctx.config_cache)
 
 
 async def _holds_proposals(
@@ -153,7 +154,7 @@ async def _holding(ctx: HandlerContext, repos: Sequence[Holder]) -> tuple[Holder
     return tuple(info for info, yes in zip(repos, held, strict=True) if yes)
 
 
-async def proposal_holders(ctx: HandlerContext, fallback: dict[str, Any]) -> tuple[Holder, ...]:
+async def proposal_holders(ctx: HandlerContext, fallback: Repository) -> tuple[Holder, ...]:
     """The installation's repositories that hold proposals (cached for a few minutes).
 
     A bot running with a personal token has no installation listing; it sees `fallback`
@@ -181,13 +182,13 @@ async def proposal_holders(ctx: HandlerContext, fallback: dict[str, Any]) -> tup
     )
 
 
-async def targets_for(ctx: HandlerContext, repo: dict[str, Any]) -> list[Target]:
+async def targets_for(ctx: HandlerContext, repo: Repository) -> list[Target]:
     """The proposals repositories that PRs of `repo` may link to, the repository itself first."""
     key = ("targets", str(repo["full_name"]).lower())
     return list(await event_memo(ctx).get(key, lambda: _targets_for(ctx, repo)))
 
 
-async def _targets_for(ctx: HandlerContext, repo: dict[str, Any]) -> list[Target]:
+async def _targets_for(ctx: HandlerContext, repo: Repository) -> list[Target]:
     name = str(repo["full_name"])
     own = await load_config(ctx, repo)
     explicit = own.config.implementations.proposals if own.config else None
@@ -229,7 +230,7 @@ async def repo_target(ctx: HandlerContext, name: str) -> Target | None:
     return Target(full_name, branch, html_url, result.config, private)
 
 
-async def own_target(ctx: HandlerContext, repo: dict[str, Any]) -> Target | None:
+async def own_target(ctx: HandlerContext, repo: Repository) -> Target | None:
     """`repo` itself as a proposals repository, when it holds proposals."""
     name, branch, html_url, private = repo_info(repo)
     holders = await proposal_holders(ctx, repo)
@@ -239,24 +240,24 @@ async def own_target(ctx: HandlerContext, repo: dict[str, Any]) -> Target | None
     return Target(name, branch, html_url, result.config, private)
 
 
-async def fetch_pull(ctx: HandlerContext, repo: str, number: int) -> dict[str, Any]:
+async def fetch_pull(ctx: HandlerContext, repo: str, number: int) -> Pull:
     """The pull request as GitHub has it, read once per event."""
 
-    async def read() -> dict[str, Any]:
-        pull: dict[str, Any] = await ctx.github.pull(repo, number)
+    async def read() -> Pull:
+        pull: Pull = await ctx.github.pull(repo, number)
         return pull
 
     return await event_memo(ctx).get(("pull", repo.lower(), number), read)
 
 
-async def take_pull(ctx: HandlerContext, repo: str, number: int) -> dict[str, Any]:
+async def take_pull(ctx: HandlerContext, repo: str, number: int) -> Pull:
     """The pull request as read earlier in this event (or now), for a handler about to write
     to it: a copy it may update, and the event's memo forgets it, so a later `fetch_pull`
     of the event reads the PR as those writes left it."""
     pull = event_memo(ctx).take(("pull", repo.lower(), number))
     if pull is None:
         pull = await ctx.github.pull(repo, number)
-    return copy.deepcopy(dict(pull))
+    return cast(Pull, copy.deepcopy(dict(pull)))
 
 
 async def pull_files_once(
@@ -265,7 +266,7 @@ async def pull_files_once(
     """The PR's file list, read once per event (with `at`, its head sha and base branch,
     shared with the check's read of the same head: see `bot.github.read_cache`)."""
     key = ("files", repo.lower(), number)
-    return await event_memo(ctx).get(key, lambda: ctx.github.pull_files(repo, number, at))
+    return await event_memo(ctx).get(key, lambda: ctx.github.files(repo, number, at))
 
 
 async def is_proposal_pull(
@@ -310,7 +311,7 @@ def may_hold_command(body: str) -> bool:
 
 async def is_implementation_pull(
     ctx: HandlerContext,
-    repo: dict[str, Any],
+    repo: Repository,
     number: int,
     body: str | None = None,
     *,
@@ -345,7 +346,7 @@ async def is_implementation_pull(
 
 
 async def _not_a_proposal_pull(
-    ctx: HandlerContext, repo: dict[str, Any], number: int, head_sha: str | None
+    ctx: HandlerContext, repo: Repository, number: int, head_sha: str | None
 ) -> bool:
     """The PR-level half of `is_implementation_pull` (kept per event by it: a command's
     edit never makes a proposal PR stop being one)."""

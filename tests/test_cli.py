@@ -109,7 +109,9 @@ def test_invalid_config_exits_2_with_file_and_line(
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("preset", PRESET_NAMES)
+# kepctl's INIT leaves the sections for the author to populate before proposing, so its new
+# KEP validates once they are written (tests/engine/test_kepctl_preset.py).
+@pytest.mark.parametrize("preset", [name for name in PRESET_NAMES if name != "kepctl"])
 def test_new_scaffolds_a_proposal_that_validates_as_a_change(
     preset: str, tmp_path: Path, files_for: Files, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -162,19 +164,19 @@ def test_index_without_a_configured_path(
 
 def test_schema_command_prints_the_shipped_schema(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema"]) == 0
-    shipped = Path(__file__).resolve().parents[2] / "config" / "kepbot.schema.json"
+    shipped = Path(__file__).resolve().parents[1] / "config" / "kepbot.schema.json"
     assert json.loads(capsys.readouterr().out) == json.loads(shipped.read_text())
 
 
 def test_the_readme_command_reference_is_the_registrys() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     start = readme.index("<!-- commands:start")
     body = readme[readme.index("\n", start) + 1 : readme.index("<!-- commands:end -->")]
     assert body.strip() == help_text(load_preset("kep")).strip(), "run `kepbot commands`"
 
 
 def _rows_a_period_adds() -> str:
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[1]
     example = (root / "config" / "examples" / "comment-period.yml").read_text()
     plain = help_text(load_preset("kep")).splitlines()
     with_period = help_text(load_config(example)).splitlines()
@@ -182,7 +184,7 @@ def _rows_a_period_adds() -> str:
 
 
 def test_the_readme_rows_for_comment_periods_are_the_registrys() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     start = readme.index("<!-- period-commands:start")
     body = readme[readme.index("\n", start) + 1 : readme.index("<!-- period-commands:end -->")]
     rows = _rows_a_period_adds()

@@ -1,0 +1,277 @@
+"""The Redis side of hosted mode: deliveries, per-pull-request lanes, leases, heartbeats.
+
+Every delivery is a job; every job waits in the lane of its pull request (a Redis list,
+``kepbot:lane:<owner/repo#N>``, in arrival order) or, when it is about no pull request, in
+a lane of its own. A worker runs a lane's jobs one after the other while it holds the
+lane's lease (``kepbot:lease:<lane>``, a token with an expiry it renews); a job leaves its
+lane only once it has been handled, so a worker that dies mid-job leaves the job at the
+head of its lane, and the lease runs out. Each change below is one Lua script, so that no
+other process ever sees half of it.
+
+Keys (one Redis, not a cluster: the scripts touch keys of several slots):
+
+- ``kepbot:seen:<id>``: a delivery accepted in the last 24 hours (de-duplication across
+  every web process);
+- ``kepbot:job:<id>``: a hash: event name, delivery id, hook id, payload (JSON), lane,
+  acceptance time (ms), tries, and an HMAC of the first four under the webhook secret
+  (a worker runs no job that Redis holds without it: docs/security.md);
+- ``kepbot:lane:<lane>``: job ids in arrival order;
+- ``kepbot:lanes``: a sorted set of lanes with jobs, scored by when each got its first;
+- ``kepbot:pending``: a sorted set of job ids waiting or running, by acceptance time;
+- ``kepbot:lease:<lane>``: the token of the worker running the lane;
+- ``kepbot:workers``: a sorted set of worker ids, by last heartbeat;
+- ``kepbot:chores``, ``kepbot:reconcile``: fleet-wide leases (one sweep, one reconcile pass
+  at a time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from redis.asyncio import Redis
+
+__all__ = ["DEDUPE_TTL_SECONDS", "PREFIX", "Job", "QueueStats", "Store", "job_id", "lane_of"]
+
+PREFIX = "kepbot:"
+DEDUPE_TTL_SECONDS = 24 * 3600  # as long as GitHub lets a delivery be redelivered by hand
+
+_ACCEPT = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[2], 'event', ARGV[2], 'delivery', ARGV[3], 'hook', ARGV[4],
+           'data', ARGV[5], 'accepted', ARGV[6], 'lane', ARGV[8], 'tries', 0, 'mac', ARGV[9])
+redis.call('RPUSH', KEYS[3], ARGV[7])
+redis.call('ZADD', KEYS[4], 'NX', ARGV[6], ARGV[8])
+redis.call('ZADD', KEYS[5], ARGV[6], ARGV[7])
+return 1
+"""
+
+# The job leaves its lane only if it is still the lane's head (a worker whose lease ran
+# out may finish after another worker has run the job again and moved on).
+_FINISH = """
+if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) end
+redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+if ARGV[2] == '1' then redis.call('DEL', KEYS[4]) end
+return 1
+"""
+
+# Give the lane up only when it is empty, in the same step that looks: a job queued a
+# moment later finds the lease free and its ticket takes the lane.
+_RELEASE_IF_EMPTY = """
+if redis.call('LLEN', KEYS[2]) > 0 then return 0 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('ZREM', KEYS[3], ARGV[2])
+return 1
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+
+def _key(*parts: str) -> str:
+    return PREFIX + ":".join(parts)
+
+
+def job_id(hook_id: str, delivery_id: str) -> str:
+    """32 hex digits that stand for the delivery (a redelivery has the same)."""
+    return hashlib.blake2b(
+        f"{hook_id}\n{delivery_id}".encode("utf-8", "surrogateescape"), digest_size=16
+    ).hexdigest()
+
+
+def lane_of(ordering_key: str | None, job: str) -> str:
+    """The lane of a job: its pull request's, or one of its own."""
+    return f"pr:{ordering_key}" if ordering_key is not None else f"delivery:{job}"
+
+
+def job_mac(secret: bytes, event: str, delivery: str, hook: str, data: str) -> str:
+    """What the web process signs and the worker checks: the job as GitHub sent it."""
+    message = "\n".join((event, delivery, hook, data)).encode("utf-8", "surrogateescape")
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job as a worker reads it from Redis."""
+
+    id: str
+    lane: str
+    event: str
+    delivery: str
+    hook: str
+    data: Any
+    accepted_ms: int
+    tries: int
+    authentic: bool  # its HMAC matches: written by a web process that holds the secret
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    depth: int  # jobs accepted and not finished (waiting, or running now)
+    oldest_age_seconds: float  # the oldest of them, 0 when there is none
+    workers: int  # worker processes that reported within the lease time
+
+
+class Store:
+    """The operations of hosted mode on one Redis connection pool."""
+
+    def __init__(self, redis: Redis, *, secret: bytes, lease_seconds: float = 10.0) -> None:
+        self.redis = redis
+        self._secret = secret
+        self.lease_ms = int(lease_seconds * 1000)
+        self._accept = redis.register_script(_ACCEPT)
+        self._finish = redis.register_script(_FINISH)
+        self._release_if_empty = redis.register_script(_RELEASE_IF_EMPTY)
+        self._release = redis.register_script(_RELEASE)
+        self._renew = redis.register_script(_RENEW)
+
+    # -- the web side
+
+    async def accept(
+        self, *, event: str, delivery: str, hook: str, data: object, ordering_key: str | None
+    ) -> str | None:
+        """Queue a delivery durably; its lane, or ``None`` when it was accepted before."""
+        job = job_id(hook, delivery)
+        lane = lane_of(ordering_key, job)
+        # ASCII: a payload may hold lone surrogates (JSON lets "\ud800" through).
+        text = json.dumps(data, separators=(",", ":"))
+        added = await self._accept(
+            keys=[
+                _key("seen", job),
+                _key("job", job),
+                _key("lane", lane),
+                _key("lanes"),
+                _key("pending"),
+            ],
+            args=[
+                DEDUPE_TTL_SECONDS,
+                event,
+                delivery,
+                hook,
+                text,
+                now_ms(),
+                job,
+                lane,
+                job_mac(self._secret, event, delivery, hook, text),
+            ],
+        )
+        return lane if added else None
+
+    async def stats(self) -> QueueStats:
+        now = now_ms()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(_key("pending"))
+            pipe.zrange(_key("pending"), 0, 0, withscores=True)
+            pipe.zcount(_key("workers"), now - self.lease_ms, "+inf")
+            depth, oldest, workers = await pipe.execute()
+        age = max(0.0, (now - float(oldest[0][1])) / 1000) if oldest else 0.0
+        return QueueStats(int(depth), round(age, 3), int(workers))
+
+    # -- the worker side
+
+    async def take(self, lane: str, token: str) -> bool:
+        """Take the lane's lease; ``False`` when another worker holds it."""
+        return bool(await self.redis.set(_key("lease", lane), token, nx=True, px=self.lease_ms))
+
+    async def renew(self, lane: str, token: str) -> bool:
+        """Extend the lease; ``False`` when it is no longer this token's."""
+        return bool(await self._renew(keys=[_key("lease", lane)], args=[token, self.lease_ms]))
+
+    async def release(self, lane: str, token: str) -> None:
+        await self._release(keys=[_key("lease", lane)], args=[token])
+
+    async def release_if_empty(self, lane: str, token: str) -> bool:
+        return bool(
+            await self._release_if_empty(
+                keys=[_key("lease", lane), _key("lane", lane), _key("lanes")], args=[token, lane]
+            )
+        )
+
+    async def head(self, lane: str) -> Job | None:
+        """The lane's first job, its tries counted (one more than before), or ``None``."""
+        while True:
+            # redis-py types its commands for both clients; this one is the asyncio one.
+            first = await cast(Awaitable[bytes | None], self.redis.lindex(_key("lane", lane), 0))
+            if first is None:
+                return None
+            ident = first.decode() if isinstance(first, bytes) else str(first)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hincrby(_key("job", ident), "tries", 1)
+                pipe.hgetall(_key("job", ident))
+                tries, fields = await pipe.execute()
+            if fields and b"data" in fields:
+                text = {key.decode(): value.decode() for key, value in fields.items()}
+                mac = job_mac(
+                    self._secret, text["event"], text["delivery"], text["hook"], text["data"]
+                )
+                return Job(
+                    id=ident,
+                    lane=lane,
+                    event=text["event"],
+                    delivery=text["delivery"],
+                    hook=text["hook"],
+                    data=json.loads(text["data"]),
+                    accepted_ms=int(text["accepted"]),
+                    tries=int(tries),
+                    authentic=hmac.compare_digest(mac, text.get("mac", "")),
+                )
+            # An id whose job is gone (never expected): drop it, go on with the next.
+            await self.finish(lane, ident, forget=False)
+
+    async def finish(self, lane: str, job: str, *, forget: bool) -> None:
+        """The job is done (or given up): out of its lane; ``forget`` lets GitHub's
+        redelivery of it be accepted again."""
+        await self._finish(
+            keys=[_key("lane", lane), _key("job", job), _key("pending"), _key("seen", job)],
+            args=[job, "1" if forget else "0"],
+        )
+
+    async def has_work(self, lane: str) -> bool:
+        return bool(await cast(Awaitable[int], self.redis.llen(_key("lane", lane))))
+
+    async def orphans(self, *, older_than_ms: int, limit: int = 1000) -> list[str]:
+        """Lanes with jobs, queued at least ``older_than_ms`` ago, that no worker holds."""
+        found = await self.redis.zrangebyscore(
+            _key("lanes"), "-inf", now_ms() - older_than_ms, start=0, num=limit
+        )
+        lanes = [raw.decode() if isinstance(raw, bytes) else str(raw) for raw in found]
+        if not lanes:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for lane in lanes:
+                pipe.exists(_key("lease", lane))
+            held = await pipe.execute()
+        return [lane for lane, leased in zip(lanes, held, strict=True) if not leased]
+
+    async def heartbeat(self, worker: str) -> None:
+        now = now_ms()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(_key("workers"), {worker: now})
+            pipe.zremrangebyscore(_key("workers"), "-inf", now - 10 * self.lease_ms)
+            await pipe.execute()
+
+    async def leave(self, worker: str) -> None:
+        await self.redis.zrem(_key("workers"), worker)
+
+    async def fleet_lease(self, name: str, token: str, seconds: float) -> bool:
+        """A fleet-wide lease (``chores``, ``reconcile``): ``True`` for the one that takes it."""
+        return bool(
+            await self.redis.set(_key(name), token, nx=True, px=max(1, int(seconds * 1000)))
+        )

@@ -1,0 +1,152 @@
+"""The web process of hosted mode: deliveries answered 202 once they are durable in Redis.
+
+The receiver (``bot.webhook``) checks size, signature and JSON as in one-process mode and
+hands each delivery to ``HostedWeb.accept``, which de-duplicates it across every web
+process and queues it in its pull request's lane in one Redis step, then enqueues an arq
+ticket that wakes a worker. A delivery Redis does not take is answered 503 with
+``Retry-After``, so GitHub records a failure it can redeliver; nothing is answered 202 that
+is not in Redis. ``/healthz`` and ``/metrics`` read the queue's depth, its oldest job's age
+and the live workers from Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import prometheus_client
+from aiohttp import web
+from arq.connections import ArqRedis
+from redis.exceptions import RedisError
+
+from bot.hosted.connect import RUN_LANE, connect
+from bot.hosted.lanes import Store
+from bot.logs import event_context, log_context
+from bot.metrics import Metrics
+from bot.settings import Settings
+from bot.worker import ordering_key
+
+__all__ = ["HostedWeb"]
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 30
+ACCEPT_TIMEOUT_SECONDS = 5.0  # GitHub gives up on a delivery after 10 s
+STATS_TIMEOUT_SECONDS = 2.0  # /healthz answers even when Redis does not
+
+
+class HostedWeb:
+    """What a web process of hosted mode adds to the app: acceptance, queue figures."""
+
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self._settings = settings
+        self._metrics = metrics
+        self._redis: ArqRedis | None = None
+        self._store: Store | None = None
+        self._oldest = prometheus_client.Gauge(
+            "kepbot_queue_oldest_age_seconds",
+            "Age of the oldest delivery queued in Redis and not finished (hosted mode).",
+            registry=metrics.registry,
+        )
+        self._workers = prometheus_client.Gauge(
+            "kepbot_workers",
+            "Worker processes that reported within the lease time (hosted mode).",
+            registry=metrics.registry,
+        )
+
+    async def lifecycle(self, app: web.Application) -> AsyncIterator[None]:
+        """For aiohttp's cleanup_ctx: the Redis pool, opened at start and closed at stop."""
+        try:
+            self._redis = await connect(self._settings)
+        except RedisError as exc:
+            raise OSError(f"cannot reach Redis (KEPBOT_REDIS_URL): {exc}") from exc
+        self._store = Store(
+            self._redis,
+            secret=self._settings.webhook_secret(),
+            lease_seconds=self._settings.kepbot_lease_seconds,
+        )
+        logger.info("hosted mode: deliveries are queued in Redis for the worker processes")
+        yield
+        await self._redis.aclose()
+        self._redis = self._store = None
+
+    async def accept(
+        self, event: str, delivery: str, hook: str, data: dict[str, Any]
+    ) -> web.Response:
+        """Queue one verified delivery in Redis: 202 once it is there, 200 for a repeat,
+        503 when Redis cannot take it."""
+        store, redis = self._store, self._redis
+        try:
+            if store is None or redis is None:
+                raise RedisError("the Redis connection is not open")
+            async with asyncio.timeout(ACCEPT_TIMEOUT_SECONDS):
+                lane = await store.accept(
+                    event=event,
+                    delivery=delivery,
+                    hook=hook,
+                    data=data,
+                    ordering_key=ordering_key(data),
+                )
+            if lane is not None:
+                try:
+                    async with asyncio.timeout(ACCEPT_TIMEOUT_SECONDS):
+                        await redis.enqueue_job(RUN_LANE, lane)
+                except (RedisError, OSError, TimeoutError):
+                    # The delivery is in Redis: the workers' sweep finds its lane.
+                    logger.warning("queued, but no ticket: the workers' sweep will run it")
+        except UnicodeEncodeError:  # an id header that is not text
+            self._metrics.rejected.inc(reason="malformed")
+            return web.json_response(
+                {"error": "malformed", "message": "the delivery's headers are not UTF-8 text"},
+                status=400,
+            )
+        except (RedisError, OSError, TimeoutError) as exc:
+            # A timeout may come after Redis took the delivery: GitHub's redelivery is
+            # then answered as a repeat, and the delivery runs once.
+            self._metrics.rejected.inc(reason="overloaded")
+            with log_context(**event_context(data, event=event, delivery=delivery)):
+                logger.error("delivery refused: Redis did not take it: %s", exc)
+            return web.json_response(
+                {
+                    "error": "overloaded",
+                    "message": "the queue (Redis) is unavailable; redeliver this delivery later",
+                },
+                status=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        if lane is None:
+            self._metrics.rejected.inc(reason="duplicate")
+            with log_context(**event_context(data, event=event, delivery=delivery)):
+                logger.info("duplicate delivery dropped", extra={"hook_id": hook or None})
+            return web.json_response({"duplicate": True, "delivery": delivery})
+        return web.Response(
+            body=b'{"queued": true, "delivery": %s}' % json.dumps(delivery).encode(),
+            status=202,
+            content_type="application/json",
+            charset="utf-8",
+        )
+
+    async def stats(self) -> dict[str, object]:
+        """The queue's figures for /healthz; the gauges of /metrics are set from them."""
+        store = self._store
+        try:
+            if store is None:
+                raise RedisError("the Redis connection is not open")
+            async with asyncio.timeout(STATS_TIMEOUT_SECONDS):
+                figures = await store.stats()
+        except (RedisError, OSError, TimeoutError) as exc:
+            logger.warning("queue figures unavailable: %s", exc)
+            return {"mode": "hosted", "redis": "unreachable"}
+        self._metrics.queue_depth.set(figures.depth)
+        self._oldest.set(figures.oldest_age_seconds)
+        self._workers.set(figures.workers)
+        return {
+            "mode": "hosted",
+            "redis": "ok",
+            "queue_depth": figures.depth,
+            "oldest_job_age_seconds": figures.oldest_age_seconds,
+            "workers": figures.workers,
+        }

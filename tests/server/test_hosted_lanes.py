@@ -1,0 +1,105 @@
+"""The Redis steps of hosted mode (bot/hosted/lanes.py) one at a time, on a real
+redis-server: what each Lua script changes, and what it refuses to."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+from redis_process import RedisServer
+
+from bot.hosted.lanes import Store
+
+from .helpers import SECRET, pull_request_payload
+
+PR = "octo-org/enhancements#1"
+
+
+@pytest.fixture
+async def store(redis_server: RedisServer) -> AsyncIterator[Store]:
+    async with Redis.from_url(redis_server.url) as client:
+        yield Store(client, secret=SECRET.encode(), lease_seconds=10)
+
+
+async def accept(store: Store, delivery: str, key: str | None = PR) -> str | None:
+    return await store.accept(
+        event="pull_request",
+        delivery=delivery,
+        hook="30",
+        data=pull_request_payload(1),
+        ordering_key=key,
+    )
+
+
+async def test_a_delivery_is_queued_once_in_its_pull_requests_lane(store: Store) -> None:
+    assert await accept(store, "d1") == f"pr:{PR}"
+    assert await accept(store, "d1") is None  # a repeat
+    assert await accept(store, "d2") == f"pr:{PR}"
+    other = await accept(store, "d3", key=None)
+    assert other is not None and other.startswith("delivery:")  # a lane of its own
+    assert (await store.stats()).depth == 3
+    job = await store.head(f"pr:{PR}")
+    assert job is not None and (job.delivery, job.tries, job.authentic) == ("d1", 1, True)
+
+
+async def test_a_lane_is_given_up_only_when_it_is_empty(store: Store) -> None:
+    lane = await accept(store, "d1")
+    assert lane is not None
+    assert await store.take(lane, "me")
+    assert not await store.take(lane, "another")  # one holder at a time
+    assert not await store.release_if_empty(lane, "me")  # a job waits: keep going
+    job = await store.head(lane)
+    assert job is not None
+    await store.finish(lane, job.id, forget=False)
+    assert await store.release_if_empty(lane, "me")
+    assert await store.take(lane, "another")  # the lease is free again
+    assert await store.orphans(older_than_ms=0) == []  # and no lane has work
+
+
+async def test_finishing_a_job_that_is_no_longer_the_head_leaves_the_lane_alone(
+    store: Store,
+) -> None:
+    lane = await accept(store, "d1")
+    await accept(store, "d2")
+    assert lane is not None
+    first = await store.head(lane)
+    assert first is not None
+    await store.finish(lane, first.id, forget=False)
+    await store.finish(lane, first.id, forget=False)  # a late second finish of the same job
+    second = await store.head(lane)
+    assert second is not None and second.delivery == "d2"
+
+
+async def test_a_lease_is_renewed_only_by_its_holder(store: Store) -> None:
+    lane = await accept(store, "d1")
+    assert lane is not None
+    assert await store.take(lane, "me")
+    assert await store.renew(lane, "me")
+    assert not await store.renew(lane, "another")
+    await store.release(lane, "another")  # not theirs to release
+    assert not await store.take(lane, "another")
+    await store.release(lane, "me")
+    assert await store.orphans(older_than_ms=0) == [lane]  # work and no holder
+
+
+async def test_a_failed_job_is_forgotten_so_that_its_redelivery_is_taken(store: Store) -> None:
+    lane = await accept(store, "d1")
+    assert lane is not None
+    job = await store.head(lane)
+    assert job is not None
+    await store.finish(lane, job.id, forget=True)
+    assert await accept(store, "d1") == lane
+    done = await store.head(lane)
+    assert done is not None
+    await store.finish(lane, done.id, forget=False)
+    assert await accept(store, "d1") is None  # handled: a repeat for 24 hours
+    assert (await store.stats()).depth == 0
+
+
+async def test_the_workers_counted_are_those_that_reported_within_a_lease(store: Store) -> None:
+    await store.heartbeat("w1")
+    await store.heartbeat("w2")
+    assert (await store.stats()).workers == 2
+    await store.leave("w1")
+    assert (await store.stats()).workers == 1
