@@ -113,9 +113,9 @@ class Synced:
     thread: Thread = field(default_factory=list)  # the issue's comments, as read
 
 
-def find_status(thread: Thread, bot_login: str) -> Comment | None:
-    """The bot's status comment in `thread` (None: none yet)."""
-    tag = f"<!-- kepbot:{STATUS_MARKER} -->"
+def _bot_comment(thread: Thread, bot_login: str, marker: str) -> Comment | None:
+    """The bot's first comment in `thread` carrying `marker` (None: none)."""
+    tag = f"<!-- kepbot:{marker} -->"
     for comment in thread:
         user = comment.get("user")
         if (
@@ -127,17 +127,16 @@ def find_status(thread: Thread, bot_login: str) -> Comment | None:
     return None
 
 
+def find_status(thread: Thread, bot_login: str) -> Comment | None:
+    """The bot's status comment in `thread` (None: none yet)."""
+    return _bot_comment(thread, bot_login, STATUS_MARKER)
+
+
 def _implementations(thread: Thread, bot_login: str) -> list[str]:
-    tag = f"<!-- kepbot:{IMPLEMENTATIONS} -->"
-    for comment in thread:
-        user = comment.get("user")
-        if (
-            user is not None
-            and user.get("login") == bot_login
-            and tag in (comment.get("body") or "")
-        ):
-            return [f"{row.ref} ({row.state})" for row in rows_of(comment.get("body"))]
-    return []
+    found = _bot_comment(thread, bot_login, IMPLEMENTATIONS)
+    if found is None:
+        return []
+    return [f"{row.ref} ({row.state})" for row in rows_of(found.get("body"))]
 
 
 def _milestones(want: Wanted) -> str:

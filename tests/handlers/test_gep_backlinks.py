@@ -3,7 +3,7 @@ way only fails its check on the GEP that lacks the back-link, which the bot read
 the pull request does not touch it; the bot offers the back-link once (docs/design.md B3)."""
 
 from bot.sandbox.double import GitHubDouble
-from bot.sandbox.harness import harness
+from bot.sandbox.harness import Harness, harness
 from bot.sandbox.model import CheckRun
 from bot.sandbox.payloads import pull_request_event
 from bot.sandbox.testing import app_credentials, new_double
@@ -34,23 +34,22 @@ def seed() -> GitHubDouble:
     return double
 
 
+async def open_from_fork(box: Harness, files: dict[str, str | None], title: str) -> int:
+    """A pull request from alice's fork, which the bot may not push to, opened and checked."""
+    number = box.double.open_pull_request(
+        REPO, "p", files, title, author="alice", fork_owner="alice", maintainer_can_modify=False
+    )
+    await box.deliver(pull_request_event(box.double, REPO, number, "opened"))
+    await box.idle()
+    return number
+
+
 async def test_a_one_way_link_fails_the_check_on_the_gep_without_the_back_link() -> None:
     linked = metadata(100, "Child", "relationships:\n  extends:\n    - number: 200\n")
     async with harness(seed(), CREDENTIALS) as box:
         double = box.double
-        files: dict[str, str | None] = {"geps/gep-100/metadata.yaml": linked}
         # From a fork the bot cannot push to: the back-link is offered, not written.
-        number = double.open_pull_request(
-            REPO,
-            "p",
-            files,
-            "Extend GEP-200",
-            author="alice",
-            fork_owner="alice",
-            maintainer_can_modify=False,
-        )
-        await box.deliver(pull_request_event(double, REPO, number, "opened"))
-        await box.idle()
+        await open_from_fork(box, {"geps/gep-100/metadata.yaml": linked}, "Extend GEP-200")
         run = await box.check_run(REPO, double.branch_sha("alice/gateway", "p") or "")
         assert run.conclusion == "failure", run.output
         notes = [(a["path"], a["title"], a["annotation_level"]) for a in run.annotations]
@@ -206,18 +205,7 @@ async def test_a_title_with_a_marker_in_it_offers_no_marker() -> None:
     linked = metadata(100, f"Child {status}", "relationships:\n  extends:\n    - number: 200\n")
     async with harness(seed(), CREDENTIALS) as box:
         double = box.double
-        files: dict[str, str | None] = {"geps/gep-100/metadata.yaml": linked}
-        number = double.open_pull_request(
-            REPO,
-            "p",
-            files,
-            "Extend GEP-200",
-            author="alice",
-            fork_owner="alice",
-            maintainer_can_modify=False,
-        )
-        await box.deliver(pull_request_event(double, REPO, number, "opened"))
-        await box.idle()
+        number = await open_from_fork(box, {"geps/gep-100/metadata.yaml": linked}, "Extend GEP-200")
         (offer,) = back_link_comments(double, number)
         assert "+      name: Child <!\u200d-- kepbot:status -->" in offer
         mine = [c.body for c in double.comments(REPO, number) if c.user == double.bot_login]
