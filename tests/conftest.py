@@ -46,7 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "browser: renders pages in headless Chromium (run them with -m browser)"
     )
     config.addinivalue_line(
-        "markers", "redis: runs a real redis-server (hosted mode); in the default run"
+        "markers", "redis: runs a real redis-server (hosted mode; run them with -m redis)"
     )
 
 
@@ -69,8 +69,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         _deselect(config, items, "shared")
     # Browser tests need a system package (Debian's chromium); they run when asked for by
     # marker, as CI does after installing it, and are deselected (counted), not skipped.
-    if "browser" not in (config.getoption("markexpr") or ""):
-        _deselect(config, items, "browser")
+    # So do the hosted-mode tests (Debian's redis-server).
+    asked = config.getoption("markexpr") or ""
+    for marker in ("browser", "redis"):
+        if marker not in asked:
+            _deselect(config, items, marker)
 
 
 @pytest.fixture(scope="session")
@@ -85,9 +88,9 @@ def chromium() -> str:
     return found
 
 
-# Hosted-mode tests need Debian's redis-server too, but unlike the browser they stay in the
-# default run (`pytest`, the README's command): the server's own guarantees are tested
-# there, and a machine without redis-server is told what to install rather than passed.
+# Hosted-mode tests need Debian's redis-server: like the browser tests they run when asked
+# for (`pytest -m redis`, as CI does after installing it), and a machine without
+# redis-server is told what to install rather than passed.
 @pytest.fixture
 async def redis_server(tmp_path: Path) -> AsyncIterator[RedisServer]:
     """A redis-server of its own for the test, on a free loopback port."""
