@@ -78,9 +78,12 @@ async def trickle(writer: asyncio.StreamWriter, data: bytes) -> None:
             await asyncio.sleep(PACE)
 
 
-async def until_closed(reader: asyncio.StreamReader) -> tuple[bytes, float]:
-    """Everything the server sends until it closes the connection, and how long that took."""
-    started = time.monotonic()
+async def until_closed(
+    reader: asyncio.StreamReader, started: float | None = None
+) -> tuple[bytes, float]:
+    """Everything the server sends until it closes the connection, and how long that took
+    (from `started`, a `time.monotonic()` reading: by default, now)."""
+    started = time.monotonic() if started is None else started
     try:
         received = await asyncio.wait_for(reader.read(), BOUND)
     except ConnectionResetError:
@@ -115,10 +118,12 @@ async def test_bodies_that_trickle_are_answered_408_and_closed() -> None:
 
 async def test_heads_that_trickle_are_closed_at_the_header_timeout() -> None:
     async with served() as server:
+        # Timed from before the connection: the server's clock starts when it accepts it.
+        opened = time.monotonic()
         reader, writer = await server.connect()
         sender = asyncio.create_task(trickle(writer, delivery_head(10) * 10))
         try:
-            received, seconds = await until_closed(reader)
+            received, seconds = await until_closed(reader, opened)
         finally:
             sender.cancel()
             writer.close()
