@@ -55,7 +55,10 @@ class BotProcess:
         return self.child.wait(timeout=60)
 
 
-def start_bot(api_url: str, credentials: AppCredentials, **env: str) -> BotProcess:
+def start_bot(
+    api_url: str, credentials: AppCredentials, *args: str, **env: str
+) -> BotProcess:
+    """`python -m bot` with `args` (e.g. `worker`), configured through the environment."""
     port = free_port()
     environment = {
         **os.environ,
@@ -68,7 +71,7 @@ def start_bot(api_url: str, credentials: AppCredentials, **env: str) -> BotProce
     }
     environment.pop("GITHUB_TOKEN", None)
     child = subprocess.Popen(
-        [sys.executable, "-m", "bot"],
+        [sys.executable, "-m", "bot", *args],
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -68,8 +68,9 @@ class Drift:
     ) -> int:
         """Sync the tracking issues of `repos` updated since the last sweep; how many."""
         started = ctx.clock()
+        repos = [repo for repo in repos if await self._tracks(ctx, repo)]
         owners = sorted({str(repo["full_name"]).split("/")[0] for repo in repos})
-        if not owners:
+        if not owners:  # no repository keeps tracking issues: no search
             return 0
         terms = [f"user:{owner}" for owner in owners[:5]] + ["is:issue"]
         since = self._since.get(installation)
@@ -90,6 +91,14 @@ class Drift:
             synced += await self._repository(ctx, by_name[name], mine)
         self._since[installation] = started
         return synced
+
+    @staticmethod
+    async def _tracks(ctx: HandlerContext, repo: Repository) -> bool:
+        """Whether `repo`'s configuration keeps tracking issues (read from the configuration
+        cache: the pass has just read it for the repository's pull requests)."""
+        name, branch = str(repo["full_name"]), str(repo["default_branch"])
+        result = await ctx.github.config(name, branch, cache=ctx.config_cache)
+        return result.config is not None and result.config.tracking is not None
 
     async def _repository(
         self, ctx: HandlerContext, repo: Repository, items: Sequence[Issue]

@@ -220,3 +220,22 @@ async def test_a_move_waiting_for_implementations_is_looked_at_on_every_pass() -
         await reconciler.pass_once()
         kep = f"{SIDECAR}/kep.yaml"
         assert b"status: withdrawn" in (world.double.file_at(REPO, "withdraw", kep) or b"")
+
+
+async def test_a_repository_that_keeps_no_tracking_issues_costs_no_search() -> None:
+    """The search for tracking issues runs only for installations where some repository's
+    configuration keeps them (the kep preset does; gep does not)."""
+    async with clocked() as (box, clock):
+        box.double.push(REPO, "main", {".github/kepbot.yml": "extends: gep\n"}, "gep", "admin")
+        reconciler = Reconciler(box.bot)
+        clock.advance(60)
+        await reconciler.pass_once()
+        clock.advance(900)
+        start = len(box.double.requests)
+        await reconciler.pass_once()
+        assert [r for r in box.double.requests if r.path == "/search/issues"] == []
+        assert [route(r) for r in box.double.requests[start:]] == [
+            "GET /app/installations",
+            "GET /installation/repositories?per_page=100",
+            OPEN_PULLS,
+        ]
