@@ -55,9 +55,7 @@ class BotProcess:
         return self.child.wait(timeout=60)
 
 
-def start_bot(
-    api_url: str, credentials: AppCredentials, *args: str, **env: str
-) -> BotProcess:
+def start_bot(api_url: str, credentials: AppCredentials, *args: str, **env: str) -> BotProcess:
     """`python -m bot` with `args` (e.g. `worker`), configured through the environment."""
     port = free_port()
     environment = {

@@ -5,6 +5,11 @@ Owns every HTTP exchange with GitHub: the base URL (github.com or GitHub Enterpr
 (a 401 invalidates the installation token and retries once with a new one), retries with
 back-off and rate-limit waits (see `bot.github.retry`), a per-installation ETag cache so
 repeated GETs are conditional, request metrics, and the bot's own login.
+
+A rate-limit wait can be shared between processes (hosted mode): with a `SharedWait`, a
+client that GitHub tells to wait records until when, and every client reads that time
+before each request to GitHub and waits until then. Without one (one process), each
+client waits only on the answers it gets itself.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import aiohttp
 import gidgethub.aiohttp
@@ -23,10 +28,10 @@ from gidgethub.abc import CACHE_TYPE
 from bot import metrics
 from bot.github import caches
 from bot.github.auth import AppAuth, Credentials, TokenAuth
-from bot.github.retry import RetryPolicy, is_retry_safe, retry_delay
+from bot.github.retry import RetryPolicy, is_retry_safe, rate_limit_delay, retry_delay
 from bot.settings import Settings
 
-__all__ = ["API_VERSION", "USER_AGENT", "GitHubClient", "KepbotAPI", "Sleep"]
+__all__ = ["API_VERSION", "USER_AGENT", "GitHubClient", "KepbotAPI", "SharedWait", "Sleep"]
 
 API_VERSION = "2022-11-28"
 USER_AGENT = "kepbot"
@@ -34,6 +39,23 @@ DEFAULT_API_URL = "https://api.github.com"
 Sleep = Callable[[float], Awaitable[None]]
 
 log = logging.getLogger(__name__)
+
+
+class SharedWait(Protocol):
+    """The rate-limit wait of every process of an installation (hosted mode: in Redis).
+
+    `key` is the client's rate-limit label: the installation id, `token` or `app`. Times
+    are on the client's clock, in seconds since the epoch. Neither method raises: a store
+    that cannot be read means no shared wait (the client still waits on its own answers).
+    """
+
+    async def resume_at(self, key: str) -> float | None:
+        """Until when requests under `key` wait; ``None`` when none does."""
+        ...
+
+    async def hold_until(self, key: str, until: float) -> None:
+        """Requests under `key` wait until `until`, or later if a later time is held."""
+        ...
 
 
 class _InstallationAuth:
@@ -72,16 +94,45 @@ class KepbotAPI(gidgethub.aiohttp.GitHubAPI):
         installation_id: int | None = None,
         cache: CACHE_TYPE | None = None,
         api_version: str = API_VERSION,
+        shared_wait: SharedWait | None = None,
     ) -> None:
         super().__init__(session, requester, cache=cache, base_url=base_url)
-        self.label = label  # the rate-limit metric's installation label
+        self.label = label  # the rate-limit metric's installation label (and shared wait key)
         self.installation_id = installation_id
         self.policy = policy
         self._sleep, self._clock, self._auth = sleep, clock, auth
         self._api_version = api_version
+        self._shared_wait = shared_wait
 
     async def sleep(self, seconds: float) -> None:
         await self._sleep(seconds)
+
+    async def _wait_as_shared(self) -> None:
+        """Wait out a rate limit another process (or client) was told of, if any."""
+        if self._shared_wait is None:
+            return
+        until = await self._shared_wait.resume_at(self.label)
+        if until is None:
+            return
+        wait = min(until - self._clock(), self.policy.max_rate_limit_wait)
+        if wait > 0:
+            log.info(
+                "GitHub rate limit (%s): waiting %.1fs, as another worker was told",
+                self.label,
+                wait,
+            )
+            await self.sleep(wait)
+
+    async def _share(
+        self, status: int, headers: Mapping[str, str], body: bytes, attempt: int
+    ) -> None:
+        """A rate-limit answer: every process of the installation waits as long."""
+        if self._shared_wait is None or status not in (403, 429):
+            return
+        now = self._clock()
+        wait = rate_limit_delay(headers, body, attempt=attempt, policy=self.policy, now=now)
+        if wait is not None:
+            await self._shared_wait.hold_until(self.label, now + wait)
 
     async def _request(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
@@ -94,6 +145,7 @@ class KepbotAPI(gidgethub.aiohttp.GitHubAPI):
         attempt = 0
         while True:
             attempt += 1
+            await self._wait_as_shared()
             if auth is not None:
                 sent["authorization"] = await auth.header()
             try:
@@ -115,6 +167,7 @@ class KepbotAPI(gidgethub.aiohttp.GitHubAPI):
                 if await auth.header() != refused:
                     log.info("GitHub refused the installation token; retrying with a new one")
                     continue
+            await self._share(status, reply_headers, data, attempt)
             delay = retry_delay(
                 status,
                 reply_headers,
@@ -184,8 +237,10 @@ class GitHubClient:
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.time,
         api_version: str = API_VERSION,
+        shared_wait: SharedWait | None = None,
     ) -> None:
         self.credentials = credentials
+        self._shared_wait = shared_wait
         self._session = session
         self._api_url = api_url.rstrip("/")
         self._requester = requester
@@ -231,6 +286,7 @@ class GitHubClient:
             installation_id=installation_id,
             cache=cache,
             api_version=self._api_version,
+            shared_wait=self._shared_wait,
         )
 
     async def for_installation(self, installation_id: int) -> KepbotAPI:

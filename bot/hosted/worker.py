@@ -11,7 +11,9 @@ requests run in parallel across all of them. Beside the tickets, each worker
 - sweeps, one worker of the fleet at a time: a lane with jobs and no lease (its worker
   died, or a web process died between queuing a delivery and its ticket) gets a ticket;
 - runs the reconcile pass (docs/design.md B8), once per ``KEPBOT_RECONCILE_SECONDS`` for
-  the whole fleet, under a Redis lease.
+  the whole fleet, under a Redis lease;
+- shares GitHub's rate-limit waits: a 403/429 that says to wait holds every worker's
+  requests to the installation until then (``bot.hosted.ratelimit``).
 
 A job that fails is logged, counted and finished (its redelivery is accepted again, as in
 one-process mode); a job whose worker died is run again by the next holder of its lane, at
@@ -40,6 +42,7 @@ from redis.exceptions import RedisError
 
 from bot.hosted.connect import QUEUE, RUN_LANE, connect, dumps, loads
 from bot.hosted.lanes import Job, Store
+from bot.hosted.ratelimit import RedisSharedWait
 from bot.logs import configure_logging, event_context, log_context
 from bot.metrics import Metrics, default_metrics
 from bot.settings import Settings, SettingsError
@@ -249,15 +252,16 @@ async def serve(settings: Settings, dispatch: Dispatch | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
 
+    redis = await connect(settings)
     bot = None
     if dispatch is None:
         from bot.routing import Bot
 
-        bot = Bot(settings)
+        # A rate-limit answer to any worker holds every worker's requests (ratelimit.py).
+        bot = Bot(settings, client_options={"shared_wait": RedisSharedWait(redis)})
         await bot.start()
         dispatch = bot.dispatch
     worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    redis = await connect(settings)
     store = Store(
         redis, secret=settings.webhook_secret(), lease_seconds=settings.kepbot_lease_seconds
     )

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import webhook
+from bot import delivery_ids
+from bot.delivery_ids import DEDUPE_BUDGET_BYTES, DEDUPE_BYTES_PER_ID, DeliveryIds
 from bot.sandbox.testing import ManualClock
-from bot.webhook import DEDUPE_BUDGET_BYTES, DEDUPE_BYTES_PER_ID, DeliveryIds
 
 HOOK = "30"
 SMALL_BUDGET = 64 * 1024
@@ -31,9 +31,9 @@ def test_the_default_budget_keeps_at_least_a_day_of_deliveries_at_45_a_minute() 
 
 
 def _table_bytes() -> int:
-    """Bytes allocated by bot/webhook.py and still alive."""
+    """Bytes allocated by bot/delivery_ids.py and still alive."""
     snapshot = tracemalloc.take_snapshot().filter_traces(
-        [tracemalloc.Filter(True, webhook.__file__)]
+        [tracemalloc.Filter(True, delivery_ids.__file__)]
     )
     return sum(stat.size for stat in snapshot.statistics("filename"))
 
