@@ -1,10 +1,11 @@
 """Hosted mode against one process: throughput, acknowledgement, requests, takeover.
 
 Usage: python benchmarks/hosted.py [--pulls 64] [--lanes 4] [--burst 500] [--rounds 3]
-                                   [--kills 3] [--parts abcd]
+                                   [--kills 3] [--parts abcd] [--fsync always|everysec]
 
 Real processes on loopback: a redis-server started by this script in a temporary directory
-(as the tests run it: `appendonly yes`, `appendfsync always`), a web process
+(as the tests run it: `appendonly yes`, `appendfsync always`, or `everysec` with
+`--fsync everysec` to see what the disk costs), a web process
 (`python -m bot` with `KEPBOT_REDIS_URL`) and `python -m bot worker` processes, or one
 `python -m bot` without Redis. The GitHub double is served from this process and answers
 every request after 50 ms, so that GitHub's latency, not the bot's CPU, bounds a delivery.

@@ -117,7 +117,7 @@ class KepbotAPI(gidgethub.aiohttp.GitHubAPI):
         wait = min(until - self._clock(), self.policy.max_rate_limit_wait)
         if wait > 0:
             log.info(
-                "GitHub rate limit (%s): waiting %.1fs, as another worker was told",
+                "GitHub rate limit (%s): waiting %.1fs, the wait shared by every worker",
                 self.label,
                 wait,
             )

@@ -2,11 +2,12 @@
 
 The receiver (``bot.webhook``) checks size, signature and JSON as in one-process mode and
 hands each delivery to ``HostedWeb.accept``, which de-duplicates it across every web
-process and queues it in its pull request's lane in one Redis step, then enqueues an arq
-ticket that wakes a worker. A delivery Redis does not take is answered 503 with
-``Retry-After``, so GitHub records a failure it can redeliver; nothing is answered 202 that
-is not in Redis. ``/healthz`` and ``/metrics`` read the queue's depth, its oldest job's age
-and the live workers from Redis.
+process and queues it in its pull request's lane in one Redis step, answers, and then
+enqueues an arq ticket that wakes a worker (a lost ticket is made up by the workers'
+sweep). A delivery Redis does not take is answered 503 with ``Retry-After``, so GitHub
+records a failure it can redeliver; nothing is answered 202 that is not in Redis.
+``/healthz`` and ``/metrics`` read the queue's depth, its oldest job's age and the live
+workers from Redis.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class HostedWeb:
         self._metrics = metrics
         self._redis: ArqRedis | None = None
         self._store: Store | None = None
+        self._tickets: set[asyncio.Task[None]] = set()  # sent after their 202
         self._oldest = prometheus_client.Gauge(
             "kepbot_queue_oldest_age_seconds",
             "Age of the oldest delivery queued in Redis and not finished (hosted mode).",
@@ -70,6 +72,8 @@ class HostedWeb:
         )
         logger.info("hosted mode: deliveries are queued in Redis for the worker processes")
         yield
+        if self._tickets:  # let the tickets of deliveries just answered reach Redis
+            await asyncio.wait(self._tickets, timeout=ACCEPT_TIMEOUT_SECONDS)
         await self._redis.aclose()
         self._redis = self._store = None
 
@@ -91,12 +95,7 @@ class HostedWeb:
                     ordering_key=ordering_key(data),
                 )
             if lane is not None:
-                try:
-                    async with asyncio.timeout(ACCEPT_TIMEOUT_SECONDS):
-                        await redis.enqueue_job(RUN_LANE, lane)
-                except (RedisError, OSError, TimeoutError):
-                    # The delivery is in Redis: the workers' sweep finds its lane.
-                    logger.warning("queued, but no ticket: the workers' sweep will run it")
+                self._send_ticket(redis, lane)
         except UnicodeEncodeError:  # an id header that is not text
             self._metrics.rejected.inc(reason="malformed")
             return web.json_response(
@@ -128,6 +127,23 @@ class HostedWeb:
             content_type="application/json",
             charset="utf-8",
         )
+
+    def _send_ticket(self, redis: ArqRedis, lane: str) -> None:
+        """Wake a worker for `lane`, after the answer: the delivery is already durable in
+        its lane, and a ticket lost on the way (this process stopping, Redis refusing) is
+        made up by the workers' sweep, so the acknowledgement waits for one Redis step, not
+        for arq's three."""
+        task = asyncio.create_task(self._ticket(redis, lane))
+        self._tickets.add(task)
+        task.add_done_callback(self._tickets.discard)
+
+    @staticmethod
+    async def _ticket(redis: ArqRedis, lane: str) -> None:
+        try:
+            async with asyncio.timeout(ACCEPT_TIMEOUT_SECONDS):
+                await redis.enqueue_job(RUN_LANE, lane)
+        except (RedisError, OSError, TimeoutError):
+            logger.warning("queued, but no ticket: the workers' sweep will run it")
 
     async def stats(self) -> dict[str, object]:
         """The queue's figures for /healthz; the gauges of /metrics are set from them."""

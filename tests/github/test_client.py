@@ -3,6 +3,7 @@ waits, the pinned API version, GitHub Enterprise Server paths, conditional GETs,
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -11,7 +12,7 @@ from gidgethub import BadRequest, GitHubBroken, RateLimitExceeded
 from multidict import CIMultiDict
 
 from bot.github.auth import AppAuth
-from bot.github.client import GitHubClient, KepbotAPI
+from bot.github.client import GitHubClient, KepbotAPI, Sleep
 from bot.github.repo import update_file
 from bot.github.retry import RetryPolicy
 from bot.metrics import default_metrics
@@ -140,6 +141,104 @@ async def test_primary_rate_limit_too_far_away_raises_without_waiting(
         await gh.getitem(f"/repos/{repo}")
     assert sleeps.calls == []
     assert statuses(double, "GET", f"/repos/{repo}") == [403]
+
+
+class HeldHere:
+    """A `SharedWait` held in this process, as Redis holds it for hosted mode's workers:
+    the later of the time held and the new one."""
+
+    def __init__(self) -> None:
+        self.until: dict[str, float] = {}
+
+    async def resume_at(self, key: str) -> float | None:
+        return self.until.get(key)
+
+    async def hold_until(self, key: str, until: float) -> None:
+        self.until[key] = max(until, self.until.get(key, until))
+
+
+class HeldSleep:
+    """A client's sleep that lasts until the test lets it go (a worker waiting meanwhile)."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+        self.asleep = asyncio.Event()
+        self.wake = asyncio.Event()
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        self.asleep.set()
+        await self.wake.wait()
+
+
+async def test_a_rate_limit_answer_to_one_client_holds_every_client_sharing_the_wait(
+    sandbox: Sandbox,
+    auth: AppAuth,
+    double: GitHubDouble,
+    repo: str,
+    installation: int,
+    clock: ManualClock,
+    policy: RetryPolicy,
+) -> None:
+    shared = HeldHere()
+    first_sleep, second_sleep, alone_sleep = HeldSleep(), FakeSleep(clock), FakeSleep(clock)
+
+    async def client(sleep: Sleep, shared_wait: HeldHere | None) -> KepbotAPI:
+        made = GitHubClient(
+            sandbox.session,
+            auth,
+            api_url=sandbox.base_url,
+            sleep=sleep,
+            clock=clock,
+            policy=policy,
+            shared_wait=shared_wait,
+        )
+        return await made.for_installation(installation)
+
+    first = await client(first_sleep, shared)
+    second = await client(second_sleep, shared)
+    alone = await client(alone_sleep, None)  # one process: no shared wait
+    told = clock()
+    double.inject("GET", REPO_PATH, 403, headers={"retry-after": "30"})
+    waiting = asyncio.create_task(first.getitem(f"/repos/{repo}"))
+    await first_sleep.asleep.wait()  # the first client was told to wait 30 s, and waits
+    assert shared.until == {str(installation): told + 30}
+    since = len(double.requests)
+    assert (await alone.getitem(f"/repos/{repo}/branches/main"))["name"] == "main"
+    assert alone_sleep.calls == []
+    assert (await second.getitem(f"/repos/{repo}/branches/main"))["name"] == "main"
+    assert second_sleep.calls == [30.0]
+    sent = requests(double, "GET", "/branches/main", since)
+    assert [(r.status, r.time) for r in sent] == [(200, told), (200, told + 30)]
+    first_sleep.wake.set()
+    assert (await waiting)["full_name"] == repo
+    assert first_sleep.calls == [30.0]  # its own wait, not the shared one again
+    assert statuses(double, "GET", f"/repos/{repo}") == [403, 200]
+
+
+async def test_a_shared_wait_is_bounded_by_the_longest_rate_limit_wait(
+    sandbox: Sandbox,
+    auth: AppAuth,
+    repo: str,
+    installation: int,
+    clock: ManualClock,
+    sleeps: FakeSleep,
+    policy: RetryPolicy,
+) -> None:
+    shared = HeldHere()
+    made = GitHubClient(
+        sandbox.session,
+        auth,
+        api_url=sandbox.base_url,
+        sleep=sleeps,
+        clock=clock,
+        policy=policy,
+        shared_wait=shared,
+    )
+    gh = await made.for_installation(installation)
+    shared.until[str(installation)] = clock() + 10 * 24 * 3600  # written by someone else
+    assert (await gh.getitem(f"/repos/{repo}"))["full_name"] == repo
+    assert sleeps.calls == [policy.max_rate_limit_wait]  # 15 minutes, not 10 days
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import asyncio
 import json
 import signal
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,7 @@ from redis_process import RedisServer
 from bot import demo
 from bot.hosted.lanes import Store
 from bot.sandbox.payloads import delivery_headers as sandbox_headers
-from bot.sandbox.payloads import encode, issue_comment_event
+from bot.sandbox.payloads import encode, issue_comment_event, pull_request_event
 from bot.sandbox.testing import running
 from bot.settings import Settings
 
@@ -34,6 +35,8 @@ RECORDING_WORKER = str(ROOT / "tests" / "server" / "recording_worker.py")
 # A worker killed mid-job: another finishes the job within this (lease, sweep, poll).
 TAKEOVER_SECONDS = 30.0
 STARTED = "delivery started"  # a worker's debug line as it starts a job
+WAIT_SHARED = "every worker waits"  # a worker's line as it shares a rate-limit wait
+CLOCK_GRAIN = 0.01  # seconds: the double's clock and the workers' are the same one
 
 
 async def web(redis: RedisServer, **env: str) -> Process:
@@ -475,3 +478,75 @@ async def test_a_job_whose_worker_died_three_times_is_given_up_and_its_lane_goes
     assert await record(redis_server) == ["start next", "end next"]
     given_up = [line for line in runner.lines if "given up" in str(line.get("message"))]
     assert [line["delivery"] for line in given_up] == ["poison"]
+
+
+async def test_a_rate_limit_answer_to_one_worker_holds_the_other_workers_requests_until_then(
+    redis_server: RedisServer, processes: list[Process]
+) -> None:
+    credentials, double, first_pull = world()
+    files: dict[str, str | None] = {f"{demo.KEP_DIR}/README.md": demo.NEW_README}
+    second_pull = double.open_pull_request(demo.REPO, "docs", files, "Docs", author="alice")
+    async with running(double) as api_url, Redis.from_url(redis_server.url) as client:
+        app = {
+            "GITHUB_API_URL": api_url,
+            "GITHUB_APP_ID": str(credentials.app_id),
+            "GITHUB_PRIVATE_KEY": credentials.private_key,
+        }
+        front = await start_process(
+            ["-m", "bot"], credentials=app, KEPBOT_REDIS_URL=redis_server.url
+        )
+        processes.append(front)
+        # One lane each: while the first worker waits, the other takes the next delivery.
+        fleet = [
+            await worker(redis_server, recording=False, credentials=app, KEPBOT_WORKERS="1")
+            for _ in range(2)
+        ]
+        processes.extend(fleet)
+
+        async def post(number: int) -> None:
+            name, payload = pull_request_event(double, demo.REPO, number, "opened")
+            body = encode(payload)
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(
+                    f"{front.url}/webhook",
+                    data=body,
+                    headers=sandbox_headers(double, name, body, SECRET),
+                ) as response,
+            ):
+                assert response.status == 202
+
+        told = double.inject("*", r"^/repos/", 403, headers={"retry-after": "4"})
+        await post(first_pull)
+
+        def holding() -> list[Process]:
+            return [p for p in fleet if any(WAIT_SHARED in str(x.get("message")) for x in p.lines)]
+
+        await until(lambda: told.hits == 1 and holding())
+        [first] = holding()
+        [second] = [p for p in fleet if p is not first]
+        [key] = await client.keys("kepbot:ratelimit:*")
+        resume = float(await client.get(key))
+        [refused] = [i for i, r in enumerate(double.requests) if r.status == 403]
+        identity = double.requests[refused].identity
+        assert key.decode() == f"kepbot:ratelimit:{identity.removeprefix('installation:')}"
+        sent = time.time()
+        await post(second_pull)
+        assert sent + 2 < resume  # without the shared wait, its requests would come now
+
+        async def done() -> bool:
+            return bool((await get_json(front, "/healthz"))["queue_depth"] == 0)
+
+        await until(done)
+        after = [r for r in double.requests[refused + 1 :] if r.identity == identity]
+        assert any(f"/pulls/{second_pull}" in r.path for r in after)  # the second one's
+        assert min(r.time for r in after) >= resume - CLOCK_GRAIN
+        assert double.requests[refused].time + 4 <= resume
+        for process in fleet:
+            handled = [x for x in process.lines if x.get("message") == "delivery handled"]
+            assert len(handled) == 1  # one delivery each
+        assert any(
+            str(x.get("message", "")).startswith("GitHub rate limit")
+            and "the wait shared by every worker" in str(x.get("message"))
+            for x in second.lines
+        )

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from redis_process import RedisServer
 
 from bot.hosted.lanes import Store
+from bot.hosted.ratelimit import RedisSharedWait, wait_key
 
 from .helpers import SECRET, pull_request_payload
 
@@ -103,3 +104,34 @@ async def test_the_workers_counted_are_those_that_reported_within_a_lease(store:
     assert (await store.stats()).workers == 2
     await store.leave("w1")
     assert (await store.stats()).workers == 1
+
+
+async def test_the_shared_rate_limit_wait_keeps_the_later_time_and_expires_after_it(
+    redis_server: RedisServer,
+) -> None:
+    now = 1_780_000_000.0
+    async with Redis.from_url(redis_server.url) as client:
+        shared = RedisSharedWait(client, clock=lambda: now)
+        assert await shared.resume_at("7") is None
+        await shared.hold_until("7", now + 30)
+        await shared.hold_until("7", now + 10)  # an earlier time does not shorten the wait
+        assert await shared.resume_at("7") == now + 30
+        await shared.hold_until("7", now + 45.5)
+        assert await shared.resume_at("7") == now + 45.5
+        assert await shared.resume_at("8") is None  # per installation
+        ttl = await client.pttl(wait_key("7"))
+        assert 45_500 < ttl <= 105_500  # the wait, then a minute, then gone
+        await client.set(wait_key("9"), "soon")  # not a time: no wait
+        assert await shared.resume_at("9") is None
+
+
+async def test_an_unreachable_redis_means_no_shared_wait_rather_than_an_error(
+    redis_server: RedisServer,
+) -> None:
+    async with Redis.from_url(redis_server.url) as client:
+        shared = RedisSharedWait(client)
+        await shared.hold_until("7", 4_000_000_000.0)
+        assert await shared.resume_at("7") == 4_000_000_000.0
+        await redis_server.kill()
+        assert await shared.resume_at("7") is None
+        await shared.hold_until("7", 4_000_000_001.0)  # logged, not raised
