@@ -24,7 +24,7 @@ from bot import demo
 from bot.hosted.lanes import Store
 from bot.sandbox.payloads import delivery_headers as sandbox_headers
 from bot.sandbox.payloads import encode, issue_comment_event, pull_request_event
-from bot.sandbox.testing import running
+from bot.sandbox.testing import AppCredentials, running
 from bot.settings import Settings
 
 from .helpers import SECRET, delivery_headers, pull_request_payload
@@ -232,20 +232,27 @@ async def test_healthz_and_metrics_show_queue_depth_oldest_job_age_and_workers(
     await until(empty)
 
 
+def app_env(credentials: AppCredentials, api_url: str) -> dict[str, str]:
+    """The environment that makes a process the App against the double at `api_url`."""
+    return {
+        "GITHUB_API_URL": api_url,
+        "GITHUB_APP_ID": str(credentials.app_id),
+        "GITHUB_PRIVATE_KEY": credentials.private_key,
+    }
+
+
+async def web_process(redis_server: RedisServer, app: dict[str, str]) -> Process:
+    """A hosted-mode web process (`python -m bot` with KEPBOT_REDIS_URL) as the App."""
+    return await start_process(["-m", "bot"], credentials=app, KEPBOT_REDIS_URL=redis_server.url)
+
+
 async def test_a_worker_killed_mid_job_leaves_it_to_another_that_does_it_once(
     redis_server: RedisServer, processes: list[Process]
 ) -> None:
     credentials, double, number = world()
     async with running(double) as api_url:
-        app = {
-            "GITHUB_API_URL": api_url,
-            "GITHUB_APP_ID": str(credentials.app_id),
-            "GITHUB_PRIVATE_KEY": credentials.private_key,
-        }
-        front = await start_process(
-            ["-m", "bot"], credentials=app, KEPBOT_REDIS_URL=redis_server.url
-        )
-        processes.append(front)
+        app = app_env(credentials, api_url)
+        processes.append(front := await web_process(redis_server, app))
         fleet = [
             await worker(redis_server, recording=False, credentials=app, KEPBOT_LOG_LEVEL="DEBUG")
             for _ in range(2)
@@ -394,11 +401,7 @@ async def test_the_fleet_runs_one_reconcile_pass_per_interval(
 ) -> None:
     credentials, double, _ = world()
     async with running(double) as api_url:
-        app = {
-            "GITHUB_API_URL": api_url,
-            "GITHUB_APP_ID": str(credentials.app_id),
-            "GITHUB_PRIVATE_KEY": credentials.private_key,
-        }
+        app = app_env(credentials, api_url)
         fleet = [
             await worker(
                 redis_server,
@@ -487,15 +490,8 @@ async def test_a_rate_limit_answer_to_one_worker_holds_the_other_workers_request
     files: dict[str, str | None] = {f"{demo.KEP_DIR}/README.md": demo.NEW_README}
     second_pull = double.open_pull_request(demo.REPO, "docs", files, "Docs", author="alice")
     async with running(double) as api_url, Redis.from_url(redis_server.url) as client:
-        app = {
-            "GITHUB_API_URL": api_url,
-            "GITHUB_APP_ID": str(credentials.app_id),
-            "GITHUB_PRIVATE_KEY": credentials.private_key,
-        }
-        front = await start_process(
-            ["-m", "bot"], credentials=app, KEPBOT_REDIS_URL=redis_server.url
-        )
-        processes.append(front)
+        app = app_env(credentials, api_url)
+        processes.append(front := await web_process(redis_server, app))
         # One lane each: while the first worker waits, the other takes the next delivery.
         fleet = [
             await worker(redis_server, recording=False, credentials=app, KEPBOT_WORKERS="1")
