@@ -22,6 +22,8 @@ from redis_process import RedisServer
 
 from bot import demo
 from bot.hosted.lanes import Store
+from bot.sandbox.double import GitHubDouble
+from bot.sandbox.payloads import Event as SandboxEvent
 from bot.sandbox.payloads import delivery_headers as sandbox_headers
 from bot.sandbox.payloads import encode, issue_comment_event, pull_request_event
 from bot.sandbox.testing import AppCredentials, running
@@ -80,6 +82,18 @@ async def worker(
 async def deliver(process: Process, payload: dict[str, Any], delivery: str) -> int:
     body = json.dumps(payload).encode()
     headers = delivery_headers(body, event="pull_request", delivery=delivery)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{process.url}/webhook", data=body, headers=headers) as response,
+    ):
+        return response.status
+
+
+async def deliver_event(process: Process, double: GitHubDouble, event: SandboxEvent) -> int:
+    """Send an event built from the double's state, signed as GitHub does; the status."""
+    name, payload = event
+    body = encode(payload)
+    headers = sandbox_headers(double, name, body, SECRET)
     async with (
         aiohttp.ClientSession() as session,
         session.post(f"{process.url}/webhook", data=body, headers=headers) as response,
@@ -260,17 +274,8 @@ async def test_a_worker_killed_mid_job_leaves_it_to_another_that_does_it_once(
         processes.extend(fleet)
         slowed = double.inject("GET", rf"/pulls/{number}$", latency=10.0)  # past the kill
         made = double.add_comment(demo.REPO, number, "/kep approve", "carol")
-        name, payload = issue_comment_event(double, demo.REPO, made.id, "created")
-        body = encode(payload)
-        async with (
-            aiohttp.ClientSession() as session,
-            session.post(
-                f"{front.url}/webhook",
-                data=body,
-                headers=sandbox_headers(double, name, body, SECRET),
-            ) as response,
-        ):
-            assert response.status == 202
+        event = issue_comment_event(double, demo.REPO, made.id, "created")
+        assert await deliver_event(front, double, event) == 202
 
         def started() -> list[Process]:
             return [p for p in fleet if any(x.get("message") == STARTED for x in p.lines)]
@@ -500,17 +505,8 @@ async def test_a_rate_limit_answer_to_one_worker_holds_the_other_workers_request
         processes.extend(fleet)
 
         async def post(number: int) -> None:
-            name, payload = pull_request_event(double, demo.REPO, number, "opened")
-            body = encode(payload)
-            async with (
-                aiohttp.ClientSession() as session,
-                session.post(
-                    f"{front.url}/webhook",
-                    data=body,
-                    headers=sandbox_headers(double, name, body, SECRET),
-                ) as response,
-            ):
-                assert response.status == 202
+            event = pull_request_event(double, demo.REPO, number, "opened")
+            assert await deliver_event(front, double, event) == 202
 
         told = double.inject("*", r"^/repos/", 403, headers={"retry-after": "4"})
         await post(first_pull)
