@@ -38,8 +38,9 @@ from bot.worker import WorkerPool
 __all__ = ["Accept", "WebhookReceiver", "signature_for"]
 
 # Hosted mode (bot.hosted.web): takes a verified delivery (event, delivery id, hook id,
-# payload) in place of the de-duplication and the pool, and answers it.
-Accept = Callable[[str, str, str, dict[str, Any]], Awaitable[web.Response]]
+# payload, and the payload as UTF-8 JSON to store) in place of the de-duplication and the
+# pool, and answers it.
+Accept = Callable[[str, str, str, dict[str, Any], bytes], Awaitable[web.Response]]
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,15 @@ def _decode(content_type: str, charset: str | None, body: bytes) -> Any:
     if content_type == "application/x-www-form-urlencoded":
         text = urllib.parse.parse_qs(text)["payload"][0]
     return json.loads(text)
+
+
+def _as_json(content_type: str, charset: str | None, body: bytes, data: object) -> bytes:
+    """The payload as UTF-8 JSON text: a UTF-8 JSON body as it is (`_decode` took it, so it
+    is one), anything else serialized from its decoded value (ASCII, so that a lone
+    surrogate survives)."""
+    if content_type == "application/json" and (charset or "utf-8").lower() == "utf-8":
+        return body
+    return json.dumps(data, separators=(",", ":")).encode()
 
 
 class WebhookReceiver:
@@ -188,7 +198,8 @@ class WebhookReceiver:
                 logger.info("ping received", extra={"hook_id": hook_id or None})
             return web.json_response({"ok": True, "zen": data.get("zen")})
         if self._accept is not None:  # hosted mode: Redis de-duplicates and queues
-            return await self._accept(event_name, delivery_id, hook_id, data)
+            payload = _as_json(request.content_type, request.charset, body, data)
+            return await self._accept(event_name, delivery_id, hook_id, data, payload)
 
         if not self._recent.claim(hook_id, delivery_id):
             self._metrics.rejected.inc(reason="duplicate")

@@ -8,17 +8,23 @@ lane only once it has been handled, so a worker that dies mid-job leaves the job
 head of its lane, and the lease runs out. Each change below is one Lua script, so that no
 other process ever sees half of it.
 
+Acceptance is one script, one round trip: besides the job it writes the job's arq ticket
+(``run_lane(lane)``, arq job id the job's id) exactly as arq's ``enqueue_job`` would, so a
+delivery answered 202 has its ticket too.
+
 Keys (one Redis, not a cluster: the scripts touch keys of several slots):
 
 - ``kepbot:seen:<id>``: a delivery accepted in the last 24 hours (de-duplication across
   every web process);
-- ``kepbot:job:<id>``: a hash: event name, delivery id, hook id, payload (JSON), lane,
-  acceptance time (ms), tries, and an HMAC of the first four under the webhook secret
-  (a worker runs no job that Redis holds without it: docs/security.md);
+- ``kepbot:job:<id>``: a hash: event name, delivery id, hook id, payload (UTF-8 JSON: the
+  body as GitHub sent it), lane, acceptance time (ms), tries, and an HMAC of the first
+  four under the webhook secret (a worker runs no job that Redis holds without it:
+  docs/security.md);
 - ``kepbot:lane:<lane>``: job ids in arrival order;
 - ``kepbot:lanes``: a sorted set of lanes with jobs, scored by when each got its first;
 - ``kepbot:pending``: a sorted set of job ids waiting or running, by acceptance time;
 - ``kepbot:lease:<lane>``: the token of the worker running the lane;
+- ``arq:job:<id>``, ``kepbot:queue``: a job's ticket and arq's queue of tickets;
 - ``kepbot:workers``: a sorted set of worker ids, by last heartbeat;
 - ``kepbot:chores``, ``kepbot:reconcile``: fleet-wide leases (one sweep, one reconcile pass
   at a time).
@@ -34,13 +40,20 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, cast
 
+import orjson
+from arq.constants import expires_extra_ms, job_key_prefix
+from arq.jobs import serialize_job
 from redis.asyncio import Redis
+
+from bot.hosted.connect import QUEUE, RUN_LANE, dumps
 
 __all__ = ["DEDUPE_TTL_SECONDS", "PREFIX", "Job", "QueueStats", "Store", "job_id", "lane_of"]
 
 PREFIX = "kepbot:"
 DEDUPE_TTL_SECONDS = 24 * 3600  # as long as GitHub lets a delivery be redelivered by hand
 
+# The last two writes are the ticket, as arq's enqueue_job writes one: its job (expiring a
+# day later) and its place in arq's queue, scored by when it was queued.
 _ACCEPT = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[2], 'event', ARGV[2], 'delivery', ARGV[3], 'hook', ARGV[4],
@@ -48,6 +61,8 @@ redis.call('HSET', KEYS[2], 'event', ARGV[2], 'delivery', ARGV[3], 'hook', ARGV[
 redis.call('RPUSH', KEYS[3], ARGV[7])
 redis.call('ZADD', KEYS[4], 'NX', ARGV[6], ARGV[8])
 redis.call('ZADD', KEYS[5], ARGV[6], ARGV[7])
+redis.call('SET', KEYS[6], ARGV[10], 'PX', ARGV[11])
+redis.call('ZADD', KEYS[7], ARGV[6], ARGV[7])
 return 1
 """
 
@@ -97,10 +112,24 @@ def lane_of(ordering_key: str | None, job: str) -> str:
     return f"pr:{ordering_key}" if ordering_key is not None else f"delivery:{job}"
 
 
-def job_mac(secret: bytes, event: str, delivery: str, hook: str, data: str) -> str:
+def job_mac(secret: bytes, event: str, delivery: str, hook: str, payload: bytes) -> str:
     """What the web process signs and the worker checks: the job as GitHub sent it."""
-    message = "\n".join((event, delivery, hook, data)).encode("utf-8", "surrogateescape")
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+    head = "\n".join((event, delivery, hook, "")).encode("utf-8", "surrogateescape")
+    return hmac.new(secret, head + payload, hashlib.sha256).hexdigest()
+
+
+def ticket(lane: str, enqueued_ms: int) -> bytes:
+    """The arq job that wakes a worker for the lane, serialized as ``enqueue_job`` does."""
+    return serialize_job(RUN_LANE, (lane,), {}, None, enqueued_ms, serializer=dumps)
+
+
+def _payload(raw: bytes) -> Any:
+    """A stored payload's value, decoded as the receiver decodes a body (``bot.webhook``):
+    orjson, or the standard decoder for what orjson refuses (a lone surrogate escape)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw.decode())
 
 
 def now_ms() -> int:
@@ -145,13 +174,13 @@ class Store:
     # -- the web side
 
     async def accept(
-        self, *, event: str, delivery: str, hook: str, data: object, ordering_key: str | None
+        self, *, event: str, delivery: str, hook: str, payload: bytes, ordering_key: str | None
     ) -> str | None:
-        """Queue a delivery durably; its lane, or ``None`` when it was accepted before."""
+        """Queue a delivery (``payload``: its UTF-8 JSON) and its ticket durably; its lane,
+        or ``None`` when it was accepted before."""
         job = job_id(hook, delivery)
         lane = lane_of(ordering_key, job)
-        # ASCII: a payload may hold lone surrogates (JSON lets "\ud800" through).
-        text = json.dumps(data, separators=(",", ":"))
+        now = now_ms()
         added = await self._accept(
             keys=[
                 _key("seen", job),
@@ -159,17 +188,21 @@ class Store:
                 _key("lane", lane),
                 _key("lanes"),
                 _key("pending"),
+                job_key_prefix + job,
+                QUEUE,
             ],
             args=[
                 DEDUPE_TTL_SECONDS,
                 event,
                 delivery,
                 hook,
-                text,
-                now_ms(),
+                payload,
+                now,
                 job,
                 lane,
-                job_mac(self._secret, event, delivery, hook, text),
+                job_mac(self._secret, event, delivery, hook, payload),
+                ticket(lane, now),
+                expires_extra_ms,
             ],
         )
         return lane if added else None
@@ -217,17 +250,16 @@ class Store:
                 pipe.hgetall(_key("job", ident))
                 tries, fields = await pipe.execute()
             if fields and b"data" in fields:
+                payload = fields.pop(b"data")
                 text = {key.decode(): value.decode() for key, value in fields.items()}
-                mac = job_mac(
-                    self._secret, text["event"], text["delivery"], text["hook"], text["data"]
-                )
+                mac = job_mac(self._secret, text["event"], text["delivery"], text["hook"], payload)
                 return Job(
                     id=ident,
                     lane=lane,
                     event=text["event"],
                     delivery=text["delivery"],
                     hook=text["hook"],
-                    data=json.loads(text["data"]),
+                    data=_payload(payload),
                     accepted_ms=int(text["accepted"]),
                     tries=int(tries),
                     authentic=hmac.compare_digest(mac, text.get("mac", "")),

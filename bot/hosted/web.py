@@ -1,11 +1,12 @@
 """The web process of hosted mode: deliveries answered 202 once they are durable in Redis.
 
 The receiver (``bot.webhook``) checks size, signature and JSON as in one-process mode and
-hands each delivery to ``HostedWeb.accept``, which de-duplicates it across every web
-process and queues it in its pull request's lane in one Redis step, answers, and then
-enqueues an arq ticket that wakes a worker (a lost ticket is made up by the workers'
-sweep). A delivery Redis does not take is answered 503 with ``Retry-After``, so GitHub
-records a failure it can redeliver; nothing is answered 202 that is not in Redis.
+hands each delivery (its payload decoded, and as the JSON text to store) to
+``HostedWeb.accept``, which de-duplicates it across every web process, queues it in its
+pull request's lane and enqueues the arq ticket that wakes a worker, in one Redis step,
+then answers. A delivery Redis does not take is answered 503 with ``Retry-After``, so
+GitHub records a failure it can redeliver; nothing is answered 202 that is not in Redis
+with its ticket.
 ``/healthz`` and ``/metrics`` read the queue's depth, its oldest job's age and the live
 workers from Redis.
 """
@@ -23,7 +24,7 @@ from aiohttp import web
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
 
-from bot.hosted.connect import RUN_LANE, connect
+from bot.hosted.connect import connect
 from bot.hosted.lanes import Store
 from bot.logs import event_context, log_context
 from bot.metrics import Metrics
@@ -47,7 +48,6 @@ class HostedWeb:
         self._metrics = metrics
         self._redis: ArqRedis | None = None
         self._store: Store | None = None
-        self._tickets: set[asyncio.Task[None]] = set()  # sent after their 202
         self._oldest = prometheus_client.Gauge(
             "kepbot_queue_oldest_age_seconds",
             "Age of the oldest delivery queued in Redis and not finished (hosted mode).",
@@ -72,30 +72,26 @@ class HostedWeb:
         )
         logger.info("hosted mode: deliveries are queued in Redis for the worker processes")
         yield
-        if self._tickets:  # let the tickets of deliveries just answered reach Redis
-            await asyncio.wait(self._tickets, timeout=ACCEPT_TIMEOUT_SECONDS)
         await self._redis.aclose()
         self._redis = self._store = None
 
     async def accept(
-        self, event: str, delivery: str, hook: str, data: dict[str, Any]
+        self, event: str, delivery: str, hook: str, data: dict[str, Any], payload: bytes
     ) -> web.Response:
-        """Queue one verified delivery in Redis: 202 once it is there, 200 for a repeat,
-        503 when Redis cannot take it."""
-        store, redis = self._store, self._redis
+        """Queue one verified delivery (``payload``: ``data`` as UTF-8 JSON) in Redis: 202
+        once it is there, 200 for a repeat, 503 when Redis cannot take it."""
+        store = self._store
         try:
-            if store is None or redis is None:
+            if store is None:
                 raise RedisError("the Redis connection is not open")
             async with asyncio.timeout(ACCEPT_TIMEOUT_SECONDS):
                 lane = await store.accept(
                     event=event,
                     delivery=delivery,
                     hook=hook,
-                    data=data,
+                    payload=payload,
                     ordering_key=ordering_key(data),
                 )
-            if lane is not None:
-                self._send_ticket(redis, lane)
         except UnicodeEncodeError:  # an id header that is not text
             self._metrics.rejected.inc(reason="malformed")
             return web.json_response(
@@ -127,23 +123,6 @@ class HostedWeb:
             content_type="application/json",
             charset="utf-8",
         )
-
-    def _send_ticket(self, redis: ArqRedis, lane: str) -> None:
-        """Wake a worker for `lane`, after the answer: the delivery is already durable in
-        its lane, and a ticket lost on the way (this process stopping, Redis refusing) is
-        made up by the workers' sweep, so the acknowledgement waits for one Redis step, not
-        for arq's three."""
-        task = asyncio.create_task(self._ticket(redis, lane))
-        self._tickets.add(task)
-        task.add_done_callback(self._tickets.discard)
-
-    @staticmethod
-    async def _ticket(redis: ArqRedis, lane: str) -> None:
-        try:
-            async with asyncio.timeout(ACCEPT_TIMEOUT_SECONDS):
-                await redis.enqueue_job(RUN_LANE, lane)
-        except (RedisError, OSError, TimeoutError):
-            logger.warning("queued, but no ticket: the workers' sweep will run it")
 
     async def stats(self) -> dict[str, object]:
         """The queue's figures for /healthz; the gauges of /metrics are set from them."""

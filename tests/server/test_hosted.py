@@ -11,17 +11,22 @@ import json
 import signal
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web as aiohttp_web
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis_process import RedisServer
 
 from bot import demo
+from bot.app import create_app
+from bot.hosted.connect import QUEUE
 from bot.hosted.lanes import Store
+from bot.metrics import Metrics
 from bot.sandbox.double import GitHubDouble
 from bot.sandbox.payloads import Event as SandboxEvent
 from bot.sandbox.payloads import delivery_headers as sandbox_headers
@@ -29,7 +34,7 @@ from bot.sandbox.payloads import encode, issue_comment_event, pull_request_event
 from bot.sandbox.testing import AppCredentials, running
 from bot.settings import Settings
 
-from .helpers import SECRET, delivery_headers, pull_request_payload
+from .helpers import SECRET, Recorder, delivery_headers, make_settings, pull_request_payload
 from .processes import ROOT, START_TIMEOUT, Process, child_env, start_process
 from .test_sigkill import bot_commits, world
 
@@ -349,10 +354,10 @@ async def test_a_job_written_into_redis_without_the_webhook_secret_is_not_run(
             event="pull_request",
             delivery="forged",
             hook="30",
-            data=pull_request_payload(3),
+            payload=json.dumps(pull_request_payload(3)).encode(),
             ordering_key="octo-org/enhancements#3",
         )
-    assert lane is not None  # in the lane of pull request 3, ticket or not: the sweep finds it
+    assert lane is not None  # in the lane of pull request 3, with its ticket
     assert await deliver(front, pull_request_payload(3), "genuine") == 202  # queued after it
     await until(lambda: logged(redis_server, "end genuine"))
     assert await record(redis_server) == ["start genuine", "end genuine"]
@@ -386,17 +391,17 @@ async def test_sigterm_lets_a_workers_running_job_finish_and_leaves_the_rest_que
 async def test_a_queued_delivery_whose_ticket_was_lost_is_found_by_the_sweep(
     redis_server: RedisServer, processes: list[Process]
 ) -> None:
-    processes.append(await worker(redis_server))
     async with Redis.from_url(redis_server.url) as client:
-        # What a web process that died between queuing and enqueuing its ticket leaves.
         lane = await Store(client, secret=SECRET.encode()).accept(
             event="pull_request",
             delivery="orphan",
             hook="30",
-            data=pull_request_payload(9),
+            payload=json.dumps(pull_request_payload(9)).encode(),
             ordering_key="octo-org/enhancements#9",
         )
+        await client.delete(QUEUE)  # its ticket lost (given up by arq, or expired)
     assert lane is not None
+    processes.append(await worker(redis_server))
     await until(lambda: logged(redis_server, "end orphan"))
     assert await record(redis_server) == ["start orphan", "end orphan"]
 
@@ -441,6 +446,42 @@ async def test_a_payload_with_a_lone_surrogate_is_queued_and_run_as_sent(
     await until(lambda: logged(redis_server, "end surrogate"))
 
 
+async def test_a_json_body_is_stored_as_sent_and_a_form_encoded_payload_as_its_json() -> None:
+    handed: list[tuple[dict[str, Any], bytes]] = []
+
+    async def accept(
+        event: str, delivery: str, hook: str, data: dict[str, Any], payload: bytes
+    ) -> aiohttp_web.Response:
+        handed.append((data, payload))
+        return aiohttp_web.Response(status=202)
+
+    app = create_app(make_settings(), Recorder(), metrics=Metrics(), accept=accept)
+    runner = aiohttp_web.AppRunner(app)
+    await runner.setup()
+    site = aiohttp_web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    sent = pull_request_payload(1)
+    sent["pull_request"]["title"] = "KEP é"
+    as_json = json.dumps(sent, indent=1, ensure_ascii=False).encode()  # kept byte for byte
+    as_form = urllib.parse.urlencode({"payload": json.dumps(sent)}).encode()
+    try:
+        async with aiohttp.ClientSession() as session:
+            for body, content_type in (
+                (as_json, "application/json"),
+                (as_form, "application/x-www-form-urlencoded"),
+            ):
+                headers = {**delivery_headers(body), "Content-Type": content_type}
+                url = f"http://127.0.0.1:{runner.addresses[0][1]}/webhook"
+                async with session.post(url, data=body, headers=headers) as response:
+                    assert response.status == 202
+    finally:
+        await runner.cleanup()
+    (json_data, json_payload), (form_data, form_payload) = handed
+    assert json_data == form_data == sent
+    assert json_payload == as_json
+    assert form_payload == json.dumps(sent, separators=(",", ":")).encode()
+
+
 async def test_a_web_process_answers_503_while_redis_is_down_and_202_once_it_is_back(
     redis_server: RedisServer, processes: list[Process]
 ) -> None:
@@ -472,7 +513,7 @@ async def test_a_job_whose_worker_died_three_times_is_given_up_and_its_lane_goes
             event="pull_request",
             delivery="poison",
             hook="30",
-            data=pull_request_payload(6),
+            payload=json.dumps(pull_request_payload(6)).encode(),
             ordering_key="octo-org/enhancements#6",
         )
         assert lane is not None

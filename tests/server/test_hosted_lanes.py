@@ -3,13 +3,21 @@ redis-server: what each Lua script changes, and what it refuses to."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, cast
 
 import pytest
+from arq.connections import RedisSettings, create_pool
+from arq.constants import job_key_prefix
+from arq.jobs import deserialize_job
+from arq.worker import Worker, func
 from redis.asyncio import Redis
 from redis_process import RedisServer
 
-from bot.hosted.lanes import Store
+from bot.hosted.connect import QUEUE, RUN_LANE, dumps, loads
+from bot.hosted.lanes import Store, job_id
 from bot.hosted.ratelimit import RedisSharedWait, wait_key
 
 from .helpers import SECRET, pull_request_payload
@@ -23,14 +31,26 @@ async def store(redis_server: RedisServer) -> AsyncIterator[Store]:
         yield Store(client, secret=SECRET.encode(), lease_seconds=10)
 
 
-async def accept(store: Store, delivery: str, key: str | None = PR) -> str | None:
+async def accept(
+    store: Store, delivery: str, key: str | None = PR, payload: bytes | None = None
+) -> str | None:
     return await store.accept(
         event="pull_request",
         delivery=delivery,
         hook="30",
-        data=pull_request_payload(1),
+        payload=json.dumps(pull_request_payload(1)).encode() if payload is None else payload,
         ordering_key=key,
     )
+
+
+async def tickets(store: Store) -> dict[str, Any]:
+    """arq's queue: each ticket's job id and what its job runs."""
+    queued = await store.redis.zrange(QUEUE, 0, -1)
+    found = {}
+    for raw in queued:
+        serialized = await store.redis.get(job_key_prefix + raw.decode())
+        found[raw.decode()] = deserialize_job(serialized, deserializer=loads)
+    return found
 
 
 async def test_a_delivery_is_queued_once_in_its_pull_requests_lane(store: Store) -> None:
@@ -42,6 +62,64 @@ async def test_a_delivery_is_queued_once_in_its_pull_requests_lane(store: Store)
     assert (await store.stats()).depth == 3
     job = await store.head(f"pr:{PR}")
     assert job is not None and (job.delivery, job.tries, job.authentic) == ("d1", 1, True)
+
+
+async def test_acceptance_enqueues_one_ticket_for_the_jobs_lane_as_arq_does(
+    store: Store,
+) -> None:
+    lane = await accept(store, "d1")
+    queued = await tickets(store)
+    assert list(queued) == [job_id("30", "d1")]  # one arq job per delivery
+    (ticket,) = queued.values()
+    assert (ticket.function, ticket.args, ticket.kwargs) == (RUN_LANE, [lane], {})
+    expires = await store.redis.pttl(job_key_prefix + job_id("30", "d1"))
+    assert 86_000_000 < expires <= 86_400_000  # arq's default: a day
+    assert await accept(store, "d1") is None  # a repeat: no ticket either
+    assert await tickets(store) == queued
+    await accept(store, "d2")
+    assert len(await tickets(store)) == 2  # never folded into the lane's waiting ticket
+
+
+async def test_a_ticket_written_by_acceptance_is_run_by_an_arq_worker(
+    store: Store, redis_server: RedisServer
+) -> None:
+    lane = await accept(store, "d1")
+    ran: list[str] = []
+
+    async def run_lane(ctx: dict[str, Any], lane: str) -> None:
+        ran.append(lane)
+
+    pool = await create_pool(RedisSettings.from_dsn(redis_server.url))
+    worker = Worker(
+        [func(run_lane, name=RUN_LANE)],
+        queue_name=QUEUE,
+        redis_pool=pool,
+        burst=True,  # returns once the queue is empty
+        poll_delay=0.01,
+        handle_signals=False,
+        keep_result=0,
+        job_serializer=dumps,
+        job_deserializer=loads,
+    )
+    try:
+        await asyncio.wait_for(worker.main(), 10)
+    finally:
+        await pool.aclose()
+    assert (ran, worker.jobs_complete, worker.jobs_failed) == ([lane], 1, 0)
+    assert await store.redis.zcard(QUEUE) == 0
+
+
+async def test_a_payload_is_stored_as_sent_and_read_as_the_receiver_decodes_it(
+    store: Store,
+) -> None:
+    sent = b'{"title": "KEP \\ud800 \xc3\xa9", "n": 1}'  # a lone surrogate escape, UTF-8
+    lane = await accept(store, "d1", payload=sent)
+    assert lane is not None
+    stored = store.redis.hget(f"kepbot:job:{job_id('30', 'd1')}", "data")
+    assert await cast(Awaitable[bytes], stored) == sent
+    job = await store.head(lane)
+    assert job is not None and job.authentic
+    assert job.data == {"title": "KEP \ud800 \u00e9", "n": 1}
 
 
 async def test_a_lane_is_given_up_only_when_it_is_empty(store: Store) -> None:
