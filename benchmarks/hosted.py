@@ -17,8 +17,9 @@ every request after 50 ms, so that GitHub's latency, not the bot's CPU, bounds a
     double's included), in cores: where that nears the machine's cores, CPU is the bound.
 (b) Acknowledgement p50/p99 of a burst of `--burst` signed comment deliveries from 50
     senders: the hosted web process (two workers running) against one process, alternating.
-(c) GitHub requests per 1,000 deliveries of (a)'s mix, per configuration (caches are per
-    process: every worker starts cold).
+(c) GitHub requests per 1,000 deliveries of (a)'s mix, per configuration, and 4 workers
+    with every cache in its own process (`KEPBOT_SHARED_CACHES=false`) against 4 sharing
+    their caches in Redis (the default).
 (d) Seconds from the SIGKILL of the worker running a job (a `/kep approve` held mid-job by
     a slow answer) to that job done by another worker (`KEPBOT_LEASE_SECONDS` default, 10 s).
 
@@ -64,6 +65,7 @@ KEP = demo.NEW_KEP.replace("provisonal", "provisional").replace("11-31", "11-21"
 LATENCY = 0.05  # seconds per answer of the double
 SPEEDUP_TARGET = 3.0
 ACK_TARGET = 1.5
+APART = "4 workers, caches per process"
 QUIET = {"KEPBOT_RECONCILE_SECONDS": "0", "KEPBOT_QUEUE_BYTES": str(256 * 1024 * 1024)}
 
 
@@ -160,8 +162,9 @@ async def start_fleet(
     redis: RedisServer | None,
     workers: int,
     lanes: int,
+    **extra: str,
 ) -> Fleet:
-    env = {**QUIET, "KEPBOT_WORKERS": str(lanes)}
+    env = {**QUIET, "KEPBOT_WORKERS": str(lanes), **extra}
     if redis is None:
         fleet = Fleet(start_bot(api_url, credentials, **env))
         await ready(session, fleet.web)
@@ -197,7 +200,7 @@ async def flush(redis: RedisServer) -> None:
 
 
 async def throughput(
-    redis: RedisServer | None, workers: int, pulls: int, lanes: int
+    redis: RedisServer | None, workers: int, pulls: int, lanes: int, **extra: str
 ) -> dict[str, float]:
     credentials = app_credentials()
     double = demo.seed(credentials)
@@ -212,7 +215,7 @@ async def throughput(
     if redis is not None:
         await flush(redis)
     async with running(double) as api_url, aiohttp.ClientSession() as session:
-        fleet = await start_fleet(session, api_url, credentials, redis, workers, lanes)
+        fleet = await start_fleet(session, api_url, credentials, redis, workers, lanes, **extra)
         try:
             started = len(double.requests)
             await asyncio.gather(*(post(session, fleet.web, double, event) for event in warm_up))
@@ -413,6 +416,11 @@ async def run(args: argparse.Namespace) -> bool:
                         server = None if workers == 0 else redis
                         figures = await throughput(server, workers, args.pulls, args.lanes)
                         results.setdefault(name, []).append(figures)
+                    if "c" in args.parts:
+                        alone = await throughput(
+                            redis, 4, args.pulls, args.lanes, KEPBOT_SHARED_CACHES="false"
+                        )
+                        results.setdefault(APART, []).append(alone)
                 for name, runs in results.items():
                     each = ", ".join(f"{r['per_second']:.1f}" for r in runs)
                     print(
@@ -433,9 +441,10 @@ async def run(args: argparse.Namespace) -> bool:
                     f"{'met' if met else 'NOT met'}"
                 )
                 base = statistics.median(r["per_1000"] for r in results["one process"])
-                for name in ("1 worker", "2 workers", "4 workers"):
-                    mine = statistics.median(r["per_1000"] for r in results[name])
-                    print(f"(c) {name}: {mine / base:.2f}x the requests of one process")
+                for name in ("1 worker", "2 workers", "4 workers", APART):
+                    if name in results:
+                        mine = statistics.median(r["per_1000"] for r in results[name])
+                        print(f"(c) {name}: {mine / base:.2f}x the requests of one process")
             if "b" in args.parts:
                 print(
                     f"\n(b) burst of {args.burst} deliveries from 50 senders, {args.rounds} rounds"

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # A worker holds a pull request's lane under a lease it renews; a worker that dies
     # leaves it to expire after this many seconds, and another worker takes the lane over.
     kepbot_lease_seconds: float = Field(default=10.0, ge=1)
+    # Workers share their ETag, blob and configuration caches in Redis, each space bounded
+    # (bot/github/caches.py); false keeps every cache in its own process.
+    kepbot_shared_caches: bool = True
 
     @field_validator("github_api_url")
     @classmethod

@@ -32,6 +32,20 @@ Per process:
   `RELEASE_PAGES_BYTES` for `bot.release_page.TTL_SECONDS`: its answers, (repository,
   milestone) → the page's data, or None for a repository not shown.
 
+Shared by every worker of a fleet (hosted mode: `SharedCache`, kept in Redis by
+`bot/hosted/shared_cache.py`), each space bounded by what its entries hold, keys and tags
+included, plus `SHARED_ENTRY_BYTES` of bookkeeping each, the least recently used going
+first:
+
+- `SHARED_ETAG_BYTES`: conditional requests, (installation, URL) → the ETag cache's entry,
+  so that a worker asks GitHub with the ETag another worker was answered;
+- `SHARED_BLOB_BYTES`: blobs, (repository, blob sha) → bytes;
+- `SHARED_CONFIG_BYTES`: repository configurations, (installation, repository, branch) →
+  the file as read, reused for `CONFIG_TTL` from its reading.
+
+A process looks in its own caches first and in the shared ones on a miss (the ETag space on
+every conditional GET, since another worker may hold a newer answer).
+
 Per delivery, `GitHub.memo` (`bot/github/gateway.py`) keeps what the handlers of one
 delivery would otherwise read twice; it goes with the delivery.
 """
@@ -40,11 +54,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, TypeVar
 
 import cachetools
 
-__all__ = ["keep", "lru", "ttl", "weight"]
+__all__ = ["SharedCache", "SharedEntry", "keep", "lru", "shared_cache", "ttl", "weight"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -66,6 +81,10 @@ DIRECTORY_BYTES = 4 * MiB
 DIRECTORY_TTL = 300.0
 RELEASE_BLOB_BYTES = 8 * MiB
 RELEASE_PAGES_BYTES = 4 * MiB
+SHARED_ETAG_BYTES = 64 * MiB
+SHARED_BLOB_BYTES = 32 * MiB
+SHARED_CONFIG_BYTES = 2 * MiB
+SHARED_ENTRY_BYTES = 128
 
 _ATOMS = (str, bytes, bytearray, int, float, bool, type(None))
 
@@ -189,3 +208,39 @@ def keep(cache: cachetools.Cache[K, V], key: K, value: V) -> None:
     """`cache[key] = value`, weighed afresh (a value changed in place is re-weighed)."""
     cache.pop(key, None)
     cache[key] = value
+
+
+Space = Literal["etag", "blob", "config"]
+SHARED_BYTES: dict[Space, int] = {
+    "etag": SHARED_ETAG_BYTES,
+    "blob": SHARED_BLOB_BYTES,
+    "config": SHARED_CONFIG_BYTES,
+}
+
+
+@dataclass(frozen=True)
+class SharedEntry:
+    """What a shared cache holds under a key: its tag (an ETag, a blob sha, a time) and its
+    value, or no value when the caller already holds that tag."""
+
+    tag: str
+    value: bytes | None
+
+
+class SharedCache(Protocol):
+    """Caches every process of a fleet reads and writes (hosted mode). Neither method
+    raises: a store that cannot be reached is a miss, and a value it refuses is not kept."""
+
+    async def get(self, space: Space, key: str, *, known_tag: str = "") -> SharedEntry | None:
+        """The entry under `key`, its value left out when its tag is `known_tag`."""
+        ...
+
+    async def put(self, space: Space, key: str, tag: str, value: bytes) -> None:
+        """Keep `value` under `key` with `tag`, the space's oldest entries going as needed."""
+        ...
+
+
+def shared_cache(gh: object) -> SharedCache | None:
+    """The shared cache of an installation client, if its process belongs to a fleet."""
+    found: SharedCache | None = getattr(gh, "shared_cache", None)
+    return found

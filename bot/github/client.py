@@ -6,6 +6,11 @@ Owns every HTTP exchange with GitHub: the base URL (github.com or GitHub Enterpr
 back-off and rate-limit waits (see `bot.github.retry`), a per-installation ETag cache so
 repeated GETs are conditional, request metrics, and the bot's own login.
 
+Caches can be shared between processes (hosted mode): with a `SharedCache`
+(`bot.github.caches`), a conditional GET first takes the newest ETag any process was
+answered for its URL, and an answer GitHub sends is kept for every process, so a fleet
+spends the requests of one process.
+
 A rate-limit wait can be shared between processes (hosted mode): with a `SharedWait`, a
 client that GitHub tells to wait records until when, and every client reads that time
 before each request to GitHub and waits until then. Without one (one process), each
@@ -22,12 +27,13 @@ from typing import IO, Any, Protocol
 
 import aiohttp
 import gidgethub.aiohttp
+import orjson
 from gidgethub import sansio
 from gidgethub.abc import CACHE_TYPE
 
 from bot import metrics
 from bot.github import caches
-from bot.github.auth import AppAuth, Credentials, TokenAuth
+from bot.github.auth import AppAuth, Credentials, TokenAuth, TokenShare
 from bot.github.retry import RetryPolicy, is_retry_safe, rate_limit_delay, retry_delay
 from bot.settings import Settings
 
@@ -95,6 +101,7 @@ class KepbotAPI(gidgethub.aiohttp.GitHubAPI):
         cache: CACHE_TYPE | None = None,
         api_version: str = API_VERSION,
         shared_wait: SharedWait | None = None,
+        shared_cache: caches.SharedCache | None = None,
     ) -> None:
         super().__init__(session, requester, cache=cache, base_url=base_url)
         self.label = label  # the rate-limit metric's installation label (and shared wait key)
@@ -103,6 +110,7 @@ class KepbotAPI(gidgethub.aiohttp.GitHubAPI):
         self._sleep, self._clock, self._auth = sleep, clock, auth
         self._api_version = api_version
         self._shared_wait = shared_wait
+        self.shared_cache = shared_cache
 
     async def sleep(self, seconds: float) -> None:
         await self._sleep(seconds)
@@ -133,6 +141,38 @@ class KepbotAPI(gidgethub.aiohttp.GitHubAPI):
         wait = rate_limit_delay(headers, body, attempt=attempt, policy=self.policy, now=now)
         if wait is not None:
             await self._shared_wait.hold_until(self.label, now + wait)
+
+    async def _make_request(  # type: ignore[override]
+        self, method: str, url: str, url_vars: Any, data: Any, accept: str, **options: Any
+    ) -> tuple[Any, str | None, int]:
+        """gidgethub's request, its ETag cache entry shared with every process (if any)."""
+        shared = self.shared_cache
+        if shared is None or self._cache is None or method != "GET" or data != b"":
+            return await super()._make_request(method, url, url_vars, data, accept, **options)
+        full = sansio.format_url(url, url_vars, base_url=self.base_url)
+        key = f"{self.label}:{accept}:{full}"
+        held = await self._take_shared_etag(shared, key, full)
+        reply = await super()._make_request(method, url, url_vars, data, accept, **options)
+        kept = self._cache.get(full)
+        if kept is not None and _etag_tag(kept) != held:
+            await shared.put("etag", key, _etag_tag(kept), orjson.dumps(kept))
+        return reply
+
+    async def _take_shared_etag(self, shared: caches.SharedCache, key: str, url: str) -> str:
+        """Put the shared ETag entry of `url` in this client's cache when it is newer than
+        the one there; the tag this client then holds ("" for none)."""
+        assert self._cache is not None
+        local = self._cache.get(url)
+        held = _etag_tag(local) if local is not None else ""
+        entry = await shared.get("etag", key, known_tag=held)
+        if entry is None or entry.value is None:
+            return held
+        try:
+            etag, modified, data, more = orjson.loads(entry.value)
+        except (orjson.JSONDecodeError, TypeError, ValueError):
+            return held
+        self._cache[url] = (etag, modified, data, more)
+        return entry.tag
 
     async def _request(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
@@ -223,6 +263,12 @@ class KepbotAPI(gidgethub.aiohttp.GitHubAPI):
         return size
 
 
+def _etag_tag(entry: Any) -> str:
+    """What tells one ETag cache entry from another: its ETag, else its Last-Modified."""
+    etag, modified = entry[0], entry[1]
+    return str(etag or modified or "")
+
+
 class GitHubClient:
     """Builds per-installation `KepbotAPI` objects sharing one aiohttp session."""
 
@@ -238,9 +284,11 @@ class GitHubClient:
         clock: Callable[[], float] = time.time,
         api_version: str = API_VERSION,
         shared_wait: SharedWait | None = None,
+        shared_cache: caches.SharedCache | None = None,
     ) -> None:
         self.credentials = credentials
         self._shared_wait = shared_wait
+        self._shared_cache = shared_cache
         self._session = session
         self._api_url = api_url.rstrip("/")
         self._requester = requester
@@ -259,15 +307,19 @@ class GitHubClient:
         session: aiohttp.ClientSession,
         *,
         clock: Callable[[], float] = time.time,
+        token_share: TokenShare | None = None,
         **options: Any,
     ) -> GitHubClient:
-        """The client the server runs with: App or token mode as the settings say."""
+        """The client the server runs with: App or token mode as the settings say; in App
+        mode, installation tokens are shared through `token_share` when one is given."""
         credentials: Credentials
         if settings.github_token is not None:
             credentials = TokenAuth(settings.github_token.get_secret_value())
         else:
             assert settings.github_app_id is not None  # Settings validates App mode
-            credentials = AppAuth(settings.github_app_id, settings.private_key(), clock=clock)
+            credentials = AppAuth(
+                settings.github_app_id, settings.private_key(), clock=clock, shared=token_share
+            )
         return cls(session, credentials, api_url=settings.github_api_url, clock=clock, **options)
 
     def _api(
@@ -287,6 +339,7 @@ class GitHubClient:
             cache=cache,
             api_version=self._api_version,
             shared_wait=self._shared_wait,
+            shared_cache=self._shared_cache if installation_id is not None else None,
         )
 
     async def for_installation(self, installation_id: int) -> KepbotAPI:

@@ -24,6 +24,7 @@ from typing import Any
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
+from bot.github import caches
 from bot.github.read_cache import git_blob_sha, read_cache
 from bot.github.retry import patch, post
 from bot.github.urls import Path, UnsafeUrl, repo_url
@@ -143,13 +144,23 @@ async def read_file(gh: GitHubAPI, repo: str, path: str, ref: str) -> FileVersio
 
 
 async def read_blob(gh: GitHubAPI, repo: str, sha: str) -> bytes:
-    """The bytes of blob `sha`: from the client's cache, else read once (GET git/blobs)."""
+    """The bytes of blob `sha`: from the client's cache, else from the fleet's (hosted
+    mode), else read once (GET git/blobs) and kept in both."""
     cache = read_cache(gh)
     found = cache.blob(repo, sha)
-    if found is None:
+    if found is not None:
+        return found
+    shared = caches.shared_cache(gh)
+    key = f"{repo.lower()}:{sha}"
+    entry = await shared.get("blob", key) if shared is not None else None
+    if entry is not None and entry.value is not None:
+        found = entry.value
+    else:
         blob = await gh.getitem(repo_url(repo, "git", "blobs", Path(sha)))
         found = base64.b64decode(blob["content"])
-        cache.keep_blob(repo, found, sha)
+        if shared is not None:
+            await shared.put("blob", key, sha, found)
+    cache.keep_blob(repo, found, sha)
     return found
 
 

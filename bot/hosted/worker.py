@@ -9,9 +9,12 @@ requests run in parallel across all of them. Beside the tickets, each worker
 - renews the leases it holds (every third of ``KEPBOT_LEASE_SECONDS``);
 - reports a heartbeat (the worker count of ``/healthz``);
 - sweeps, one worker of the fleet at a time: a lane with jobs and no lease (its worker
-  died, or a web process died between queuing a delivery and its ticket) gets a ticket;
+  died, or its ticket was lost) gets a ticket;
 - runs the reconcile pass (docs/design.md B8), once per ``KEPBOT_RECONCILE_SECONDS`` for
   the whole fleet, under a Redis lease;
+- shares each installation's token (one worker mints it; ``bot.hosted.tokens``) and its
+  caches of GitHub's answers (ETags, blobs, configurations; ``bot.hosted.shared_cache``,
+  ``KEPBOT_SHARED_CACHES``) with every worker;
 - shares GitHub's rate-limit waits: a 403/429 that says to wait holds every worker's
   requests to the installation until then (``bot.hosted.ratelimit``).
 
@@ -43,6 +46,8 @@ from redis.exceptions import RedisError
 from bot.hosted.connect import QUEUE, RUN_LANE, connect, dumps, loads
 from bot.hosted.lanes import Job, Store
 from bot.hosted.ratelimit import RedisSharedWait
+from bot.hosted.shared_cache import shared_cache
+from bot.hosted.tokens import token_share
 from bot.logs import configure_logging, event_context, log_context
 from bot.metrics import Metrics, default_metrics
 from bot.settings import Settings, SettingsError
@@ -258,7 +263,16 @@ async def serve(settings: Settings, dispatch: Dispatch | None = None) -> int:
         from bot.routing import Bot
 
         # A rate-limit answer to any worker holds every worker's requests (ratelimit.py).
-        bot = Bot(settings, client_options={"shared_wait": RedisSharedWait(redis)})
+        bot = Bot(
+            settings,
+            client_options={
+                "shared_wait": RedisSharedWait(redis),
+                # One worker at a time mints an installation's token for all (tokens.py).
+                "token_share": token_share(redis, settings),
+                # ETags, blobs and configurations read once for the fleet (shared_cache.py).
+                "shared_cache": shared_cache(redis, settings),
+            },
+        )
         await bot.start()
         dispatch = bot.dispatch
     worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

@@ -1,5 +1,7 @@
 """Credentials against the double: the App JWT's claims, installation tokens cached and
-refreshed once, a token refused mid-work replaced, token mode, and the bot's own login."""
+refreshed once, a token refused mid-work replaced, token mode, the bot's own login, and
+installation tokens shared by several processes (a `TokenShare` kept in memory here; on
+Redis in tests/server/test_hosted_tokens.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,14 @@ import jwt
 import pytest
 from gidgethub import BadRequest
 
-from bot.github.auth import AppAuth, TokenAuth
+from bot.github.auth import (
+    SHARED_REFRESH_LOCK_SECONDS,
+    AppAuth,
+    RefreshLock,
+    SharedToken,
+    TokenAuth,
+    TokenShare,
+)
 from bot.github.client import GitHubClient
 from bot.sandbox import GitHubDouble, testing
 from bot.sandbox.testing import AppCredentials, ManualClock, Sandbox, new_double
@@ -126,3 +135,151 @@ async def test_app_mode_login_is_the_bot_user_and_cached(
     logins = await asyncio.gather(client.bot_login(), client.bot_login())
     assert list(logins) == ["kepbot[bot]", "kepbot[bot]"]
     assert [r.identity for r in requests(double, "GET", "/app")] == ["app"]
+
+
+class FleetTokens:
+    """A `TokenShare` in memory, as Redis would hold it for a fleet (its lock never runs
+    out by itself); `answering=False` is a store that cannot be reached."""
+
+    def __init__(self, *, answering: bool = True) -> None:
+        self.answering = answering
+        self.tokens: dict[int, SharedToken] = {}
+        self.locks: dict[int, str] = {}
+
+    async def read(self, installation_id: int) -> SharedToken | None:
+        return self.tokens.get(installation_id) if self.answering else None
+
+    async def store(self, installation_id: int, token: SharedToken) -> None:
+        if self.answering:
+            self.tokens[installation_id] = token
+
+    async def lock_refresh(self, installation_id: int, owner: str, seconds: float) -> RefreshLock:
+        if not self.answering:
+            return RefreshLock.UNAVAILABLE
+        if installation_id in self.locks:
+            return RefreshLock.HELD
+        self.locks[installation_id] = owner
+        return RefreshLock.TAKEN
+
+    async def unlock_refresh(self, installation_id: int, owner: str) -> None:
+        if self.locks.get(installation_id) == owner:
+            del self.locks[installation_id]
+
+
+def worker(
+    sandbox: Sandbox,
+    credentials: AppCredentials,
+    clock: ManualClock,
+    shared: TokenShare,
+    lock_seconds: float = SHARED_REFRESH_LOCK_SECONDS,
+) -> GitHubClient:
+    """The client of one worker process of the fleet."""
+    auth = AppAuth(
+        credentials.app_id,
+        credentials.private_key,
+        clock=clock,
+        shared=shared,
+        shared_lock_seconds=lock_seconds,
+    )
+    return GitHubClient(
+        sandbox.session, auth, api_url=sandbox.base_url, clock=clock, sleep=FakeSleep(clock)
+    )
+
+
+async def token(client: GitHubClient, installation: int) -> str:
+    return await client.credentials.token_for(client.app_api, installation)
+
+
+async def test_two_processes_sharing_tokens_mint_one_between_them(
+    sandbox: Sandbox,
+    credentials: AppCredentials,
+    clock: ManualClock,
+    double: GitHubDouble,
+    installation: int,
+) -> None:
+    shared = FleetTokens()
+    first, second = (worker(sandbox, credentials, clock, shared) for _ in range(2))
+    got = await asyncio.gather(*(token(c, installation) for c in [first, second] * 10))
+    assert len(set(got)) == 1
+    assert len(requests(double, "POST", TOKENS)) == 1
+    assert shared.tokens[installation].value == got[0]
+    assert shared.locks == {}  # released by its holder
+
+
+async def test_a_refused_token_is_not_taken_back_from_the_share(
+    sandbox: Sandbox,
+    credentials: AppCredentials,
+    clock: ManualClock,
+    double: GitHubDouble,
+    repo: str,
+    installation: int,
+) -> None:
+    shared = FleetTokens()
+    first, second = (worker(sandbox, credentials, clock, shared) for _ in range(2))
+    refused = await token(first, installation)
+    gh = await second.for_installation(installation)  # the shared token: no request
+    assert len(requests(double, "POST", TOKENS)) == 1
+    double.inject("GET", r"^/repos/octo/enhancements$", 401)
+    since = len(double.requests)
+    assert (await gh.getitem(f"/repos/{repo}"))["full_name"] == repo
+    log = [(r.method, r.status) for r in double.requests[since:]]
+    assert log == [("GET", 401), ("POST", 201), ("GET", 200)]  # not the refused one again
+    renewed = shared.tokens[installation].value
+    assert renewed != refused
+    first.credentials.invalidate(installation, refused)  # refused to the first process too
+    assert await token(first, installation) == renewed
+    assert len(requests(double, "POST", TOKENS)) == 2
+
+
+async def test_a_shared_token_is_taken_only_until_its_refresh_time(
+    sandbox: Sandbox,
+    credentials: AppCredentials,
+    clock: ManualClock,
+    double: GitHubDouble,
+    installation: int,
+) -> None:
+    shared = FleetTokens()
+    first, second = (worker(sandbox, credentials, clock, shared) for _ in range(2))
+    old = await token(first, installation)
+    assert shared.tokens[installation].refresh_at == clock() + 3600 - 300
+    clock.advance(3600 - 301)
+    assert await token(second, installation) == old  # a second before its refresh time
+    clock.advance(1)
+    renewed = await token(second, installation)
+    assert renewed != old
+    assert await token(first, installation) == renewed
+    assert len(requests(double, "POST", TOKENS)) == 2
+
+
+async def test_a_refresh_lock_left_by_a_dead_process_delays_a_token_by_its_time_only(
+    sandbox: Sandbox,
+    credentials: AppCredentials,
+    clock: ManualClock,
+    double: GitHubDouble,
+    installation: int,
+) -> None:
+    shared = FleetTokens()
+    shared.locks[installation] = "a process that died"
+    client = worker(sandbox, credentials, clock, shared, lock_seconds=0.2)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    got = await token(client, installation)
+    assert 0.2 <= loop.time() - started < 5
+    assert shared.tokens[installation].value == got  # shared with the others all the same
+    assert shared.locks == {installation: "a process that died"}  # not its lock to release
+    assert len(requests(double, "POST", TOKENS)) == 1
+
+
+async def test_a_share_that_does_not_answer_leaves_each_process_its_own_tokens(
+    sandbox: Sandbox,
+    credentials: AppCredentials,
+    clock: ManualClock,
+    double: GitHubDouble,
+    installation: int,
+) -> None:
+    shared = FleetTokens(answering=False)
+    first, second = (worker(sandbox, credentials, clock, shared) for _ in range(2))
+    got = await asyncio.gather(*(token(c, installation) for c in [first, second] * 5))
+    assert len(set(got)) == 2
+    assert len(requests(double, "POST", TOKENS)) == 2
+    assert await token(first, installation) == got[0]  # each caches its own
