@@ -34,14 +34,16 @@ Per process:
 
 Shared by every worker of a fleet (hosted mode: `SharedCache`, kept in Redis by
 `bot/hosted/shared_cache.py`), each space bounded by what its entries hold, keys and tags
-included, plus `SHARED_ENTRY_BYTES` of bookkeeping each, the least recently used going
+included, plus `SHARED_ENTRY_BYTES` of bookkeeping each, the least recently written going
 first:
 
 - `SHARED_ETAG_BYTES`: conditional requests, (installation, URL) → the ETag cache's entry,
   so that a worker asks GitHub with the ETag another worker was answered;
 - `SHARED_BLOB_BYTES`: blobs, (repository, blob sha) → bytes;
 - `SHARED_CONFIG_BYTES`: repository configurations, (installation, repository, branch) →
-  the file as read, reused for `CONFIG_TTL` from its reading.
+  the file as read, reused for `CONFIG_TTL` from its reading;
+- `SHARED_LABEL_BYTES`: labels known to exist, (repository, label) → when a worker made sure
+  of it, believed for `LABELS_TTL`.
 
 A process looks in its own caches first and in the shared ones on a miss (the ETag space on
 every conditional GET, since another worker may hold a newer answer).
@@ -84,6 +86,7 @@ RELEASE_PAGES_BYTES = 4 * MiB
 SHARED_ETAG_BYTES = 64 * MiB
 SHARED_BLOB_BYTES = 32 * MiB
 SHARED_CONFIG_BYTES = 2 * MiB
+SHARED_LABEL_BYTES = 1 * MiB
 SHARED_ENTRY_BYTES = 128
 
 _ATOMS = (str, bytes, bytearray, int, float, bool, type(None))
@@ -210,11 +213,12 @@ def keep(cache: cachetools.Cache[K, V], key: K, value: V) -> None:
     cache[key] = value
 
 
-Space = Literal["etag", "blob", "config"]
+Space = Literal["etag", "blob", "config", "label"]
 SHARED_BYTES: dict[Space, int] = {
     "etag": SHARED_ETAG_BYTES,
     "blob": SHARED_BLOB_BYTES,
     "config": SHARED_CONFIG_BYTES,
+    "label": SHARED_LABEL_BYTES,
 }
 
 

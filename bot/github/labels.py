@@ -4,11 +4,12 @@ the PR in line.
 `desired_labels` (pure) computes the kind label, the status label and area labels from the
 configuration and the PR's proposals. `sync_labels` makes the PR carry them: it creates
 missing repository labels with their colours (once: labels it created or saw on a PR are
-remembered for a while; one deleted since comes back in GitHub's default colour when added
-to the PR, and gets its colour back), adds what is missing in one request, and
-removes only the labels the bot manages (`Managed`: the status prefix and the kind label)
-that are no longer wanted. Other labels, area labels included (people and other bots set
-`sig/...` too), are never removed. A second sync with the same inputs writes nothing.
+remembered for a while, in hosted mode by every worker of the fleet; one deleted since
+comes back in GitHub's default colour when added to the PR, and gets its colour back),
+adds what is missing in one request, and removes only the labels the bot manages
+(`Managed`: the status prefix and the kind label) that are no longer wanted. Other
+labels, area labels included (people and other bots set `sig/...` too), are never removed.
+A second sync with the same inputs writes nothing.
 
 Several proposals in one PR with different statuses get one status label per distinct
 status: the exclusive rule is per status of a proposal, and hiding one of them would mislead.
@@ -18,6 +19,7 @@ Label names compare case-insensitively, as on GitHub.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -115,10 +117,26 @@ def _looks(spec: LabelSpec) -> dict[str, str]:
     return looks
 
 
+async def _known_to_fleet(gh: GitHubAPI, key: str) -> bool:
+    """Whether another worker of the fleet (hosted mode) made sure of the label lately."""
+    shared = caches.shared_cache(gh)
+    entry = await shared.get("label", key) if shared is not None else None
+    if entry is None:
+        return False
+    try:
+        return 0 <= time.time() - float(entry.tag) < caches.LABELS_TTL
+    except ValueError:
+        return False
+
+
 async def _create_repo_label(gh: GitHubAPI, repo: str, spec: LabelSpec) -> None:
     """Create the repository label; someone creating it meanwhile is fine (422)."""
     known = _known_labels(gh, repo)
     if spec.name.lower() in known:
+        return
+    key = f"{repo.lower()}:{spec.name.lower()}"
+    if await _known_to_fleet(gh, key):
+        _remember_labels(gh, repo, {spec.name.lower()})
         return
     body = {"name": spec.name, **_looks(spec)}
     try:
@@ -127,6 +145,9 @@ async def _create_repo_label(gh: GitHubAPI, repo: str, spec: LabelSpec) -> None:
         if error.status_code != 422 or not _already_exists(error):
             raise
     _remember_labels(gh, repo, {spec.name.lower()})
+    shared = caches.shared_cache(gh)
+    if shared is not None:
+        await shared.put("label", key, f"{time.time():.3f}", b"")
 
 
 async def _add(gh: GitHubAPI, repo: str, issue: str, missing: list[LabelSpec]) -> None:

@@ -1,20 +1,22 @@
 """The caches every worker of a fleet shares, in Redis, each bounded in bytes (hosted mode).
 
-`RedisSharedCache` is `bot.github.caches.SharedCache` on the hosted mode's Redis. Each space
-(``etag``, ``blob``, ``config``; their limits are in ``bot/github/caches.py``) is five keys,
-so that one Lua step reads or changes it whole:
+`RedisSharedCache` is `bot.github.caches.SharedCache` on the hosted mode's Redis. Each
+space (``etag``, ``blob``, ``config``, ``label``; their limits are in
+``bot/github/caches.py``) is five keys, so that one Lua step reads or changes it whole:
 
 - ``kepbot:cache:<space>:values`` and ``:tags``: hashes, key → value and key → tag;
 - ``:sizes``: a hash, key → what the entry weighs (its key, tag and value, plus
   ``SHARED_ENTRY_BYTES``);
-- ``:used``: a sorted set, key → when it was last written or read (ms);
+- ``:written``: a sorted set, key → when it was last written (ms);
 - ``:bytes``: the sum of ``:sizes``.
 
-A put that takes the space over its limit removes the least recently used entries until it
-fits; an entry larger than the whole space is not kept. Nothing expires by time: an ETag's
-answer is checked by GitHub on every use, a blob never changes, and a configuration carries
-the time it was read. Redis must not evict keys itself (``maxmemory-policy noeviction``, the
-queue lives there too): these limits are what bound the caches.
+A put that takes the space over its limit removes the least recently written entries until
+it fits; an entry larger than the whole space is not kept. Reads write nothing: with the
+append-only file synced on every write, a read that wrote would cost Redis a disk sync per
+request to GitHub. Nothing expires by time: an ETag's answer is checked by GitHub on every
+use, a blob never changes, and a configuration or a label carries the time it was read.
+Redis must not evict keys itself (``maxmemory-policy noeviction``: the queue lives there
+too); these limits are what bound the caches.
 
 Every value is stored behind an HMAC of its space, key, tag and value under a key derived
 from the webhook secret, and one that does not match is a miss (logged): a process that can
@@ -49,7 +51,7 @@ TIMEOUT_SECONDS = 1.0
 WARN_EVERY_SECONDS = 60.0
 MAC_BYTES = 32
 
-# KEYS: values, tags, sizes, used, bytes. ARGV: key, tag, value, now (ms), limit, overhead.
+# KEYS: values, tags, sizes, written, bytes. ARGV: key, tag, value, now (ms), limit, overhead.
 _PUT = """
 local size = #ARGV[1] + #ARGV[2] + #ARGV[3] + tonumber(ARGV[6])
 local limit = tonumber(ARGV[5])
@@ -72,11 +74,10 @@ end
 return 1
 """
 
-# KEYS: values, tags, used. ARGV: key, the tag the caller holds, now (ms).
+# KEYS: values, tags. ARGV: key, the tag the caller holds.
 _GET = """
 local tag = redis.call('HGET', KEYS[2], ARGV[1])
 if not tag then return false end
-redis.call('ZADD', KEYS[3], 'XX', ARGV[3], ARGV[1])
 if tag == ARGV[2] then return {tag} end
 return {tag, redis.call('HGET', KEYS[1], ARGV[1])}
 """
@@ -85,7 +86,7 @@ return {tag, redis.call('HGET', KEYS[1], ARGV[1])}
 def space_keys(space: Space) -> Mapping[str, str]:
     """The Redis keys of one space, by role."""
     base = f"{PREFIX}cache:{space}:"
-    return {role: base + role for role in ("values", "tags", "sizes", "used", "bytes")}
+    return {role: base + role for role in ("values", "tags", "sizes", "written", "bytes")}
 
 
 class RedisSharedCache:
@@ -113,8 +114,8 @@ class RedisSharedCache:
         try:
             async with asyncio.timeout(TIMEOUT_SECONDS):
                 found = await self._get(
-                    keys=[keys["values"], keys["tags"], keys["used"]],
-                    args=[key, known_tag, _now_ms()],
+                    keys=[keys["values"], keys["tags"]],
+                    args=[key, known_tag],
                 )
         except (RedisError, OSError, TimeoutError) as exc:
             self._unavailable(exc)
@@ -136,7 +137,7 @@ class RedisSharedCache:
         try:
             async with asyncio.timeout(TIMEOUT_SECONDS):
                 await self._put(
-                    keys=[keys[role] for role in ("values", "tags", "sizes", "used", "bytes")],
+                    keys=[keys[role] for role in ("values", "tags", "sizes", "written", "bytes")],
                     args=[
                         key,
                         tag,

@@ -1,5 +1,5 @@
 """The caches a fleet shares in Redis (bot/hosted/shared_cache.py), on a real redis-server:
-each space bounded in bytes, least recently used first, values sealed by an HMAC; and two
+each space bounded in bytes, least recently written first, values sealed by an HMAC; and two
 clients standing for two worker processes (each with its own caches) against the GitHub
 double, spending the requests of one."""
 
@@ -14,10 +14,11 @@ import pytest
 from redis.asyncio import Redis
 from redis_process import RedisServer
 
-from bot.engine.config import CONFIG_PATH
+from bot.engine.config import CONFIG_PATH, load_preset
 from bot.github.auth import AppAuth
 from bot.github.caches import SHARED_ENTRY_BYTES, SharedEntry
 from bot.github.client import GitHubClient, KepbotAPI
+from bot.github.labels import desired_labels, managed_labels, sync_labels
 from bot.github.repo import list_tree, read_blob
 from bot.github.repo_config import ConfigCache, load_repo_config
 from bot.hosted.shared_cache import RedisSharedCache, space_keys
@@ -27,6 +28,8 @@ from bot.sandbox.testing import ManualClock, Sandbox
 from .conftest import KEP, FakeSleep, requests
 
 SECRET = b"webhook secret"
+KEP_CONFIG = load_preset("kep")
+MANAGED = managed_labels(KEP_CONFIG)
 
 
 @pytest.fixture
@@ -40,7 +43,7 @@ def weighs(key: str, tag: str, value: bytes) -> int:
     return len(key) + len(tag) + 32 + len(value) + SHARED_ENTRY_BYTES
 
 
-async def test_a_space_keeps_within_its_bytes_dropping_the_least_recently_used(
+async def test_a_space_keeps_within_its_bytes_dropping_the_least_recently_written(
     redis: Redis,
 ) -> None:
     value = b"x" * 300
@@ -49,14 +52,25 @@ async def test_a_space_keeps_within_its_bytes_dropping_the_least_recently_used(
     for key in ("k1", "k2", "k3"):
         await cache.put("blob", key, "t", value)
     assert await cache.used("blob") == limit  # full, nothing dropped yet
-    assert await cache.get("blob", "k1") == SharedEntry("t", value)  # k1 is used again
+    await cache.put("blob", "k1", "t", value)  # k1 written again
+    assert await cache.get("blob", "k2") == SharedEntry("t", value)  # a read changes no order
     await cache.put("blob", "k4", "t", value)
-    assert await cache.get("blob", "k2") is None  # the least recently used went
+    assert await cache.get("blob", "k2") is None  # the least recently written went
     for key in ("k1", "k3", "k4"):
         assert await cache.get("blob", key) == SharedEntry("t", value)
     assert await cache.used("blob") == limit
     keys = space_keys("blob")
-    assert await redis.hlen(keys["values"]) == await redis.zcard(keys["used"]) == 3
+    assert await redis.hlen(keys["values"]) == await redis.zcard(keys["written"]) == 3
+
+
+async def test_a_read_writes_nothing(redis: Redis) -> None:
+    cache = RedisSharedCache(redis, secret=SECRET)
+    await cache.put("etag", "url", '"e1"', b"answer")
+    before = (await redis.info("persistence"))["aof_current_size"]
+    for known in ("", '"e1"', '"e0"'):
+        await cache.get("etag", "url", known_tag=known)
+    await cache.get("etag", "absent")
+    assert (await redis.info("persistence"))["aof_current_size"] == before
 
 
 async def test_an_entry_larger_than_its_space_is_not_kept_and_a_rewrite_is_counted_once(
@@ -86,7 +100,7 @@ async def test_concurrent_writers_leave_the_count_exact_and_within_the_limit(
     keys = space_keys("blob")
     sizes = [int(size) for size in (await redis.hgetall(keys["sizes"])).values()]
     assert await writers[0].used("blob") == sum(sizes) <= limit
-    assert await redis.hlen(keys["values"]) == await redis.zcard(keys["used"]) == len(sizes)
+    assert await redis.hlen(keys["values"]) == await redis.zcard(keys["written"]) == len(sizes)
 
 
 async def test_a_caller_holding_the_tag_gets_no_value(redis: Redis) -> None:
@@ -234,3 +248,22 @@ async def test_an_invalid_configuration_taken_from_the_fleet_keeps_its_error(
     assert read.error is not None and taken.error is not None
     assert taken.error.render() == read.error.render()
     assert (taken.source, taken.repository) == ("repo", repo)
+
+
+async def test_a_label_one_process_made_sure_of_is_not_created_again_by_another(
+    fleet: list[KepbotAPI], double: GitHubDouble, repo: str
+) -> None:
+    first, second = fleet
+    wanted = desired_labels(KEP_CONFIG, [("provisional", "sig-node")])
+    prs = [
+        double.open_pull_request(repo, f"kep-{n}", {KEP: "title: Pod stuff\n"}, "KEP")
+        for n in (1, 2)
+    ]
+    since = len(double.requests)
+    await sync_labels(first, repo, prs[0], wanted, MANAGED, current=[])
+    created = requests(double, "POST", f"/repos/{repo}/labels", since)
+    assert len(created) == len(wanted)
+    since = len(double.requests)
+    await sync_labels(second, repo, prs[1], wanted, MANAGED, current=[])
+    assert requests(double, "POST", f"/repos/{repo}/labels", since) == []
+    assert set(double.labels(repo, prs[1])) >= set(wanted)
