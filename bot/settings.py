@@ -19,6 +19,7 @@ __all__ = ["DEFAULT_MAX_BODY_BYTES", "Settings", "SettingsError", "describe_erro
 # GitHub does not deliver payloads above 25 MB; leave a little room above 25 MiB.
 DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024 + 64 * 1024
 DEFAULT_QUEUE_BYTES = 4 * 1024 * 1024
+DEFAULT_REDIS_QUEUE_BYTES = 256 * 1024 * 1024
 
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
@@ -79,6 +80,9 @@ class Settings(BaseSettings):
     # A worker holds a pull request's lane under a lease it renews; a worker that dies
     # leaves it to expire after this many seconds, and another worker takes the lane over.
     kepbot_lease_seconds: float = Field(default=10.0, ge=1)
+    # The payloads queued in Redis and not yet handled, at most: past it a web process
+    # answers 503 (a fleet without live workers would otherwise fill Redis's memory).
+    kepbot_redis_queue_bytes: int = Field(default=DEFAULT_REDIS_QUEUE_BYTES, ge=1)
     # Workers share their ETag, blob and configuration caches in Redis, each space bounded
     # (bot/github/caches.py); false keeps every cache in its own process.
     kepbot_shared_caches: bool = True

@@ -10,16 +10,20 @@ other process ever sees half of it.
 
 Acceptance is one script, one round trip: besides the job it writes the job's arq ticket
 (``run_lane(lane)``, arq job id the job's id) exactly as arq's ``enqueue_job`` would, so a
-delivery answered 202 has its ticket too.
+delivery answered 202 has its ticket too. The acceptances of one event-loop turn share
+their round trip (``bot.hosted.batching``).
 
 Keys (one Redis, not a cluster: the scripts touch keys of several slots):
 
 - ``kepbot:seen:<id>``: a delivery accepted in the last 24 hours (de-duplication across
   every web process);
 - ``kepbot:job:<id>``: a hash: event name, delivery id, hook id, payload (UTF-8 JSON: the
-  body as GitHub sent it), lane, acceptance time (ms), tries, and an HMAC of the first
-  four under the webhook secret (a worker runs no job that Redis holds without it:
-  docs/security.md);
+  body as GitHub sent it), lane, acceptance time (ms), tries, an HMAC of the first four
+  under the webhook secret (a worker runs no job that Redis holds without it:
+  docs/security.md), and the payload's length in bytes;
+- ``kepbot:queued-bytes``: the payload bytes of the jobs not finished, which acceptance
+  keeps under ``KEPBOT_REDIS_QUEUE_BYTES`` (so that a fleet without live workers does not
+  fill Redis's memory);
 - ``kepbot:lane:<lane>``: job ids in arrival order;
 - ``kepbot:lanes``: a sorted set of lanes with jobs, scored by when each got its first;
 - ``kepbot:pending``: a sorted set of job ids waiting or running, by acceptance time;
@@ -45,19 +49,42 @@ from arq.constants import expires_extra_ms, job_key_prefix
 from arq.jobs import serialize_job
 from redis.asyncio import Redis
 
+from bot.hosted.batching import ScriptBatcher
 from bot.hosted.connect import QUEUE, RUN_LANE, dumps
+from bot.settings import DEFAULT_REDIS_QUEUE_BYTES
 
-__all__ = ["DEDUPE_TTL_SECONDS", "PREFIX", "Job", "QueueStats", "Store", "job_id", "lane_of"]
+__all__ = [
+    "ACCEPT_TIMEOUT_SECONDS",
+    "DEDUPE_TTL_SECONDS",
+    "PREFIX",
+    "Job",
+    "QueueFull",
+    "QueueStats",
+    "Store",
+    "job_id",
+    "lane_of",
+]
 
 PREFIX = "kepbot:"
 DEDUPE_TTL_SECONDS = 24 * 3600  # as long as GitHub lets a delivery be redelivered by hand
+ACCEPT_TIMEOUT_SECONDS = 5.0  # GitHub gives up on a delivery after 10 s
 
-# The last two writes are the ticket, as arq's enqueue_job writes one: its job (expiring a
-# day later) and its place in arq's queue, scored by when it was queued.
+# The bytes of the payloads queued are counted (``kepbot:queued-bytes``, each job's own in
+# its hash) and bounded: a delivery that would pass the bound is refused, unless nothing is
+# queued (one delivery always fits). The last two writes are the ticket, as arq's
+# enqueue_job writes one: its job (expiring a day later) and its place in arq's queue,
+# scored by when it was queued. The reply: 1 queued, 0 a repeat, minus the bytes queued
+# when refused.
 _ACCEPT = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local size = string.len(ARGV[5])
+local queued = tonumber(redis.call('GET', KEYS[8]) or '0')
+if queued > 0 and queued + size > tonumber(ARGV[12]) then return -queued end
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
 redis.call('HSET', KEYS[2], 'event', ARGV[2], 'delivery', ARGV[3], 'hook', ARGV[4],
-           'data', ARGV[5], 'accepted', ARGV[6], 'lane', ARGV[8], 'tries', 0, 'mac', ARGV[9])
+           'data', ARGV[5], 'accepted', ARGV[6], 'lane', ARGV[8], 'tries', 0, 'mac', ARGV[9],
+           'bytes', size)
+redis.call('INCRBY', KEYS[8], size)
 redis.call('RPUSH', KEYS[3], ARGV[7])
 redis.call('ZADD', KEYS[4], 'NX', ARGV[6], ARGV[8])
 redis.call('ZADD', KEYS[5], ARGV[6], ARGV[7])
@@ -67,10 +94,12 @@ return 1
 """
 
 # The job leaves its lane only if it is still the lane's head (a worker whose lease ran
-# out may finish after another worker has run the job again and moved on).
+# out may finish after another worker has run the job again and moved on); its bytes leave
+# the count only with the job itself, so that a second finish frees nothing.
 _FINISH = """
 if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) end
-redis.call('DEL', KEYS[2])
+local size = redis.call('HGET', KEYS[2], 'bytes')
+if redis.call('DEL', KEYS[2]) == 1 and size then redis.call('DECRBY', KEYS[5], size) end
 redis.call('ZREM', KEYS[3], ARGV[1])
 if ARGV[2] == '1' then redis.call('DEL', KEYS[4]) end
 return 1
@@ -136,6 +165,15 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+class QueueFull(Exception):
+    """The payloads queued in Redis would pass their bound with this delivery."""
+
+    def __init__(self, *, queued: int, bound: int) -> None:
+        super().__init__(f"{queued} bytes queued, bound {bound}")
+        self.queued = queued
+        self.bound = bound
+
+
 @dataclass(frozen=True)
 class Job:
     """A job as a worker reads it from Redis."""
@@ -161,11 +199,19 @@ class QueueStats:
 class Store:
     """The operations of hosted mode on one Redis connection pool."""
 
-    def __init__(self, redis: Redis, *, secret: bytes, lease_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        secret: bytes,
+        lease_seconds: float = 10.0,
+        queue_bytes: int = DEFAULT_REDIS_QUEUE_BYTES,
+    ) -> None:
         self.redis = redis
         self._secret = secret
         self.lease_ms = int(lease_seconds * 1000)
-        self._accept = redis.register_script(_ACCEPT)
+        self.queue_bytes = queue_bytes
+        self._accept = ScriptBatcher(redis, _ACCEPT, timeout=ACCEPT_TIMEOUT_SECONDS)
         self._finish = redis.register_script(_FINISH)
         self._release_if_empty = redis.register_script(_RELEASE_IF_EMPTY)
         self._release = redis.register_script(_RELEASE)
@@ -177,7 +223,8 @@ class Store:
         self, *, event: str, delivery: str, hook: str, payload: bytes, ordering_key: str | None
     ) -> str | None:
         """Queue a delivery (``payload``: its UTF-8 JSON) and its ticket durably; its lane,
-        or ``None`` when it was accepted before."""
+        or ``None`` when it was accepted before. Raises ``QueueFull`` when the payloads
+        queued would pass ``queue_bytes``."""
         job = job_id(hook, delivery)
         lane = lane_of(ordering_key, job)
         now = now_ms()
@@ -190,6 +237,7 @@ class Store:
                 _key("pending"),
                 job_key_prefix + job,
                 QUEUE,
+                _key("queued-bytes"),
             ],
             args=[
                 DEDUPE_TTL_SECONDS,
@@ -203,8 +251,11 @@ class Store:
                 job_mac(self._secret, event, delivery, hook, payload),
                 ticket(lane, now),
                 expires_extra_ms,
+                self.queue_bytes,
             ],
         )
+        if added < 0:
+            raise QueueFull(queued=-added, bound=self.queue_bytes)
         return lane if added else None
 
     async def stats(self) -> QueueStats:
@@ -271,7 +322,13 @@ class Store:
         """The job is done (or given up): out of its lane; ``forget`` lets GitHub's
         redelivery of it be accepted again."""
         await self._finish(
-            keys=[_key("lane", lane), _key("job", job), _key("pending"), _key("seen", job)],
+            keys=[
+                _key("lane", lane),
+                _key("job", job),
+                _key("pending"),
+                _key("seen", job),
+                _key("queued-bytes"),
+            ],
             args=[job, "1" if forget else "0"],
         )
 

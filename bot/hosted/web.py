@@ -4,7 +4,8 @@ The receiver (``bot.webhook``) checks size, signature and JSON as in one-process
 hands each delivery (its payload decoded, and as the JSON text to store) to
 ``HostedWeb.accept``, which de-duplicates it across every web process, queues it in its
 pull request's lane and enqueues the arq ticket that wakes a worker, in one Redis step,
-then answers. A delivery Redis does not take is answered 503 with ``Retry-After``, so
+then answers. A delivery Redis does not take, or would take past the bound on the bytes
+queued there (``KEPBOT_REDIS_QUEUE_BYTES``), is answered 503 with ``Retry-After``, so
 GitHub records a failure it can redeliver; nothing is answered 202 that is not in Redis
 with its ticket.
 ``/healthz`` and ``/metrics`` read the queue's depth, its oldest job's age and the live
@@ -25,7 +26,7 @@ from arq.connections import ArqRedis
 from redis.exceptions import RedisError
 
 from bot.hosted.connect import connect
-from bot.hosted.lanes import Store
+from bot.hosted.lanes import ACCEPT_TIMEOUT_SECONDS, QueueFull, Store
 from bot.logs import event_context, log_context
 from bot.metrics import Metrics
 from bot.settings import Settings
@@ -36,7 +37,6 @@ __all__ = ["HostedWeb"]
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 30
-ACCEPT_TIMEOUT_SECONDS = 5.0  # GitHub gives up on a delivery after 10 s
 STATS_TIMEOUT_SECONDS = 2.0  # /healthz answers even when Redis does not
 
 
@@ -69,6 +69,7 @@ class HostedWeb:
             self._redis,
             secret=self._settings.webhook_secret(),
             lease_seconds=self._settings.kepbot_lease_seconds,
+            queue_bytes=self._settings.kepbot_redis_queue_bytes,
         )
         logger.info("hosted mode: deliveries are queued in Redis for the worker processes")
         yield
@@ -79,7 +80,8 @@ class HostedWeb:
         self, event: str, delivery: str, hook: str, data: dict[str, Any], payload: bytes
     ) -> web.Response:
         """Queue one verified delivery (``payload``: ``data`` as UTF-8 JSON) in Redis: 202
-        once it is there, 200 for a repeat, 503 when Redis cannot take it."""
+        once it is there, 200 for a repeat, 503 when Redis cannot take it or its queue is
+        full."""
         store = self._store
         try:
             if store is None:
@@ -98,20 +100,19 @@ class HostedWeb:
                 {"error": "malformed", "message": "the delivery's headers are not UTF-8 text"},
                 status=400,
             )
+        except QueueFull as full:
+            message = (
+                f"the queue in Redis is full: {full.queued} bytes queued, at most "
+                f"{full.bound} (KEPBOT_REDIS_QUEUE_BYTES); are the workers running? "
+                "Redeliver this delivery later"
+            )
+            return self._refuse(message, message, data, event, delivery)
         except (RedisError, OSError, TimeoutError) as exc:
             # A timeout may come after Redis took the delivery: GitHub's redelivery is
             # then answered as a repeat, and the delivery runs once.
-            self._metrics.rejected.inc(reason="overloaded")
-            with log_context(**event_context(data, event=event, delivery=delivery)):
-                logger.error("delivery refused: Redis did not take it: %s", exc)
-            return web.json_response(
-                {
-                    "error": "overloaded",
-                    "message": "the queue (Redis) is unavailable; redeliver this delivery later",
-                },
-                status=503,
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
+            message = "the queue (Redis) is unavailable; redeliver this delivery later"
+            reason = f"Redis did not take it: {exc}"
+            return self._refuse(message, reason, data, event, delivery)
         if lane is None:
             self._metrics.rejected.inc(reason="duplicate")
             with log_context(**event_context(data, event=event, delivery=delivery)):
@@ -122,6 +123,20 @@ class HostedWeb:
             status=202,
             content_type="application/json",
             charset="utf-8",
+        )
+
+    def _refuse(
+        self, message: str, reason: str, data: dict[str, Any], event: str, delivery: str
+    ) -> web.Response:
+        """503 with ``Retry-After`` (GitHub records a failure it can redeliver), ``message``
+        in its body; ``reason`` is logged."""
+        self._metrics.rejected.inc(reason="overloaded")
+        with log_context(**event_context(data, event=event, delivery=delivery)):
+            logger.error("delivery refused: %s", reason)
+        return web.json_response(
+            {"error": "overloaded", "message": message},
+            status=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
     async def stats(self) -> dict[str, object]:

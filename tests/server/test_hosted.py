@@ -583,3 +583,28 @@ async def test_a_rate_limit_answer_to_one_worker_holds_the_other_workers_request
             and "the wait shared by every worker" in str(x.get("message"))
             for x in second.lines
         )
+
+
+async def test_a_web_process_answers_503_once_the_bytes_queued_in_redis_reach_their_bound(
+    redis_server: RedisServer, processes: list[Process]
+) -> None:
+    size = len(json.dumps(pull_request_payload(1)).encode())
+    front = await web(redis_server, KEPBOT_REDIS_QUEUE_BYTES=str(2 * size))
+    processes.append(front)  # and no worker: nothing leaves the queue
+    assert await deliver(front, pull_request_payload(1), "b1") == 202
+    assert await deliver(front, pull_request_payload(1), "b2") == 202
+    body = json.dumps(pull_request_payload(1)).encode()
+    headers = delivery_headers(body, event="pull_request", delivery="b3")
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{front.url}/webhook", data=body, headers=headers) as response,
+    ):
+        assert response.status == 503
+        assert response.headers["Retry-After"] == "30"
+        refusal = await response.json()
+    assert refusal["error"] == "overloaded"
+    assert refusal["message"].startswith(f"the queue in Redis is full: {2 * size} bytes queued")
+    async with aiohttp.ClientSession() as session, session.get(front.url + "/metrics") as response:
+        text = await response.text()
+    assert 'kepbot_deliveries_rejected_total{reason="overloaded"} 1.0' in text
+    assert (await get_json(front, "/healthz"))["queue_depth"] == 2

@@ -14,10 +14,13 @@ from arq.constants import job_key_prefix
 from arq.jobs import deserialize_job
 from arq.worker import Worker, func
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from redis_process import RedisServer
 
+from bot.hosted.batching import ScriptBatcher
 from bot.hosted.connect import QUEUE, RUN_LANE, dumps, loads
-from bot.hosted.lanes import Store, job_id
+from bot.hosted.lanes import QueueFull, Store, job_id
 from bot.hosted.ratelimit import RedisSharedWait, wait_key
 
 from .helpers import SECRET, pull_request_payload
@@ -213,3 +216,138 @@ async def test_an_unreachable_redis_means_no_shared_wait_rather_than_an_error(
         await redis_server.kill()
         assert await shared.resume_at("7") is None
         await shared.hold_until("7", 4_000_000_001.0)  # logged, not raised
+
+
+async def test_acceptances_made_at_once_share_one_round_trip_and_each_gets_its_own_answer(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipelines: list[object] = []
+    make_pipeline = store.redis.pipeline
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        pipelines.append(kwargs)
+        return make_pipeline(*args, **kwargs)
+
+    monkeypatch.setattr(store.redis, "pipeline", counted)
+    deliveries = ["d0", "d1", "d0", "d2", "d3"]  # d0 twice in the same batch
+    lanes = await asyncio.gather(
+        *(accept(store, d, key=f"octo-org/enhancements#{d}") for d in deliveries)
+    )
+    assert pipelines == [{"transaction": False}]  # one round trip for the five
+    assert lanes == [
+        "pr:octo-org/enhancements#d0",
+        "pr:octo-org/enhancements#d1",
+        None,  # the repeat, and only it
+        "pr:octo-org/enhancements#d2",
+        "pr:octo-org/enhancements#d3",
+    ]
+    assert await accept(store, "d4") == f"pr:{PR}"  # alone: a call of its own
+    assert len(pipelines) == 1
+
+
+async def test_an_error_of_one_acceptance_in_a_batch_is_its_callers_alone(store: Store) -> None:
+    await store.redis.set("kepbot:lane:pr:octo-org/enhancements#2", "not a list")
+    first, broken, third = await asyncio.gather(
+        accept(store, "d1"),
+        accept(store, "d2", key="octo-org/enhancements#2"),
+        accept(store, "d3"),
+        return_exceptions=True,
+    )
+    assert (first, third) == (f"pr:{PR}", f"pr:{PR}")
+    assert isinstance(broken, ResponseError) and "WRONGTYPE" in str(broken)
+
+
+async def test_an_error_of_the_whole_batch_reaches_every_caller_in_it(
+    redis_server: RedisServer,
+) -> None:
+    await redis_server.kill()
+    async with Redis.from_url(redis_server.url) as client:
+        store = Store(client, secret=SECRET.encode())
+        answers = await asyncio.gather(
+            *(accept(store, f"d{n}") for n in range(3)), return_exceptions=True
+        )
+    assert all(isinstance(answer, RedisConnectionError) for answer in answers), answers
+
+
+async def test_a_batch_loads_the_acceptance_script_when_redis_has_forgotten_it(
+    store: Store,
+) -> None:
+    assert await accept(store, "d1") == f"pr:{PR}"
+    await store.redis.script_flush()  # as after a restart
+    assert await asyncio.gather(accept(store, "d2"), accept(store, "d1")) == [f"pr:{PR}", None]
+
+
+async def test_a_batch_redis_does_not_answer_times_out() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # takes the commands, never answers
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, Redis(host="127.0.0.1", port=port) as client:
+        batcher = ScriptBatcher(client, "return 1", timeout=0.2)
+        answers = await asyncio.gather(
+            batcher(keys=[], args=[]), batcher(keys=[], args=[]), return_exceptions=True
+        )
+    assert all(isinstance(answer, TimeoutError) for answer in answers), answers
+
+
+SIZE = len(json.dumps(pull_request_payload(1)).encode())  # each delivery's payload bytes
+
+
+async def queued_bytes(store: Store) -> int:
+    return int(await store.redis.get("kepbot:queued-bytes") or 0)
+
+
+async def test_a_delivery_that_would_pass_the_queues_bound_in_bytes_is_refused(
+    redis_server: RedisServer,
+) -> None:
+    async with Redis.from_url(redis_server.url) as client:
+        store = Store(client, secret=SECRET.encode(), queue_bytes=3 * SIZE)
+        for delivery in ("d1", "d2", "d3"):
+            assert await accept(store, delivery) == f"pr:{PR}"
+        with pytest.raises(QueueFull) as refused:
+            await accept(store, "d4")
+        assert (refused.value.queued, refused.value.bound) == (3 * SIZE, 3 * SIZE)
+        assert await accept(store, "d1") is None  # a repeat is still a repeat, full or not
+        assert (await store.stats()).depth == 3
+        assert len(await tickets(store)) == 3  # nothing of d4 was written
+
+
+async def test_a_finish_frees_its_jobs_bytes_once(redis_server: RedisServer) -> None:
+    async with Redis.from_url(redis_server.url) as client:
+        store = Store(client, secret=SECRET.encode(), queue_bytes=2 * SIZE)
+        assert await accept(store, "d1") == f"pr:{PR}"
+        assert await accept(store, "d2") == f"pr:{PR}"
+        first = await store.head(f"pr:{PR}")
+        assert first is not None
+        await store.finish(first.lane, first.id, forget=False)
+        assert await queued_bytes(store) == SIZE
+        await store.finish(first.lane, first.id, forget=False)  # a repeated finish
+        assert await queued_bytes(store) == SIZE  # frees nothing more
+        assert await accept(store, "d3") == f"pr:{PR}"  # the room d1 left
+        with pytest.raises(QueueFull):
+            await accept(store, "d4")
+
+
+async def test_one_delivery_fits_an_empty_queue_whatever_its_size(store: Store) -> None:
+    small = Store(store.redis, secret=SECRET.encode(), queue_bytes=1)
+    assert await accept(small, "d1") == f"pr:{PR}"
+    with pytest.raises(QueueFull):
+        await accept(small, "d2")
+
+
+async def test_acceptances_at_once_from_two_web_processes_never_pass_the_bound(
+    redis_server: RedisServer,
+) -> None:
+    bound = 10 * SIZE
+    async with Redis.from_url(redis_server.url) as one, Redis.from_url(redis_server.url) as two:
+        stores = [Store(client, secret=SECRET.encode(), queue_bytes=bound) for client in (one, two)]
+        answers = await asyncio.gather(
+            *(accept(stores[n % 2], f"d{n}", key=f"o/r#{n}") for n in range(40)),
+            return_exceptions=True,
+        )
+        taken = [answer for answer in answers if isinstance(answer, str)]
+        refused = [answer for answer in answers if isinstance(answer, QueueFull)]
+        assert (len(taken), len(refused)) == (10, 30)
+        assert await queued_bytes(stores[0]) == bound
+        assert (await stores[0].stats()).depth == 10
