@@ -66,12 +66,16 @@ def main(*, dispatch: Dispatch | None = None) -> int:
         from bot.hosted.web import HostedWeb
 
         hosted = HostedWeb(settings, default_metrics())
-        # The pipeline page still reads GitHub here; the workers reconcile.
-        bot = Bot(settings.model_copy(update={"kepbot_reconcile_seconds": 0.0}))
+        # The pipeline page still reads GitHub here, as the fleet does (its token, caches
+        # and rate-limit waits: Redis opens first); the workers reconcile.
+        bot = Bot(
+            settings.model_copy(update={"kepbot_reconcile_seconds": 0.0}),
+            client_options=hosted.client_options,
+        )
         app = create_app(
             settings,
             dispatch or bot.dispatch,
-            contexts=[bot.lifecycle, hosted.lifecycle],
+            contexts=[hosted.lifecycle, bot.lifecycle],
             accept=hosted.accept,
             queue_stats=hosted.stats,
         )

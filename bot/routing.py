@@ -67,7 +67,8 @@ class Bot:
         self.config_cache = ConfigCache()
         self.directory = Directory()
         self.replies = ReplyBudget(settings.kepbot_replies_per_hour)
-        self._client_options = client_options or {}
+        # Read when the bot starts (hosted mode's web process fills it as Redis opens).
+        self._client_options = client_options if client_options is not None else {}
         self._session: aiohttp.ClientSession | None = None
         self._client: GitHubClient | None = None
         self._reconcile: asyncio.Task[None] | None = None

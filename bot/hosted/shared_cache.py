@@ -7,7 +7,7 @@ space (``etag``, ``blob``, ``config``, ``label``; their limits are in
 - ``kepbot:cache:<space>:values`` and ``:tags``: hashes, key → value and key → tag;
 - ``:sizes``: a hash, key → what the entry weighs (its key, tag and value, plus
   ``SHARED_ENTRY_BYTES``);
-- ``:written``: a sorted set, key → when it was last written (ms);
+- ``:written``: a sorted set, key → the order of its last write (``:writes`` counts them);
 - ``:bytes``: the sum of ``:sizes``.
 
 A put that takes the space over its limit removes the least recently written entries until
@@ -51,16 +51,19 @@ TIMEOUT_SECONDS = 1.0
 WARN_EVERY_SECONDS = 60.0
 MAC_BYTES = 32
 
-# KEYS: values, tags, sizes, written, bytes. ARGV: key, tag, value, now (ms), limit, overhead.
+ROLES = ("values", "tags", "sizes", "written", "bytes", "writes")
+
+# KEYS: the ROLES. ARGV: key, tag, value, limit, overhead. The order of writes is a counter,
+# not a clock: two writes in one millisecond still have an order.
 _PUT = """
-local size = #ARGV[1] + #ARGV[2] + #ARGV[3] + tonumber(ARGV[6])
-local limit = tonumber(ARGV[5])
+local size = #ARGV[1] + #ARGV[2] + #ARGV[3] + tonumber(ARGV[5])
+local limit = tonumber(ARGV[4])
 if size > limit then return 0 end
 local before = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[3], ARGV[1], size)
-redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
+redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[6]), ARGV[1])
 local total = redis.call('INCRBY', KEYS[5], size - before)
 while total > limit do
   local oldest = redis.call('ZPOPMIN', KEYS[4])
@@ -86,7 +89,7 @@ return {tag, redis.call('HGET', KEYS[1], ARGV[1])}
 def space_keys(space: Space) -> Mapping[str, str]:
     """The Redis keys of one space, by role."""
     base = f"{PREFIX}cache:{space}:"
-    return {role: base + role for role in ("values", "tags", "sizes", "written", "bytes")}
+    return {role: base + role for role in ROLES}
 
 
 class RedisSharedCache:
@@ -137,12 +140,11 @@ class RedisSharedCache:
         try:
             async with asyncio.timeout(TIMEOUT_SECONDS):
                 await self._put(
-                    keys=[keys[role] for role in ("values", "tags", "sizes", "written", "bytes")],
+                    keys=[keys[role] for role in ROLES],
                     args=[
                         key,
                         tag,
                         self._mac(space, key, tag, value) + value,
-                        _now_ms(),
                         self.limits[space],
                         SHARED_ENTRY_BYTES,
                     ],
@@ -166,12 +168,9 @@ class RedisSharedCache:
             logger.warning("the shared caches are unavailable; asking GitHub: %s", exc)
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def shared_cache(redis: Redis, settings: Settings) -> RedisSharedCache | None:
-    """The worker's shared cache, unless ``KEPBOT_SHARED_CACHES`` turns it off."""
+    """The shared cache of a process of the fleet, unless ``KEPBOT_SHARED_CACHES`` turns
+    it off."""
     if not settings.kepbot_shared_caches:
         return None
     return RedisSharedCache(redis, secret=settings.webhook_secret())

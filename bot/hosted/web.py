@@ -26,6 +26,7 @@ from arq.connections import ArqRedis
 from redis.exceptions import RedisError
 
 from bot.hosted.connect import connect
+from bot.hosted.fleet import client_options
 from bot.hosted.lanes import ACCEPT_TIMEOUT_SECONDS, QueueFull, Store
 from bot.logs import event_context, log_context
 from bot.metrics import Metrics
@@ -48,6 +49,9 @@ class HostedWeb:
         self._metrics = metrics
         self._redis: ArqRedis | None = None
         self._store: Store | None = None
+        # The GitHub client options of the process's pipeline page, filled once Redis is
+        # open: its token, caches and rate-limit waits are the fleet's (bot/hosted/fleet.py).
+        self.client_options: dict[str, Any] = {}
         self._oldest = prometheus_client.Gauge(
             "kepbot_queue_oldest_age_seconds",
             "Age of the oldest delivery queued in Redis and not finished (hosted mode).",
@@ -71,10 +75,12 @@ class HostedWeb:
             lease_seconds=self._settings.kepbot_lease_seconds,
             queue_bytes=self._settings.kepbot_redis_queue_bytes,
         )
+        self.client_options.update(client_options(self._redis, self._settings))
         logger.info("hosted mode: deliveries are queued in Redis for the worker processes")
         yield
         await self._redis.aclose()
         self._redis = self._store = None
+        self.client_options.clear()
 
     async def accept(
         self, event: str, delivery: str, hook: str, data: dict[str, Any], payload: bytes

@@ -44,10 +44,8 @@ from gidgethub.sansio import Event
 from redis.exceptions import RedisError
 
 from bot.hosted.connect import QUEUE, RUN_LANE, connect, dumps, loads
+from bot.hosted.fleet import client_options
 from bot.hosted.lanes import Job, Store
-from bot.hosted.ratelimit import RedisSharedWait
-from bot.hosted.shared_cache import shared_cache
-from bot.hosted.tokens import token_share
 from bot.logs import configure_logging, event_context, log_context
 from bot.metrics import Metrics, default_metrics
 from bot.settings import Settings, SettingsError
@@ -262,17 +260,8 @@ async def serve(settings: Settings, dispatch: Dispatch | None = None) -> int:
     if dispatch is None:
         from bot.routing import Bot
 
-        # A rate-limit answer to any worker holds every worker's requests (ratelimit.py).
-        bot = Bot(
-            settings,
-            client_options={
-                "shared_wait": RedisSharedWait(redis),
-                # One worker at a time mints an installation's token for all (tokens.py).
-                "token_share": token_share(redis, settings),
-                # ETags, blobs and configurations read once for the fleet (shared_cache.py).
-                "shared_cache": shared_cache(redis, settings),
-            },
-        )
+        # The token, the caches and the rate-limit waits are the fleet's (fleet.py).
+        bot = Bot(settings, client_options=client_options(redis, settings))
         await bot.start()
         dispatch = bot.dispatch
     worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

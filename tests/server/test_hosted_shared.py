@@ -81,3 +81,26 @@ async def test_a_worker_taking_a_pull_request_over_reads_through_what_another_re
     assert together.answered(304) == 6
     full = {r.path.rsplit("/", 1)[-1] for r in together.requests if r.status == 200}
     assert full == {"app", "check-runs", "labels"}
+
+
+async def test_the_web_process_page_reads_github_with_the_fleets_token_and_caches(
+    redis_server: RedisServer, processes: list[Process]
+) -> None:
+    credentials, double, number = world()
+    async with running(double) as api_url:
+        app = app_env(credentials, api_url)
+        processes.append(front := await web_process(redis_server, app))
+        processes.append(await worker(redis_server, recording=False, credentials=app))
+        event = pull_request_event(double, demo.REPO, number, "opened")
+        assert await deliver_event(front, double, event) == 202
+
+        async def handled() -> bool:
+            return bool((await get_json(front, "/healthz"))["queue_depth"] == 0)
+
+        await until(handled)
+        assert Takeover(double.requests).mints() == 1  # the worker's
+        since = len(double.requests)
+        assert isinstance(await get_json(front, f"/pipeline/{demo.REPO}.json"), dict)
+        shown = Takeover(double.requests[since:])
+    assert shown.mints() == 0  # the page took the worker's token
+    assert shown.config_reads() == 0  # and the configuration the worker read
