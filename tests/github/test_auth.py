@@ -6,6 +6,7 @@ Redis in tests/server/test_hosted_tokens.py)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import jwt
 import pytest
@@ -166,24 +167,28 @@ class FleetTokens:
             del self.locks[installation_id]
 
 
-def worker(
-    sandbox: Sandbox,
-    credentials: AppCredentials,
-    clock: ManualClock,
-    shared: TokenShare,
-    lock_seconds: float = SHARED_REFRESH_LOCK_SECONDS,
-) -> GitHubClient:
-    """The client of one worker process of the fleet."""
-    auth = AppAuth(
-        credentials.app_id,
-        credentials.private_key,
-        clock=clock,
-        shared=shared,
-        shared_lock_seconds=lock_seconds,
-    )
-    return GitHubClient(
-        sandbox.session, auth, api_url=sandbox.base_url, clock=clock, sleep=FakeSleep(clock)
-    )
+Fleet = Callable[..., GitHubClient]
+
+
+@pytest.fixture
+def fleet(sandbox: Sandbox, credentials: AppCredentials, clock: ManualClock) -> Fleet:
+    """Makes the client of one worker process of a fleet sharing tokens through `shared`."""
+
+    def worker(
+        shared: TokenShare, lock_seconds: float = SHARED_REFRESH_LOCK_SECONDS
+    ) -> GitHubClient:
+        auth = AppAuth(
+            credentials.app_id,
+            credentials.private_key,
+            clock=clock,
+            shared=shared,
+            shared_lock_seconds=lock_seconds,
+        )
+        return GitHubClient(
+            sandbox.session, auth, api_url=sandbox.base_url, clock=clock, sleep=FakeSleep(clock)
+        )
+
+    return worker
 
 
 async def token(client: GitHubClient, installation: int) -> str:
@@ -191,14 +196,12 @@ async def token(client: GitHubClient, installation: int) -> str:
 
 
 async def test_two_processes_sharing_tokens_mint_one_between_them(
-    sandbox: Sandbox,
-    credentials: AppCredentials,
-    clock: ManualClock,
+    fleet: Fleet,
     double: GitHubDouble,
     installation: int,
 ) -> None:
     shared = FleetTokens()
-    first, second = (worker(sandbox, credentials, clock, shared) for _ in range(2))
+    first, second = (fleet(shared) for _ in range(2))
     got = await asyncio.gather(*(token(c, installation) for c in [first, second] * 10))
     assert len(set(got)) == 1
     assert len(requests(double, "POST", TOKENS)) == 1
@@ -207,15 +210,13 @@ async def test_two_processes_sharing_tokens_mint_one_between_them(
 
 
 async def test_a_refused_token_is_not_taken_back_from_the_share(
-    sandbox: Sandbox,
-    credentials: AppCredentials,
-    clock: ManualClock,
+    fleet: Fleet,
     double: GitHubDouble,
     repo: str,
     installation: int,
 ) -> None:
     shared = FleetTokens()
-    first, second = (worker(sandbox, credentials, clock, shared) for _ in range(2))
+    first, second = (fleet(shared) for _ in range(2))
     refused = await token(first, installation)
     gh = await second.for_installation(installation)  # the shared token: no request
     assert len(requests(double, "POST", TOKENS)) == 1
@@ -232,14 +233,13 @@ async def test_a_refused_token_is_not_taken_back_from_the_share(
 
 
 async def test_a_shared_token_is_taken_only_until_its_refresh_time(
-    sandbox: Sandbox,
-    credentials: AppCredentials,
+    fleet: Fleet,
     clock: ManualClock,
     double: GitHubDouble,
     installation: int,
 ) -> None:
     shared = FleetTokens()
-    first, second = (worker(sandbox, credentials, clock, shared) for _ in range(2))
+    first, second = (fleet(shared) for _ in range(2))
     old = await token(first, installation)
     assert shared.tokens[installation].refresh_at == clock() + 3600 - 300
     clock.advance(3600 - 301)
@@ -252,15 +252,13 @@ async def test_a_shared_token_is_taken_only_until_its_refresh_time(
 
 
 async def test_a_refresh_lock_left_by_a_dead_process_delays_a_token_by_its_time_only(
-    sandbox: Sandbox,
-    credentials: AppCredentials,
-    clock: ManualClock,
+    fleet: Fleet,
     double: GitHubDouble,
     installation: int,
 ) -> None:
     shared = FleetTokens()
     shared.locks[installation] = "a process that died"
-    client = worker(sandbox, credentials, clock, shared, lock_seconds=0.2)
+    client = fleet(shared, lock_seconds=0.2)
     loop = asyncio.get_running_loop()
     started = loop.time()
     got = await token(client, installation)
@@ -271,14 +269,12 @@ async def test_a_refresh_lock_left_by_a_dead_process_delays_a_token_by_its_time_
 
 
 async def test_a_share_that_does_not_answer_leaves_each_process_its_own_tokens(
-    sandbox: Sandbox,
-    credentials: AppCredentials,
-    clock: ManualClock,
+    fleet: Fleet,
     double: GitHubDouble,
     installation: int,
 ) -> None:
     shared = FleetTokens(answering=False)
-    first, second = (worker(sandbox, credentials, clock, shared) for _ in range(2))
+    first, second = (fleet(shared) for _ in range(2))
     got = await asyncio.gather(*(token(c, installation) for c in [first, second] * 5))
     assert len(set(got)) == 2
     assert len(requests(double, "POST", TOKENS)) == 2

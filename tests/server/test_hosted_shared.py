@@ -38,6 +38,10 @@ class Takeover:
         return sum("/git/blobs/" in r.path for r in self.requests)
 
 
+async def queue_empty(web: Process) -> bool:
+    return bool((await get_json(web, "/healthz"))["queue_depth"] == 0)
+
+
 async def take_over(redis_server: RedisServer, processes: list[Process], shared: str) -> Takeover:
     """One worker handles a pull request's `opened` and stops; a second worker, started
     after, handles the same event delivered again (the same reads: the check runs again)."""
@@ -48,9 +52,6 @@ async def take_over(redis_server: RedisServer, processes: list[Process], shared:
         app = app_env(credentials, api_url)
         processes.append(front := await web_process(redis_server, app))
 
-        async def handled() -> bool:
-            return bool((await get_json(front, "/healthz"))["queue_depth"] == 0)
-
         for _ in range(2):
             alone = await worker(
                 redis_server, recording=False, credentials=app, KEPBOT_SHARED_CACHES=shared
@@ -59,7 +60,7 @@ async def take_over(redis_server: RedisServer, processes: list[Process], shared:
             since = len(double.requests)
             event = pull_request_event(double, demo.REPO, number, "opened")
             assert await deliver_event(front, double, event) == 202
-            await until(handled)
+            await until(lambda: queue_empty(front))
             assert await alone.stop() == 0
         await front.stop()
     return Takeover(double.requests[since:])
@@ -93,11 +94,7 @@ async def test_the_web_process_page_reads_github_with_the_fleets_token_and_cache
         processes.append(await worker(redis_server, recording=False, credentials=app))
         event = pull_request_event(double, demo.REPO, number, "opened")
         assert await deliver_event(front, double, event) == 202
-
-        async def handled() -> bool:
-            return bool((await get_json(front, "/healthz"))["queue_depth"] == 0)
-
-        await until(handled)
+        await until(lambda: queue_empty(front))
         assert Takeover(double.requests).mints() == 1  # the worker's
         since = len(double.requests)
         assert isinstance(await get_json(front, f"/pipeline/{demo.REPO}.json"), dict)
