@@ -194,6 +194,7 @@ class QueueStats:
     depth: int  # jobs accepted and not finished (waiting, or running now)
     oldest_age_seconds: float  # the oldest of them, 0 when there is none
     workers: int  # worker processes that reported within the lease time
+    queued_bytes: int  # the payload bytes of those jobs (bounded by KEPBOT_REDIS_QUEUE_BYTES)
 
 
 class Store:
@@ -264,9 +265,10 @@ class Store:
             pipe.zcard(_key("pending"))
             pipe.zrange(_key("pending"), 0, 0, withscores=True)
             pipe.zcount(_key("workers"), now - self.lease_ms, "+inf")
-            depth, oldest, workers = await pipe.execute()
+            pipe.get(_key("queued-bytes"))
+            depth, oldest, workers, queued = await pipe.execute()
         age = max(0.0, (now - float(oldest[0][1])) / 1000) if oldest else 0.0
-        return QueueStats(int(depth), round(age, 3), int(workers))
+        return QueueStats(int(depth), round(age, 3), int(workers), int(queued or 0))
 
     # -- the worker side
 

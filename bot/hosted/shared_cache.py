@@ -43,7 +43,7 @@ from bot.github.caches import SHARED_BYTES, SHARED_ENTRY_BYTES, SharedEntry, Spa
 from bot.hosted.lanes import PREFIX
 from bot.settings import Settings
 
-__all__ = ["RedisSharedCache", "shared_cache", "space_keys"]
+__all__ = ["RedisSharedCache", "shared_cache", "space_keys", "spaces_used"]
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +166,13 @@ class RedisSharedCache:
         if self._warned_at is None or now - self._warned_at >= WARN_EVERY_SECONDS:
             self._warned_at = now
             logger.warning("the shared caches are unavailable; asking GitHub: %s", exc)
+
+
+async def spaces_used(redis: Redis) -> dict[str, int]:
+    """The bytes each space's entries weigh now (for /healthz and /metrics)."""
+    spaces = list(SHARED_BYTES)
+    counts = await redis.mget([space_keys(space)["bytes"] for space in spaces])
+    return {space: int(count or 0) for space, count in zip(spaces, counts, strict=True)}
 
 
 def shared_cache(redis: Redis, settings: Settings) -> RedisSharedCache | None:

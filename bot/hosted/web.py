@@ -8,8 +8,9 @@ then answers. A delivery Redis does not take, or would take past the bound on th
 queued there (``KEPBOT_REDIS_QUEUE_BYTES``), is answered 503 with ``Retry-After``, so
 GitHub records a failure it can redeliver; nothing is answered 202 that is not in Redis
 with its ticket.
-``/healthz`` and ``/metrics`` read the queue's depth, its oldest job's age and the live
-workers from Redis.
+``/healthz`` and ``/metrics`` read from Redis the queue's depth, its oldest job's age, the
+live workers and what Redis holds within its bounds: the payload bytes queued and each
+shared cache space's bytes.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from redis.exceptions import RedisError
 from bot.hosted.connect import connect
 from bot.hosted.fleet import client_options
 from bot.hosted.lanes import ACCEPT_TIMEOUT_SECONDS, QueueFull, Store
+from bot.hosted.shared_cache import spaces_used
 from bot.logs import event_context, log_context
 from bot.metrics import Metrics
 from bot.settings import Settings
@@ -60,6 +62,18 @@ class HostedWeb:
         self._workers = prometheus_client.Gauge(
             "kepbot_workers",
             "Worker processes that reported within the lease time (hosted mode).",
+            registry=metrics.registry,
+        )
+        self._queued_bytes = prometheus_client.Gauge(
+            "kepbot_redis_queued_bytes",
+            "Payload bytes of the deliveries queued in Redis (hosted mode; bounded by "
+            "KEPBOT_REDIS_QUEUE_BYTES).",
+            registry=metrics.registry,
+        )
+        self._cache_bytes = prometheus_client.Gauge(
+            "kepbot_shared_cache_bytes",
+            "Bytes held by each space of the caches the fleet shares in Redis (hosted mode).",
+            ["space"],
             registry=metrics.registry,
         )
 
@@ -153,16 +167,22 @@ class HostedWeb:
                 raise RedisError("the Redis connection is not open")
             async with asyncio.timeout(STATS_TIMEOUT_SECONDS):
                 figures = await store.stats()
+                cached = await spaces_used(store.redis)
         except (RedisError, OSError, TimeoutError) as exc:
             logger.warning("queue figures unavailable: %s", exc)
             return {"mode": "hosted", "redis": "unreachable"}
         self._metrics.queue_depth.set(figures.depth)
         self._oldest.set(figures.oldest_age_seconds)
         self._workers.set(figures.workers)
+        self._queued_bytes.set(figures.queued_bytes)
+        for space, used in cached.items():
+            self._cache_bytes.labels(space=space).set(used)
         return {
             "mode": "hosted",
             "redis": "ok",
             "queue_depth": figures.depth,
             "oldest_job_age_seconds": figures.oldest_age_seconds,
             "workers": figures.workers,
+            "queued_bytes": figures.queued_bytes,
+            "shared_cache_bytes": cached,
         }

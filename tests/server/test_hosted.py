@@ -226,6 +226,9 @@ async def test_healthz_and_metrics_show_queue_depth_oldest_job_age_and_workers(
     assert health["mode"] == "hosted"
     assert (health["queue_depth"], health["workers"]) == (2, 0)
     assert 0 <= health["oldest_job_age_seconds"] < START_TIMEOUT
+    sent = len(json.dumps(pull_request_payload(1))) + len(json.dumps(pull_request_payload(2)))
+    assert health["queued_bytes"] == sent
+    assert health["shared_cache_bytes"] == {"etag": 0, "blob": 0, "config": 0, "label": 0}
     assert "in_flight" not in health  # the work is the workers', not this process's
 
     processes.append(await worker(redis_server, gated=True))
@@ -240,13 +243,16 @@ async def test_healthz_and_metrics_show_queue_depth_oldest_job_age_and_workers(
     assert "kepbot_queue_depth 2.0" in text  # running jobs are not finished: still counted
     assert "kepbot_workers 1.0" in text
     assert "kepbot_queue_oldest_age_seconds" in text
+    assert f"kepbot_redis_queued_bytes {float(sent)}" in text
+    assert 'kepbot_shared_cache_bytes{space="blob"} 0.0' in text
 
     await go(redis_server, "q1")
     await go(redis_server, "q2")
 
     async def empty() -> bool:
         health = await get_json(front, "/healthz")
-        return bool(health["queue_depth"] == 0 and health["oldest_job_age_seconds"] == 0)
+        figures = (health["queue_depth"], health["oldest_job_age_seconds"], health["queued_bytes"])
+        return figures == (0, 0, 0)
 
     await until(empty)
 
