@@ -271,18 +271,31 @@ async def web_process(redis_server: RedisServer, app: dict[str, str]) -> Process
     return await start_process(["-m", "bot"], credentials=app, KEPBOT_REDIS_URL=redis_server.url)
 
 
+async def app_fleet(
+    redis_server: RedisServer,
+    processes: list[Process],
+    app: dict[str, str],
+    workers: int,
+    **env: str,
+) -> tuple[Process, list[Process]]:
+    """A web process and `workers` real worker processes (with `env`) as the App, each
+    stopped after the test."""
+    front = await web_process(redis_server, app)
+    processes.append(front)
+    fleet = [
+        await worker(redis_server, recording=False, credentials=app, **env) for _ in range(workers)
+    ]
+    processes.extend(fleet)
+    return front, fleet
+
+
 async def test_a_worker_killed_mid_job_leaves_it_to_another_that_does_it_once(
     redis_server: RedisServer, processes: list[Process]
 ) -> None:
     credentials, double, number = world()
     async with running(double) as api_url:
         app = app_env(credentials, api_url)
-        processes.append(front := await web_process(redis_server, app))
-        fleet = [
-            await worker(redis_server, recording=False, credentials=app, KEPBOT_LOG_LEVEL="DEBUG")
-            for _ in range(2)
-        ]
-        processes.extend(fleet)
+        front, fleet = await app_fleet(redis_server, processes, app, 2, KEPBOT_LOG_LEVEL="DEBUG")
         slowed = double.inject("GET", rf"/pulls/{number}$", latency=10.0)  # past the kill
         made = double.add_comment(demo.REPO, number, "/kep approve", "carol")
         event = issue_comment_event(double, demo.REPO, made.id, "created")
@@ -543,13 +556,8 @@ async def test_a_rate_limit_answer_to_one_worker_holds_the_other_workers_request
     second_pull = double.open_pull_request(demo.REPO, "docs", files, "Docs", author="alice")
     async with running(double) as api_url, Redis.from_url(redis_server.url) as client:
         app = app_env(credentials, api_url)
-        processes.append(front := await web_process(redis_server, app))
         # One lane each: while the first worker waits, the other takes the next delivery.
-        fleet = [
-            await worker(redis_server, recording=False, credentials=app, KEPBOT_WORKERS="1")
-            for _ in range(2)
-        ]
-        processes.extend(fleet)
+        front, fleet = await app_fleet(redis_server, processes, app, 2, KEPBOT_WORKERS="1")
 
         async def post(number: int) -> None:
             event = pull_request_event(double, demo.REPO, number, "opened")

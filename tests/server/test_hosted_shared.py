@@ -15,7 +15,15 @@ from bot.sandbox.pipeline import RecordedRequest
 from bot.sandbox.testing import running
 
 from .processes import Process
-from .test_hosted import app_env, deliver_event, get_json, until, web_process, worker
+from .test_hosted import (
+    app_env,
+    app_fleet,
+    deliver_event,
+    get_json,
+    until,
+    web_process,
+    worker,
+)
 from .test_sigkill import world
 
 
@@ -89,9 +97,7 @@ async def test_the_web_process_page_reads_github_with_the_fleets_token_and_cache
 ) -> None:
     credentials, double, number = world()
     async with running(double) as api_url:
-        app = app_env(credentials, api_url)
-        processes.append(front := await web_process(redis_server, app))
-        processes.append(await worker(redis_server, recording=False, credentials=app))
+        front, _ = await app_fleet(redis_server, processes, app_env(credentials, api_url), 1)
         event = pull_request_event(double, demo.REPO, number, "opened")
         assert await deliver_event(front, double, event) == 202
         await until(lambda: queue_empty(front))
