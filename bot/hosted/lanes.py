@@ -9,9 +9,10 @@ head of its lane, and the lease runs out. Each change below is one Lua script, s
 other process ever sees half of it.
 
 Acceptance is one script, one round trip: besides the job it writes the job's arq ticket
-(``run_lane(lane)``, arq job id the job's id) exactly as arq's ``enqueue_job`` would, so a
-delivery answered 202 has its ticket too. The acceptances of one event-loop turn share
-their round trip (``bot.hosted.batching``).
+(``run_lane(lane)``, arq job id the job's id) exactly as arq's ``enqueue_job`` would, unless
+a worker holds the lane (it runs the job). The acceptances of one event-loop turn share
+their round trip (``bot.hosted.batching``). A worker's step between two jobs of its lane
+is one script too (``Store.next_job``).
 
 Keys (one Redis, not a cluster: the scripts touch keys of several slots):
 
@@ -57,7 +58,9 @@ __all__ = [
     "ACCEPT_TIMEOUT_SECONDS",
     "DEDUPE_TTL_SECONDS",
     "PREFIX",
+    "Done",
     "Job",
+    "LeaseLost",
     "QueueFull",
     "QueueStats",
     "Store",
@@ -73,8 +76,10 @@ ACCEPT_TIMEOUT_SECONDS = 5.0  # GitHub gives up on a delivery after 10 s
 # its hash) and bounded: a delivery that would pass the bound is refused, unless nothing is
 # queued (one delivery always fits). The last two writes are the ticket, as arq's
 # enqueue_job writes one: its job (expiring a day later) and its place in arq's queue,
-# scored by when it was queued. The reply: 1 queued, 0 a repeat, minus the bytes queued
-# when refused.
+# scored by when it was queued. A lane whose lease is held gets no ticket: its holder takes
+# the next job and gives the lane up only when it is empty, each in one step (_NEXT), so it
+# runs this job too; if the holder dies, its lease runs out and the sweep finds the lane.
+# The reply: 1 queued, 0 a repeat, minus the bytes queued when refused.
 _ACCEPT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local size = string.len(ARGV[5])
@@ -88,31 +93,68 @@ redis.call('INCRBY', KEYS[8], size)
 redis.call('RPUSH', KEYS[3], ARGV[7])
 redis.call('ZADD', KEYS[4], 'NX', ARGV[6], ARGV[8])
 redis.call('ZADD', KEYS[5], ARGV[6], ARGV[7])
-redis.call('SET', KEYS[6], ARGV[10], 'PX', ARGV[11])
-redis.call('ZADD', KEYS[7], ARGV[6], ARGV[7])
+if redis.call('EXISTS', KEYS[9]) == 0 then
+  redis.call('SET', KEYS[6], ARGV[10], 'PX', ARGV[11])
+  redis.call('ZADD', KEYS[7], ARGV[6], ARGV[7])
+end
 return 1
 """
 
 # The job leaves its lane only if it is still the lane's head (a worker whose lease ran
 # out may finish after another worker has run the job again and moved on); its bytes leave
 # the count only with the job itself, so that a second finish frees nothing.
-_FINISH = """
-if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) end
-local size = redis.call('HGET', KEYS[2], 'bytes')
-if redis.call('DEL', KEYS[2]) == 1 and size then redis.call('DECRBY', KEYS[5], size) end
-redis.call('ZREM', KEYS[3], ARGV[1])
-if ARGV[2] == '1' then redis.call('DEL', KEYS[4]) end
-return 1
+_FINISHING = """
+local function finish(lane, job, pending, seen, bytes, id, forget)
+  if redis.call('LINDEX', lane, 0) == id then redis.call('LPOP', lane) end
+  local size = redis.call('HGET', job, 'bytes')
+  if redis.call('DEL', job) == 1 and size then redis.call('DECRBY', bytes, size) end
+  redis.call('ZREM', pending, id)
+  if forget == '1' then redis.call('DEL', seen) end
+end
 """
 
-# Give the lane up only when it is empty, in the same step that looks: a job queued a
-# moment later finds the lease free and its ticket takes the lane.
-_RELEASE_IF_EMPTY = """
-if redis.call('LLEN', KEYS[2]) > 0 then return 0 end
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-redis.call('ZREM', KEYS[3], ARGV[2])
+_FINISH = (
+    _FINISHING
+    + """
+finish(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2])
 return 1
 """
+)
+
+# A worker's step between two jobs: finish the job it has run (none on the first step),
+# then, if it still holds the lane's lease, read the lane's next job with its tries
+# counted, or give the lane up when it is empty, in the same step that looks (a job queued
+# a moment later finds the lease free and writes a ticket). A job id without its job (never
+# expected) is dropped. The reply: the job's id and fields, false when the lane was given
+# up, 0 when the lease is another's. Job keys are made here from their ids (one Redis, not
+# a cluster).
+_NEXT = (
+    _FINISHING
+    + """
+local lane, lease, pending, prefix = KEYS[1], KEYS[2], KEYS[4], ARGV[5]
+local done = ARGV[3]
+if done ~= '' then
+  finish(lane, prefix .. 'job:' .. done, pending, prefix .. 'seen:' .. done, KEYS[5], done,
+         ARGV[4])
+end
+if redis.call('GET', lease) ~= ARGV[1] then return 0 end
+while true do
+  local first = redis.call('LINDEX', lane, 0)
+  if not first then
+    redis.call('DEL', lease)
+    redis.call('ZREM', KEYS[3], ARGV[2])
+    return false
+  end
+  local job = prefix .. 'job:' .. first
+  if redis.call('HEXISTS', job, 'data') == 1 then
+    redis.call('HINCRBY', job, 'tries', 1)
+    return {first, redis.call('HGETALL', job)}
+  end
+  redis.call('LPOP', lane)
+  redis.call('ZREM', pending, first)
+end
+"""
+)
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -165,6 +207,18 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+class LeaseLost(Exception):
+    """The lane's lease is another worker's now (this one's ran out)."""
+
+
+@dataclass(frozen=True)
+class Done:
+    """A job a worker has run: ``forget`` lets GitHub's redelivery of it be accepted again."""
+
+    job: str
+    forget: bool
+
+
 class QueueFull(Exception):
     """The payloads queued in Redis would pass their bound with this delivery."""
 
@@ -214,7 +268,7 @@ class Store:
         self.queue_bytes = queue_bytes
         self._accept = ScriptBatcher(redis, _ACCEPT, timeout=ACCEPT_TIMEOUT_SECONDS)
         self._finish = redis.register_script(_FINISH)
-        self._release_if_empty = redis.register_script(_RELEASE_IF_EMPTY)
+        self._next = redis.register_script(_NEXT)
         self._release = redis.register_script(_RELEASE)
         self._renew = redis.register_script(_RENEW)
 
@@ -239,6 +293,7 @@ class Store:
                 job_key_prefix + job,
                 QUEUE,
                 _key("queued-bytes"),
+                _key("lease", lane),
             ],
             args=[
                 DEDUPE_TTL_SECONDS,
@@ -283,42 +338,47 @@ class Store:
     async def release(self, lane: str, token: str) -> None:
         await self._release(keys=[_key("lease", lane)], args=[token])
 
-    async def release_if_empty(self, lane: str, token: str) -> bool:
-        return bool(
-            await self._release_if_empty(
-                keys=[_key("lease", lane), _key("lane", lane), _key("lanes")], args=[token, lane]
-            )
+    async def next_job(self, lane: str, token: str, *, done: Done | None = None) -> Job | None:
+        """Finish ``done`` (the job just run), then the lane's next job with its tries
+        counted (one more than before), in one step; ``None`` when the lane is empty, its
+        lease then given up. Raises ``LeaseLost`` when ``token`` no longer holds the lane
+        (``done`` is finished all the same)."""
+        reply = await self._next(
+            keys=[
+                _key("lane", lane),
+                _key("lease", lane),
+                _key("lanes"),
+                _key("pending"),
+                _key("queued-bytes"),
+            ],
+            args=[
+                token,
+                lane,
+                done.job if done else "",
+                "1" if done and done.forget else "0",
+                PREFIX,
+            ],
         )
-
-    async def head(self, lane: str) -> Job | None:
-        """The lane's first job, its tries counted (one more than before), or ``None``."""
-        while True:
-            # redis-py types its commands for both clients; this one is the asyncio one.
-            first = await cast(Awaitable[bytes | None], self.redis.lindex(_key("lane", lane), 0))
-            if first is None:
-                return None
-            ident = first.decode() if isinstance(first, bytes) else str(first)
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hincrby(_key("job", ident), "tries", 1)
-                pipe.hgetall(_key("job", ident))
-                tries, fields = await pipe.execute()
-            if fields and b"data" in fields:
-                payload = fields.pop(b"data")
-                text = {key.decode(): value.decode() for key, value in fields.items()}
-                mac = job_mac(self._secret, text["event"], text["delivery"], text["hook"], payload)
-                return Job(
-                    id=ident,
-                    lane=lane,
-                    event=text["event"],
-                    delivery=text["delivery"],
-                    hook=text["hook"],
-                    data=_payload(payload),
-                    accepted_ms=int(text["accepted"]),
-                    tries=int(tries),
-                    authentic=hmac.compare_digest(mac, text.get("mac", "")),
-                )
-            # An id whose job is gone (never expected): drop it, go on with the next.
-            await self.finish(lane, ident, forget=False)
+        if reply is None:
+            return None
+        if not reply:
+            raise LeaseLost(lane)
+        raw_id, flat = reply
+        fields = dict(zip(flat[::2], flat[1::2], strict=True))
+        payload = fields.pop(b"data")
+        text = {key.decode(): value.decode() for key, value in fields.items()}
+        mac = job_mac(self._secret, text["event"], text["delivery"], text["hook"], payload)
+        return Job(
+            id=raw_id.decode(),
+            lane=lane,
+            event=text["event"],
+            delivery=text["delivery"],
+            hook=text["hook"],
+            data=_payload(payload),
+            accepted_ms=int(text["accepted"]),
+            tries=int(text["tries"]),
+            authentic=hmac.compare_digest(mac, text.get("mac", "")),
+        )
 
     async def finish(self, lane: str, job: str, *, forget: bool) -> None:
         """The job is done (or given up): out of its lane; ``forget`` lets GitHub's

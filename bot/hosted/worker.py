@@ -45,7 +45,7 @@ from redis.exceptions import RedisError
 
 from bot.hosted.connect import QUEUE, RUN_LANE, connect, dumps, loads
 from bot.hosted.fleet import client_options
-from bot.hosted.lanes import Job, Store
+from bot.hosted.lanes import Done, Job, LeaseLost, Store
 from bot.logs import configure_logging, event_context, log_context
 from bot.metrics import Metrics, default_metrics
 from bot.settings import Settings, SettingsError
@@ -124,23 +124,38 @@ class LaneRunner:
             logger.error("a lane stopped", exc_info=task.exception())
 
     async def _drain(self, lane: str, token: str) -> None:
-        """Run the lane's jobs while holding its lease, in order, until it is empty."""
+        """Run the lane's jobs while holding its lease, in order, until it is empty: one
+        Redis step between two jobs finishes the one and reads the next."""
         lost = asyncio.Event()
         renewer = asyncio.create_task(self._renew(lane, token, lost))
+        done: Done | None = None
         released = False
         try:
             while not self.stopping and not lost.is_set():
-                job = await self.store.head(lane)
+                try:
+                    job = await self.store.next_job(lane, token, done=done)
+                except LeaseLost:  # `done` was finished all the same
+                    done = None
+                    logger.error("the lease of lane %s ran out; another worker has it", lane)
+                    lost.set()
+                    return
+                done = None
                 if job is None:
-                    if await self.store.release_if_empty(lane, token):
-                        released = True
-                        return
-                    continue
-                await self._run_job(job)
+                    released = True
+                    return
+                done = Done(job.id, forget=await self._run_job(job))
         finally:
             renewer.cancel()
+            if done is not None:  # run, not yet finished: stopping, or the lease lost
+                await self._finish(lane, done)
             if not released and not lost.is_set():
                 await self._hand_over(lane, token)
+
+    async def _finish(self, lane: str, done: Done) -> None:
+        try:
+            await self.store.finish(lane, done.job, forget=done.forget)
+        except Exception:  # run again by the lane's next holder (tries counted)
+            logger.exception("finishing a job of lane %s failed", lane)
 
     async def _hand_over(self, lane: str, token: str) -> None:
         """Give the lane up with work left (stopping, or a job cancelled): another worker
@@ -166,23 +181,23 @@ class LaneRunner:
                 lost.set()
                 return
 
-    async def _run_job(self, job: Job) -> None:
+    async def _run_job(self, job: Job) -> bool:
+        """Run one job (or give it up); whether GitHub's redelivery of it may be accepted
+        again (it failed, or was given up for its tries)."""
         context = event_context(job.data, event=job.event, delivery=job.delivery)
         with log_context(**context, worker=self.worker_id):
             if not job.authentic:
                 # Written into Redis by something without the webhook secret: not run.
                 logger.error("job dropped: its signature does not match (docs/security.md)")
                 self.metrics.failed.inc(event=job.event)
-                await self.store.finish(job.lane, job.id, forget=False)
-                return
+                return False
             if job.tries > MAX_TRIES:
                 logger.error(
                     "delivery given up: its worker stopped %d times while handling it",
                     job.tries - 1,
                 )
                 self.metrics.failed.inc(event=job.event)
-                await self.store.finish(job.lane, job.id, forget=True)
-                return
+                return True
             started = time.time()
             forget = False
             logger.debug("delivery started", extra={"tries": job.tries})
@@ -205,7 +220,7 @@ class LaneRunner:
                         "tries": job.tries,
                     },
                 )
-            await self.store.finish(job.lane, job.id, forget=forget)
+            return forget
 
     async def chores(self, sweep_seconds: float) -> None:
         """Heartbeat and, one worker of the fleet at a time, the sweep for orphan lanes."""

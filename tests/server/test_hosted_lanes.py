@@ -20,7 +20,7 @@ from redis_process import RedisServer
 
 from bot.hosted.batching import ScriptBatcher
 from bot.hosted.connect import QUEUE, RUN_LANE, dumps, loads
-from bot.hosted.lanes import QueueFull, Store, job_id
+from bot.hosted.lanes import Done, Job, LeaseLost, QueueFull, Store, job_id
 from bot.hosted.ratelimit import RedisSharedWait, wait_key
 
 from .helpers import SECRET, pull_request_payload
@@ -56,6 +56,12 @@ async def tickets(store: Store) -> dict[str, Any]:
     return found
 
 
+async def first(store: Store, lane: str, token: str = "me") -> Job | None:
+    """The lane's first job, read by a worker that takes the lane's lease for it."""
+    assert await store.take(lane, token)
+    return await store.next_job(lane, token)
+
+
 async def test_a_delivery_is_queued_once_in_its_pull_requests_lane(store: Store) -> None:
     assert await accept(store, "d1") == f"pr:{PR}"
     assert await accept(store, "d1") is None  # a repeat
@@ -63,7 +69,7 @@ async def test_a_delivery_is_queued_once_in_its_pull_requests_lane(store: Store)
     other = await accept(store, "d3", key=None)
     assert other is not None and other.startswith("delivery:")  # a lane of its own
     assert (await store.stats()).depth == 3
-    job = await store.head(f"pr:{PR}")
+    job = await first(store, f"pr:{PR}")
     assert job is not None and (job.delivery, job.tries, job.authentic) == ("d1", 1, True)
 
 
@@ -72,7 +78,7 @@ async def test_acceptance_enqueues_one_ticket_for_the_jobs_lane_as_arq_does(
 ) -> None:
     lane = await accept(store, "d1")
     queued = await tickets(store)
-    assert list(queued) == [job_id("30", "d1")]  # one arq job per delivery
+    assert list(queued) == [job_id("30", "d1")]  # one arq job per delivery (lane not held)
     (ticket,) = queued.values()
     assert (ticket.function, ticket.args, ticket.kwargs) == (RUN_LANE, [lane], {})
     expires = await store.redis.pttl(job_key_prefix + job_id("30", "d1"))
@@ -120,23 +126,68 @@ async def test_a_payload_is_stored_as_sent_and_read_as_the_receiver_decodes_it(
     assert lane is not None
     stored = store.redis.hget(f"kepbot:job:{job_id('30', 'd1')}", "data")
     assert await cast(Awaitable[bytes], stored) == sent
-    job = await store.head(lane)
+    job = await first(store, lane)
     assert job is not None and job.authentic
     assert job.data == {"title": "KEP \ud800 \u00e9", "n": 1}
 
 
 async def test_a_lane_is_given_up_only_when_it_is_empty(store: Store) -> None:
     lane = await accept(store, "d1")
+    await accept(store, "d2")
     assert lane is not None
     assert await store.take(lane, "me")
     assert not await store.take(lane, "another")  # one holder at a time
-    assert not await store.release_if_empty(lane, "me")  # a job waits: keep going
-    job = await store.head(lane)
-    assert job is not None
-    await store.finish(lane, job.id, forget=False)
-    assert await store.release_if_empty(lane, "me")
+    one = await store.next_job(lane, "me")
+    assert one is not None and one.delivery == "d1"
+    two = await store.next_job(lane, "me", done=Done(one.id, forget=False))
+    assert two is not None and two.delivery == "d2"  # the first finished, the next read
+    assert await store.take(lane, "another") is False  # a job waits: the lease is kept
+    assert await store.next_job(lane, "me", done=Done(two.id, forget=False)) is None
+    assert (await store.stats()).depth == 0
     assert await store.take(lane, "another")  # the lease is free again
     assert await store.orphans(older_than_ms=0) == []  # and no lane has work
+
+
+async def test_a_job_queued_while_its_lane_is_held_gets_no_ticket_and_its_holder_runs_it(
+    store: Store,
+) -> None:
+    lane = await accept(store, "d1")
+    assert lane is not None and len(await tickets(store)) == 1
+    running = await first(store, lane)
+    assert running is not None
+    assert await accept(store, "d2") == lane
+    assert len(await tickets(store)) == 1  # the holder will read it: no second ticket
+    after = await store.next_job(lane, "me", done=Done(running.id, forget=False))
+    assert after is not None and after.delivery == "d2"
+    assert await store.next_job(lane, "me", done=Done(after.id, forget=False)) is None
+    assert await accept(store, "d3") == lane  # the lane given up: a ticket again
+    assert len(await tickets(store)) == 2
+
+
+async def test_a_holder_whose_lease_ran_out_finishes_its_job_and_reads_no_other(
+    store: Store,
+) -> None:
+    lane = await accept(store, "d1")
+    await accept(store, "d2")
+    assert lane is not None
+    running = await first(store, lane)
+    assert running is not None
+    await store.redis.delete(f"kepbot:lease:{lane}")  # ran out ...
+    assert await store.take(lane, "another")  # ... and another worker took the lane
+    with pytest.raises(LeaseLost):
+        await store.next_job(lane, "me", done=Done(running.id, forget=False))
+    taken = await store.next_job(lane, "another")
+    assert taken is not None and (taken.delivery, taken.tries) == ("d2", 1)
+
+
+async def test_a_job_id_whose_job_is_gone_is_dropped_from_its_lane(store: Store) -> None:
+    lane = await accept(store, "d1")
+    await accept(store, "d2")
+    assert lane is not None
+    await store.redis.delete(f"kepbot:job:{job_id('30', 'd1')}")
+    job = await first(store, lane)
+    assert job is not None and job.delivery == "d2"
+    assert (await store.stats()).depth == 1
 
 
 async def test_finishing_a_job_that_is_no_longer_the_head_leaves_the_lane_alone(
@@ -145,12 +196,13 @@ async def test_finishing_a_job_that_is_no_longer_the_head_leaves_the_lane_alone(
     lane = await accept(store, "d1")
     await accept(store, "d2")
     assert lane is not None
-    first = await store.head(lane)
-    assert first is not None
-    await store.finish(lane, first.id, forget=False)
-    await store.finish(lane, first.id, forget=False)  # a late second finish of the same job
-    second = await store.head(lane)
+    one = await first(store, lane)
+    assert one is not None
+    second = await store.next_job(lane, "me", done=Done(one.id, forget=False))
+    await store.finish(lane, one.id, forget=False)  # a late second finish of the same job
     assert second is not None and second.delivery == "d2"
+    again = await store.next_job(lane, "me")  # d2 is still the head: read again
+    assert again is not None and (again.delivery, again.tries) == ("d2", 2)
 
 
 async def test_a_lease_is_renewed_only_by_its_holder(store: Store) -> None:
@@ -168,11 +220,11 @@ async def test_a_lease_is_renewed_only_by_its_holder(store: Store) -> None:
 async def test_a_failed_job_is_forgotten_so_that_its_redelivery_is_taken(store: Store) -> None:
     lane = await accept(store, "d1")
     assert lane is not None
-    job = await store.head(lane)
+    job = await first(store, lane)
     assert job is not None
-    await store.finish(lane, job.id, forget=True)
+    assert await store.next_job(lane, "me", done=Done(job.id, forget=True)) is None
     assert await accept(store, "d1") == lane
-    done = await store.head(lane)
+    done = await first(store, lane)
     assert done is not None
     await store.finish(lane, done.id, forget=False)
     assert await accept(store, "d1") is None  # handled: a repeat for 24 hours
@@ -318,11 +370,11 @@ async def test_a_finish_frees_its_jobs_bytes_once(redis_server: RedisServer) -> 
         store = Store(client, secret=SECRET.encode(), queue_bytes=2 * SIZE)
         assert await accept(store, "d1") == f"pr:{PR}"
         assert await accept(store, "d2") == f"pr:{PR}"
-        first = await store.head(f"pr:{PR}")
-        assert first is not None
-        await store.finish(first.lane, first.id, forget=False)
+        one = await first(store, f"pr:{PR}")
+        assert one is not None
+        await store.finish(one.lane, one.id, forget=False)
         assert await queued_bytes(store) == SIZE
-        await store.finish(first.lane, first.id, forget=False)  # a repeated finish
+        await store.next_job(one.lane, "me", done=Done(one.id, forget=False))  # repeated
         assert await queued_bytes(store) == SIZE  # frees nothing more
         assert await accept(store, "d3") == f"pr:{PR}"  # the room d1 left
         with pytest.raises(QueueFull):
