@@ -20,6 +20,7 @@ import sys
 from aiohttp import web
 
 from bot.app import create_app
+from bot.heap import settle
 from bot.hosted import missing_extra
 from bot.logs import configure_logging
 from bot.metrics import default_metrics
@@ -28,7 +29,7 @@ from bot.serving import serve
 from bot.settings import Settings, SettingsError
 from bot.worker import Dispatch
 
-__all__ = ["main"]
+__all__ = ["build_app", "main"]
 
 logger = logging.getLogger("bot.main")
 
@@ -44,25 +45,16 @@ async def _serve(app: web.Application, host: str, port: int) -> None:
         loop.add_signal_handler(signum, stop.set)
     runner, site = await serve(app, host, port, shutdown_timeout=HTTP_SHUTDOWN_TIMEOUT_SECONDS)
     try:
+        settle()  # started: what start-up built stays out of the collector's full passes
         logger.info("listening on http://%s:%d", host, site.port, extra={"port": site.port})
         await stop.wait()
     finally:
         await runner.cleanup()
 
 
-def main(*, dispatch: Dispatch | None = None) -> int:
-    """Run the server; returns the process exit status."""
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"kepbot: {exc}", file=sys.stderr)
-        return 2
-    configure_logging(settings.log_level)
+def build_app(settings: Settings, dispatch: Dispatch | None = None) -> web.Application:
+    """The web process's app: one process, or the web side of hosted mode."""
     if settings.hosted:
-        problem = missing_extra()
-        if problem is not None:
-            print(f"kepbot: {problem}", file=sys.stderr)
-            return 2
         from bot.hosted.web import HostedWeb
 
         hosted = HostedWeb(settings, default_metrics())
@@ -86,6 +78,21 @@ def main(*, dispatch: Dispatch | None = None) -> int:
         bot.install_routes(app)
     else:
         app = create_app(settings, dispatch)
+    return app
+
+
+def main(*, dispatch: Dispatch | None = None) -> int:
+    """Run the server; returns the process exit status."""
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"kepbot: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    if settings.hosted and (problem := missing_extra()) is not None:
+        print(f"kepbot: {problem}", file=sys.stderr)
+        return 2
+    app = build_app(settings, dispatch)
     host = "0.0.0.0"
     try:
         asyncio.run(_serve(app, host, settings.port))

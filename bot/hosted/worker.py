@@ -43,6 +43,7 @@ from arq.worker import Worker, func
 from gidgethub.sansio import Event
 from redis.exceptions import RedisError
 
+from bot.heap import settle
 from bot.hosted.connect import QUEUE, RUN_LANE, connect, dumps, loads
 from bot.hosted.fleet import client_options
 from bot.hosted.lanes import Done, Job, LeaseLost, Store
@@ -311,6 +312,7 @@ async def serve(settings: Settings, dispatch: Dispatch | None = None) -> int:
         job_deserializer=loads,
         log_results=False,
     )
+    settle()  # started: what start-up built stays out of the collector's full passes
     tasks = [
         asyncio.create_task(worker.async_run(), name="kepbot-arq"),
         asyncio.create_task(runner.chores(settings.kepbot_lease_seconds / 4), name="kepbot-chores"),
