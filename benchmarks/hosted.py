@@ -2,6 +2,7 @@
 
 Usage: python benchmarks/hosted.py [--pulls 64] [--lanes 4] [--burst 500] [--rounds 3]
                                    [--kills 3] [--parts abcd] [--fsync always|everysec]
+                                   [--rate 0]
 
 Real processes on loopback: a redis-server started by this script in a temporary directory
 (as the tests run it: `appendonly yes`, `appendfsync always`, or `everysec` with
@@ -16,7 +17,12 @@ every request after 50 ms, so that GitHub's latency, not the bot's CPU, bounds a
     first delivery sent to the queue empty. Beside it, the CPU every process used (the
     double's included), in cores: where that nears the machine's cores, CPU is the bound.
 (b) Acknowledgement p50/p99 of a burst of `--burst` signed comment deliveries from 50
-    senders: the hosted web process (two workers running) against one process, alternating.
+    keep-alive connections, each sending its next as soon as it has its answer (or, with
+    `--rate N`, each delivery when it is due at N a second, whatever the answers, as GitHub
+    sends): the hosted web process (two workers running) against one process, alternating.
+    The requests are built and this process's heap frozen before the clock starts, so that
+    the generator spends little CPU and no collection pause of its own; beside the figures,
+    the share of the burst the web process spent waiting for a core (/proc/<pid>/schedstat).
 (c) GitHub requests per 1,000 deliveries of (a)'s mix, per configuration, and 4 workers
     with every cache in its own process (`KEPBOT_SHARED_CACHES=false`) against 4 sharing
     their caches in Redis (the default).
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import platform
 import signal
@@ -268,8 +275,56 @@ async def throughput(
 # -- (b) -----------------------------------------------------------------------------------
 
 
+def prepared(url: str, double: GitHubDouble, event: Event) -> bytes:
+    """`event` as one signed HTTP/1.1 request to `url`'s webhook, every byte ready."""
+    name, payload = event
+    body = encode(payload)
+    headers = delivery_headers(double, name, body, SECRET, delivery_id=str(uuid.uuid4()))
+    host = url.removeprefix("http://")
+    head = ["POST /webhook HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
+    head += [f"{key}: {value}" for key, value in headers.items()]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+class Sender:
+    """One keep-alive connection sending prepared requests: a load generator that spends
+    little CPU of its own (the requests are built before the clock starts, the answers
+    are read to their length and not parsed), so that on a machine of few cores the time
+    measured is the bot's, not the generator's."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader, self._writer = reader, writer
+
+    @classmethod
+    async def open(cls, url: str) -> Sender:
+        host, _, port = url.removeprefix("http://").partition(":")
+        return cls(*await asyncio.open_connection(host, int(port)))
+
+    async def send(self, request: bytes) -> tuple[int, float]:
+        """(status, seconds from the first byte sent to the last byte of the answer)."""
+        started = time.perf_counter()
+        self._writer.write(request)
+        head = await self._reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        await self._reader.readexactly(length)
+        return int(head[9:12]), time.perf_counter() - started
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def waited_for_cpu_ms(pid: int) -> float:
+    """Milliseconds the process has spent runnable and not running (/proc/<pid>/schedstat):
+    how long it waited for a core."""
+    with open(f"/proc/{pid}/schedstat") as stat:
+        return int(stat.read().split()[1]) / 1e6
+
+
 async def burst(
-    redis: RedisServer | None, count: int, senders: int, lanes: int
+    redis: RedisServer | None, count: int, senders: int, lanes: int, rate: float = 0
 ) -> dict[str, float]:
     credentials = app_credentials()
     double = demo.seed(credentials)
@@ -281,34 +336,66 @@ async def burst(
         events.append(issue_comment_event(double, REPO, made.id, "created"))
     if redis is not None:
         await flush(redis)
-    connector = aiohttp.TCPConnector(limit=senders)
-    async with (
-        running(double) as api_url,
-        aiohttp.ClientSession(connector=connector) as session,
-    ):
+    async with running(double) as api_url, aiohttp.ClientSession() as session:
         fleet = await start_fleet(session, api_url, credentials, redis, 2, lanes)
         try:
             # warm-up: the first deliveries open connections and read the configuration
             for event in events[:20]:
                 await post(session, fleet.web, double, event)
             await drained(session, fleet.web, hosted=redis is not None)
-            pending = iter(events[20:])
+            pending = iter([prepared(fleet.web.url, double, event) for event in events[20:]])
+            connections = [await Sender.open(fleet.web.url) for _ in range(senders)]
             latencies: list[float] = []
             statuses: list[int] = []
 
-            async def sender() -> None:
-                for event in pending:
-                    status, seconds = await post(session, fleet.web, double, event)
+            async def back_to_back(connection: Sender) -> None:
+                for request in pending:
+                    status, seconds = await connection.send(request)
                     latencies.append(seconds)
                     statuses.append(status)
 
+            free: asyncio.Queue[Sender] = asyncio.Queue()
+            for connection in connections:
+                free.put_nowait(connection)
+
+            async def send_at(request: bytes, due: float) -> None:
+                connection = await free.get()
+                status, _ = await connection.send(request)
+                free.put_nowait(connection)
+                latencies.append(time.perf_counter() - due)  # from when it was due
+                statuses.append(status)
+
+            async def at_rate() -> None:
+                """Each delivery sent when it is due, whatever the answers (as GitHub
+                sends), its time counted from then."""
+                start = time.perf_counter()
+                sent = []
+                for index, request in enumerate(pending):
+                    due = start + index / rate
+                    if (ahead := due - time.perf_counter()) > 0:
+                        await asyncio.sleep(ahead)
+                    sent.append(asyncio.create_task(send_at(request, due)))
+                await asyncio.gather(*sent)
+
+            gc.collect()
+            gc.freeze()  # this process's own full collections stay out of the burst
             cpu_before = cpu_seconds(fleet.web.pid)
+            waited_before = waited_for_cpu_ms(fleet.web.pid)
             redis_before = cpu_seconds(redis.proc.pid) if redis and redis.proc else 0.0
-            await asyncio.gather(*(sender() for _ in range(senders)))
+            clock = time.perf_counter()
+            if rate:
+                await at_rate()
+            else:
+                await asyncio.gather(*(back_to_back(connection) for connection in connections))
+            seconds = time.perf_counter() - clock
             web_cpu = cpu_seconds(fleet.web.pid) - cpu_before
+            waited = waited_for_cpu_ms(fleet.web.pid) - waited_before
             redis_cpu = (
                 cpu_seconds(redis.proc.pid) if redis and redis.proc else 0.0
             ) - redis_before
+            gc.unfreeze()
+            for connection in connections:
+                connection.close()
             await drained(session, fleet.web, hosted=redis is not None)
         finally:
             fleet.stop()
@@ -319,6 +406,7 @@ async def burst(
         "not_202": float(sum(1 for s in statuses if s != 202)),
         "web_cpu_ms": web_cpu / len(latencies) * 1000,
         "redis_cpu_ms": redis_cpu / len(latencies) * 1000,
+        "waited_share": waited / (seconds * 1000),
     }
 
 
@@ -462,8 +550,14 @@ async def run(args: argparse.Namespace) -> bool:
                             f"{cost / paid:.2f}x the charged ones"
                         )
             if "b" in args.parts:
+                pace = (
+                    f"each when due at {args.rate:g} a second"
+                    if args.rate
+                    else "each sent as the one before it on its connection is answered"
+                )
                 print(
-                    f"\n(b) burst of {args.burst} deliveries from 50 senders, {args.rounds} rounds"
+                    f"\n(b) burst of {args.burst} deliveries on 50 connections, {pace}, "
+                    f"{args.rounds} rounds"
                 )
                 acks: dict[str, list[dict[str, float]]] = {"one process": [], "hosted": []}
                 for index in range(args.rounds):
@@ -472,7 +566,9 @@ async def run(args: argparse.Namespace) -> bool:
                     )
                     for kind in order:
                         server = redis if kind == "hosted" else None
-                        acks[kind].append(await burst(server, args.burst, 50, args.lanes))
+                        acks[kind].append(
+                            await burst(server, args.burst, 50, args.lanes, args.rate)
+                        )
                 for kind, runs in acks.items():
                     print(
                         f"{kind:12} p50 {statistics.median(r['p50'] for r in runs):6.1f} ms, "
@@ -480,7 +576,9 @@ async def run(args: argparse.Namespace) -> bool:
                         + ", ".join(f"{r['p99']:.1f}" for r in runs)
                         + f"); CPU per delivery during the burst: web "
                         f"{statistics.median(r['web_cpu_ms'] for r in runs):.2f} ms, Redis "
-                        f"{statistics.median(r['redis_cpu_ms'] for r in runs):.2f} ms; "
+                        f"{statistics.median(r['redis_cpu_ms'] for r in runs):.2f} ms; the web "
+                        f"process waited for a core "
+                        f"{statistics.median(r['waited_share'] for r in runs):.0%} of the burst; "
                         f"not 202: {sum(int(r['not_202']) for r in runs)}"
                     )
                 ratio = statistics.median(r["p99"] for r in acks["hosted"]) / statistics.median(
@@ -513,6 +611,7 @@ def main() -> int:
     parser.add_argument("--lanes", type=int, default=4)
     parser.add_argument("--burst", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rate", type=float, default=0)
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--parts", default="abcd")
     parser.add_argument("--fsync", choices=("always", "everysec"), default="always")
