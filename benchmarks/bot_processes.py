@@ -18,11 +18,14 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from bot import demo
 from bot.sandbox.double import GitHubDouble
 from bot.sandbox.payloads import Event, delivery_headers, encode
 from bot.sandbox.testing import AppCredentials
 
 SECRET = "benchmark-webhook-secret"
+# the demo's new KEP, valid (its typo and date mended): a pull request that checks green
+KEP = demo.NEW_KEP.replace("provisonal", "provisional").replace("11-31", "11-21")
 
 
 def free_port() -> int:
@@ -124,3 +127,30 @@ async def deliver(
                 return reply.status, refused
         refused += 1
         await asyncio.sleep(0.2)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process (Linux; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def waited_for_cpu_ms(pid: int) -> float:
+    """Milliseconds the process has spent runnable and not running (/proc/<pid>/schedstat):
+    how long it waited for a core."""
+    with open(f"/proc/{pid}/schedstat") as stat:
+        return int(stat.read().split()[1]) / 1e6
+
+
+def open_pull(double: GitHubDouble, index: int) -> int:
+    """A KEP pull request of its own (folder and branch numbered `index`); its number."""
+    folder = demo.KEP_DIR.replace("pod-restart-budget", f"budget-{index}")
+    files: dict[str, str | None] = {
+        f"{folder}/kep.yaml": KEP,
+        f"{folder}/README.md": demo.NEW_README,
+    }
+    return double.open_pull_request(demo.REPO, f"kep-{index}", files, "KEP", author="alice")

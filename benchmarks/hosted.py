@@ -50,7 +50,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
-from bot_processes import SECRET, BotProcess, health, ready, start_bot
+from bot_processes import (
+    SECRET,
+    BotProcess,
+    cpu_seconds,
+    health,
+    open_pull,
+    ready,
+    start_bot,
+    waited_for_cpu_ms,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -68,31 +77,12 @@ from tests.redis_process import INSTALL_HINT, RedisServer, find_redis_server
 
 REPO = demo.REPO
 BOT = "kepbot[bot]"
-KEP = demo.NEW_KEP.replace("provisonal", "provisional").replace("11-31", "11-21")
 LATENCY = 0.05  # seconds per answer of the double
 SPEEDUP_TARGET = 3.0
 ACK_TARGET = 1.5
 APART = "4 workers, caches per process"
 MOST_WORKERS = 4
 QUIET = {"KEPBOT_RECONCILE_SECONDS": "0", "KEPBOT_QUEUE_BYTES": str(256 * 1024 * 1024)}
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def open_pull(double: GitHubDouble, index: int) -> int:
-    folder = demo.KEP_DIR.replace("pod-restart-budget", f"budget-{index}")
-    files: dict[str, str | None] = {
-        f"{folder}/kep.yaml": KEP,
-        f"{folder}/README.md": demo.NEW_README,
-    }
-    return double.open_pull_request(REPO, f"kep-{index}", files, "KEP", author="alice")
 
 
 def charged(double: GitHubDouble) -> int:
@@ -314,13 +304,6 @@ class Sender:
 
     def close(self) -> None:
         self._writer.close()
-
-
-def waited_for_cpu_ms(pid: int) -> float:
-    """Milliseconds the process has spent runnable and not running (/proc/<pid>/schedstat):
-    how long it waited for a core."""
-    with open(f"/proc/{pid}/schedstat") as stat:
-        return int(stat.read().split()[1]) / 1e6
 
 
 async def burst(

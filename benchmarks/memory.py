@@ -28,7 +28,7 @@ import time
 from collections import Counter
 
 import aiohttp
-from bot_processes import deliver, idle, ready, start_bot
+from bot_processes import KEP, deliver, idle, ready, start_bot
 
 from bot import demo
 from bot.sandbox.double import GitHubDouble
@@ -45,7 +45,6 @@ TARGET_MB = 150.0
 GROWTH_MB = 10.0  # from 10,000 events to the end of a longer run
 CHECKPOINT = 10_000  # RSS is read after each this many events, with the bot idle
 REPO = demo.REPO
-KEP = demo.NEW_KEP.replace("provisonal", "provisional").replace("11-31", "11-21")
 QUIET = ("labeled", "unlabeled", "assigned", "review_requested", "ready_for_review")
 
 

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 
 import aiohttp
-from bot_processes import BotProcess, deliver, idle, ready, start_bot
+from bot_processes import BotProcess, deliver, idle, open_pull, ready, start_bot
 
 from bot import demo
 from bot.sandbox.double import GitHubDouble
@@ -30,16 +30,6 @@ from bot.sandbox.testing import app_credentials, running
 
 REPO = demo.REPO
 BOT = "kepbot[bot]"
-KEP = demo.NEW_KEP.replace("provisonal", "provisional").replace("11-31", "11-21")
-
-
-def open_pull(double: GitHubDouble, index: int) -> int:
-    folder = demo.KEP_DIR.replace("pod-restart-budget", f"budget-{index}")
-    files: dict[str, str | None] = {
-        f"{folder}/kep.yaml": KEP,
-        f"{folder}/README.md": demo.NEW_README,
-    }
-    return double.open_pull_request(REPO, f"kep-{index}", files, "KEP", author="alice")
 
 
 def tally(double: GitHubDouble, pulls: list[int]) -> dict[str, int]:

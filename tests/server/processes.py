@@ -12,6 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
+from bot.sandbox.double import GitHubDouble
+from bot.sandbox.payloads import Event, delivery_headers, encode
+
 from .helpers import SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,3 +103,15 @@ async def start_process(
     process = Process(proc, port)
     await process.wait_for(lambda line: str(line.get("message", "")).startswith("listening"))
     return process
+
+
+async def deliver_event(process: Process, double: GitHubDouble, event: Event) -> int:
+    """Send an event built from the double's state, signed as GitHub does; the status."""
+    name, payload = event
+    body = encode(payload)
+    headers = delivery_headers(double, name, body, SECRET)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{process.url}/webhook", data=body, headers=headers) as response,
+    ):
+        return response.status

@@ -27,15 +27,12 @@ from bot.app import create_app
 from bot.hosted.connect import QUEUE
 from bot.hosted.lanes import Store
 from bot.metrics import Metrics
-from bot.sandbox.double import GitHubDouble
-from bot.sandbox.payloads import Event as SandboxEvent
-from bot.sandbox.payloads import delivery_headers as sandbox_headers
-from bot.sandbox.payloads import encode, issue_comment_event, pull_request_event
+from bot.sandbox.payloads import issue_comment_event, pull_request_event
 from bot.sandbox.testing import AppCredentials, running
 from bot.settings import Settings
 
 from .helpers import SECRET, Recorder, delivery_headers, make_settings, pull_request_payload
-from .processes import ROOT, START_TIMEOUT, Process, child_env, start_process
+from .processes import ROOT, START_TIMEOUT, Process, child_env, deliver_event, start_process
 from .test_sigkill import bot_commits, world
 
 RECORDING_WORKER = str(ROOT / "tests" / "server" / "recording_worker.py")
@@ -87,18 +84,6 @@ async def worker(
 async def deliver(process: Process, payload: dict[str, Any], delivery: str) -> int:
     body = json.dumps(payload).encode()
     headers = delivery_headers(body, event="pull_request", delivery=delivery)
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(f"{process.url}/webhook", data=body, headers=headers) as response,
-    ):
-        return response.status
-
-
-async def deliver_event(process: Process, double: GitHubDouble, event: SandboxEvent) -> int:
-    """Send an event built from the double's state, signed as GitHub does; the status."""
-    name, payload = event
-    body = encode(payload)
-    headers = sandbox_headers(double, name, body, SECRET)
     async with (
         aiohttp.ClientSession() as session,
         session.post(f"{process.url}/webhook", data=body, headers=headers) as response,

@@ -7,15 +7,12 @@ from __future__ import annotations
 import asyncio
 import signal
 
-import aiohttp
-
 from bot import demo
 from bot.sandbox.double import GitHubDouble
-from bot.sandbox.payloads import delivery_headers, encode, issue_comment_event
+from bot.sandbox.payloads import issue_comment_event
 from bot.sandbox.testing import AppCredentials, app_credentials, running
 
-from .helpers import SECRET
-from .processes import Process, start_process
+from .processes import Process, deliver_event, start_process
 
 KEP = f"{demo.KEP_DIR}/kep.yaml"
 GOOD_KEP = demo.NEW_KEP.replace("provisonal", "provisional").replace("11-31", "11-21")
@@ -43,14 +40,8 @@ async def server(api_url: str, credentials: AppCredentials, grace: str = "600") 
 
 
 async def deliver(process: Process, double: GitHubDouble, comment_id: int) -> int:
-    name, payload = issue_comment_event(double, demo.REPO, comment_id, "created")
-    body = encode(payload)
-    headers = delivery_headers(double, name, body, SECRET)
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(f"{process.url}/webhook", data=body, headers=headers) as response,
-    ):
-        return response.status
+    event = issue_comment_event(double, demo.REPO, comment_id, "created")
+    return await deliver_event(process, double, event)
 
 
 async def kill(process: Process) -> None:
